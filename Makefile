@@ -1,0 +1,42 @@
+# The front door. `make demo` and `make test` install what they need on a fresh Debian 12
+# machine (run as root: Debian packages and podman), then reuse it on later runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := . tests/harness/env.sh &&
+
+.PHONY: demo demo-down test bootstrap-demo bootstrap-test units lint sanity compat molecule \
+	bench-identify bench-plan build clean
+
+demo: bootstrap-demo
+	$(ENV) python tests/harness/demo.py up
+
+demo-down:
+	$(ENV) python tests/harness/demo.py down
+
+test: bootstrap-test
+	$(ENV) tests/run-all.sh
+
+bootstrap-demo:
+	tests/harness/bootstrap.sh demo
+
+bootstrap-test:
+	tests/harness/bootstrap.sh test
+
+# Pieces of `make test`, for working on one part (they assume a bootstrapped tree).
+units:
+	$(ENV) tests/run-all.sh units
+lint:
+	$(ENV) tests/run-all.sh lint
+sanity:
+	$(ENV) tests/run-all.sh sanity
+compat:
+	$(ENV) tests/run-all.sh compat
+molecule:
+	$(ENV) tests/run-all.sh molecule
+
+build:
+	$(ENV) ansible-galaxy collection build --force --output-path .cache/dist .
+
+clean:
+	$(ENV) python tests/harness/demo.py down || true
+	rm -rf .venv .venv-2.16 .cache tests/output divest-reports

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds the documentation; the work is done by the action plugin of the same name.
+
+DOCUMENTATION = r"""
+module: vendor_facts
+short_description: Find a banned vendor's security products on a host
+version_added: 0.1.0
+author: fleetsec.divest contributors
+description:
+  - Looks for the products of the vendors in the given catalogs (Kaspersky by default) on a
+    Linux or Windows host and returns them as C(ansible_facts.divest): a status and one
+    finding per product, with the evidence that matched and what removal needs.
+  - One module round trip per host. The catalog is turned into a small query, the platform's
+    collector (M(fleetsec.divest.collect) on Linux, M(fleetsec.divest.win_collect) on Windows,
+    chosen by the connection's shell) gathers what matches it, and the matching is done on
+    the controller.
+  - Never changes the host. Returns real findings in check mode.
+  - C(become) is never forced; on Linux, reading other users' processes and some vendor
+    directories needs root, so run it with C(become=true) there. On Windows, run it as an
+    administrator.
+options:
+  catalogs:
+    description:
+      - Catalogs to look for, by shipped name (V(kaspersky)) or path to a catalog file of the
+        format documented in C(docs/catalog.md).
+    type: list
+    elements: str
+    default: [kaspersky]
+  root:
+    description:
+      - Scan the filesystem mounted at this path (VM image, container rootfs, chroot, restored
+        backup) instead of the running system. Linux only.
+      - Symlinks inside the tree are resolved inside the tree. Live-only signals (processes,
+        kernel modules, service states) are skipped and C(divest.scan.skipped) says so.
+    type: path
+  return_inventory:
+    description:
+      - Also return the collector's raw inventory as C(inventory), for recording and offline
+        analysis with the P(fleetsec.divest.vendor_findings#filter) filter. It is not stored
+        as a fact.
+    type: bool
+    default: false
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  check_mode:
+    support: full
+    details: Gathers only; returns the same findings as a normal run.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: [posix, windows]
+seealso:
+  - module: fleetsec.divest.collect
+  - module: fleetsec.divest.win_collect
+  - plugin: fleetsec.divest.vendor_findings
+    plugin_type: filter
+notes:
+  - The facts follow the contract in C(DESIGN.md) and C(docs/facts.md); the catalog format is in
+    C(docs/catalog.md).
+"""
+
+EXAMPLES = r"""
+- name: Look for Kaspersky products
+  fleetsec.divest.vendor_facts:
+  become: true
+
+- name: Report affected hosts
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }}: {{ ansible_facts.divest.findings | map(attribute='name') | join(', ') }}"
+  when: ansible_facts.divest.status == 'affected'
+
+- name: Scan a mounted VM disk image instead of the live system
+  fleetsec.divest.vendor_facts:
+    root: /mnt/vm-disk
+  become: true
+
+- name: Add a catalog of your own for another vendor
+  fleetsec.divest.vendor_facts:
+    catalogs:
+      - kaspersky
+      - "{{ playbook_dir }}/catalogs/acme-av.yml"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: success
+  type: dict
+  contains:
+    divest:
+      description: What was found on the host.
+      returned: success
+      type: dict
+      contains:
+        schema:
+          description: Facts schema version.
+          type: int
+          sample: 1
+        scanned_at:
+          description: When the scan ran (controller time, UTC, ISO 8601).
+          type: str
+          sample: "2026-11-27T10:00:00Z"
+        platform:
+          description: C(system), C(distribution) and C(version) of the host.
+          type: dict
+          sample: {system: Linux, distribution: debian, version: "12"}
+        status:
+          description:
+            - V(clean) nothing found; V(affected) at least one product installed;
+              V(residual) only leftovers; V(unknown) a source needed to call the host clean
+              (package database, Uninstall keys) could not be read, see C(scan.errors).
+          type: str
+          sample: affected
+        findings:
+          description: One entry per product found.
+          type: list
+          elements: dict
+          sample:
+            - vendor: kaspersky
+              product: kesl
+              name: Kaspersky Endpoint Security for Linux
+              version: "12.1.0.1508"
+              state: installed
+              role: protection
+              evidence:
+                - {kind: package, name: kesl, version: "12.1.0-1508", manager: dpkg, status: installed}
+                - {kind: service, name: kesl, state: running, enabled: enabled, init: systemd}
+              removal: {method: package, order: 10, packages: [kesl], services: [kesl], purge: true}
+        scan:
+          description: How the scan went; C(root) and C(live) tell what was scanned, C(skipped)
+            and C(errors) what could not be.
+          type: dict
+inventory:
+  description: The collector's raw inventory (C(docs/raw-inventory.md)).
+  returned: when O(return_inventory=true)
+  type: dict
+"""

@@ -1,0 +1,302 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load and validate vendor catalogs (docs/catalog.md).
+
+A catalog is data: this module only reads it, checks it and compiles its patterns once, so
+the matcher and the planner work on plain, trusted structures. Any mistake in a catalog
+raises ``CatalogError`` naming the file and the key, before a single host is looked at.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import threading
+
+import yaml
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
+    PatternError,
+    PatternSet,
+)
+
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "catalog")
+
+PLATFORMS = ("linux", "windows")
+ROLES = ("protection", "agent", "management", "tool")
+#: Removal order across roles: the protection product goes first, then the agent that manages
+#: it, then tools, then the management servers that manage everything else.
+ROLE_RANK = {"protection": 0, "agent": 1, "tool": 2, "management": 3}
+METHODS = ("package", "residue", "msi", "manual", "unknown")
+PASSWORD = ("none", "optional", "required")
+
+# Signature keys: evidence kind, raw inventory section per platform, field(s), pattern mode.
+# One table drives the query builder and the matcher for both platforms (docs/catalog.md).
+SIGNATURES = {
+    "packages": {"kind": "package", "section": {"linux": "packages"}, "fields": ("name",)},
+    "services": {"kind": "service", "section": {"linux": "units", "windows": "services"},
+                 "fields": ("name", "Name"), "query": {"linux": "units"}},
+    "processes": {"kind": "process", "section": {"linux": "processes", "windows": "processes"},
+                  "fields": ("name",)},
+    "kernel_modules": {"kind": "kernel_module", "section": {"linux": "kernel_modules"},
+                       "fields": ("name",)},
+    "paths": {"kind": "path", "section": {"linux": "paths", "windows": "paths"},
+              "fields": ("path",), "mode": "path"},
+    "repos": {"kind": "repo", "section": {"linux": "repos"}, "fields": ("line",), "mode": "search"},
+    "display_names": {"kind": "uninstall_entry", "section": {"windows": "uninstall"},
+                      "fields": ("DisplayName",)},
+    "publishers": {"kind": "uninstall_entry", "section": {"windows": "uninstall"},
+                   "fields": ("Publisher",), "mode": "search"},
+    "drivers": {"kind": "driver", "section": {"windows": "drivers"}, "fields": ("Name",)},
+    "security_center": {"kind": "security_center", "section": {"windows": "security_center"},
+                        "fields": ("displayName",)},
+    "registry_keys": {"kind": "registry_key", "section": {"windows": "registry_keys"},
+                      "fields": ("path",), "mode": "path"},
+    "certificates": {"kind": "certificate", "section": {"windows": "certificates"},
+                     "fields": ("subject", "issuer"), "mode": "search"},
+    "package_maintainers": {"kind": "package", "section": {"linux": "packages"},
+                            "fields": ("maintainer",), "mode": "search"},
+}
+PRODUCT_SIGNATURES = tuple(k for k in SIGNATURES if k != "package_maintainers")
+LEFTOVER_SIGNATURES = tuple(SIGNATURES)
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_CACHE = {}
+_LOCK = threading.Lock()
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be used; the message names the file and the key."""
+
+
+def _fail(where, msg):
+    raise CatalogError("%s: %s" % (where, msg))
+
+
+def _str_list(value, where, allow_empty=True):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        _fail(where, "must be a list of non-empty strings")
+    if not value and not allow_empty:
+        _fail(where, "must not be empty")
+    return list(value)
+
+
+class Signatures(object):
+    """Compiled signatures of one product (or of a vendor's leftovers) on one platform."""
+
+    def __init__(self, raw, platform, where, allowed):
+        if not isinstance(raw, dict):
+            _fail(where, "must be a mapping")
+        unknown = sorted(set(raw) - set(allowed))
+        if unknown:
+            _fail(where, "unknown key(s) %s; allowed: %s" % (", ".join(unknown), ", ".join(allowed)))
+        self.platform = platform
+        self.texts = {}
+        self.sets = {}
+        ignore_case = platform == "windows"
+        for key, value in raw.items():
+            texts = _str_list(value, "%s.%s" % (where, key))
+            spec = SIGNATURES[key]
+            if platform not in spec["section"]:
+                _fail("%s.%s" % (where, key), "is not a %s signature" % platform)
+            mode = spec.get("mode")
+            if mode == "path":
+                for text in texts:
+                    if platform == "linux" and not text.startswith("/"):
+                        _fail("%s.%s" % (where, key), "%r is not an absolute path" % text)
+                self.texts[key] = texts
+                continue
+            try:
+                self.sets[key] = PatternSet(texts, ignore_case=ignore_case, search=(mode == "search"))
+            except PatternError as exc:
+                _fail("%s.%s" % (where, key), str(exc))
+            self.texts[key] = texts
+
+    def __bool__(self):
+        return bool(self.texts)
+
+
+class Product(object):
+    __slots__ = ("vendor", "id", "name", "platform", "role", "rank", "signatures", "version_from",
+                 "removal")
+
+    def __init__(self, vendor, raw, where):
+        if not isinstance(raw, dict):
+            _fail(where, "must be a mapping")
+        allowed = {"id", "name", "platform", "role", "signatures", "version_from", "removal", "note"}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            _fail(where, "unknown key(s) %s" % ", ".join(unknown))
+        self.vendor = vendor
+        self.id = raw.get("id")
+        if not isinstance(self.id, str) or not _ID.match(self.id) or self.id in ("leftovers", "unknown"):
+            _fail(where + ".id", "must match %s and not be 'leftovers' or 'unknown'" % _ID.pattern)
+        where = "%s (%s)" % (where, self.id)
+        self.name = raw.get("name")
+        if not isinstance(self.name, str) or not self.name:
+            _fail(where + ".name", "is required")
+        self.platform = raw.get("platform")
+        if self.platform not in PLATFORMS:
+            _fail(where + ".platform", "must be one of %s" % ", ".join(PLATFORMS))
+        self.role = raw.get("role")
+        if self.role not in ROLES:
+            _fail(where + ".role", "must be one of %s" % ", ".join(ROLES))
+        self.rank = ROLE_RANK[self.role]
+        self.removal = _removal(raw.get("removal"), where + ".removal")
+        sig = dict(raw.get("signatures") or {})
+        # What the recipe would delete is a trace too: a leftover /usr/bin/kesl-control after an
+        # incomplete removal must keep the host flagged.
+        residue = [p for p in self.removal.get("residue", []) if p not in sig.get("paths", [])]
+        if residue:
+            sig["paths"] = list(sig.get("paths", [])) + residue
+        self.signatures = Signatures(sig, self.platform, where + ".signatures", PRODUCT_SIGNATURES)
+        if not self.signatures:
+            _fail(where + ".signatures", "must name at least one signature")
+        self.version_from = _str_list(raw.get("version_from"), where + ".version_from")
+
+
+def _removal(raw, where):
+    if not isinstance(raw, dict):
+        _fail(where, "is required and must be a mapping")
+    method = raw.get("method")
+    if method not in METHODS:
+        _fail(where + ".method", "must be one of %s" % ", ".join(METHODS))
+    removal = copy.deepcopy(raw)
+    order = removal.setdefault("order", 50)
+    if not isinstance(order, int) or isinstance(order, bool):
+        _fail(where + ".order", "must be an integer")
+    if removal.setdefault("password", "none") not in PASSWORD:
+        _fail(where + ".password", "must be one of %s" % ", ".join(PASSWORD))
+    if not isinstance(removal.setdefault("reboot", False), bool):
+        _fail(where + ".reboot", "must be true or false")
+    for key in ("packages", "services", "processes", "residue"):
+        if key in removal:
+            removal[key] = _str_list(removal[key], "%s.%s" % (where, key))
+    if method == "package" and not removal.get("packages"):
+        _fail(where + ".packages", "is required for method package")
+    for i, edit in enumerate(removal.get("config_edits") or []):
+        w = "%s.config_edits[%d]" % (where, i)
+        if not isinstance(edit, dict) or set(edit) != {"path", "regexp"}:
+            _fail(w, "must be a mapping with exactly path and regexp")
+        try:
+            re.compile(edit["regexp"])
+        except (re.error, TypeError) as exc:
+            _fail(w + ".regexp", "invalid regular expression: %s" % exc)
+    accounts = removal.get("accounts")
+    if accounts is not None:
+        if not isinstance(accounts, dict) or set(accounts) - {"users", "groups"}:
+            _fail(where + ".accounts", "must be a mapping with users and/or groups")
+        for key in accounts:
+            accounts[key] = _str_list(accounts[key], "%s.accounts.%s" % (where, key))
+    return removal
+
+
+class Leftovers(object):
+    def __init__(self, vendor, raw, where):
+        self.name = "%s leftovers" % vendor
+        self.platforms = {}
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            _fail(where, "must be a mapping")
+        self.name = raw.get("name") or self.name
+        for platform in PLATFORMS:
+            block = raw.get(platform)
+            if block is None:
+                continue
+            block = dict(block)
+            removal = _removal(block.pop("removal", {"method": "manual"}), "%s.%s.removal" % (where, platform))
+            sig = Signatures(block, platform, "%s.%s" % (where, platform), LEFTOVER_SIGNATURES)
+            self.platforms[platform] = (sig, removal)
+        unknown = sorted(set(raw) - {"name"} - set(PLATFORMS))
+        if unknown:
+            _fail(where, "unknown key(s) %s" % ", ".join(unknown))
+
+
+class Catalog(object):
+    """One vendor's catalog, validated and compiled."""
+
+    def __init__(self, raw, source):
+        where = source
+        if not isinstance(raw, dict):
+            _fail(where, "must be a YAML mapping")
+        if raw.get("schema") != 1:
+            _fail(where + ": schema", "must be 1")
+        self.source = source
+        self.vendor = raw.get("vendor")
+        if not isinstance(self.vendor, str) or not _ID.match(self.vendor):
+            _fail(where + ": vendor", "must match %s" % _ID.pattern)
+        self.name = raw.get("name") or self.vendor
+        products = raw.get("products")
+        if not isinstance(products, list) or not products:
+            _fail(where + ": products", "must be a non-empty list")
+        self.products = []
+        seen = set()
+        for i, item in enumerate(products):
+            product = Product(self.vendor, item, "%s: products[%d]" % (where, i))
+            if product.id in seen:
+                _fail("%s: products[%d].id" % (where, i), "duplicate id %r" % product.id)
+            seen.add(product.id)
+            self.products.append(product)
+        self.leftovers = Leftovers(self.vendor, raw.get("leftovers"), where + ": leftovers")
+        self.by_id = {p.id: p for p in self.products}
+
+    def for_platform(self, platform):
+        return [p for p in self.products if p.platform == platform]
+
+
+def _resolve(ref):
+    if not isinstance(ref, str) or not ref:
+        raise CatalogError("a catalog reference must be a name or a path, got %r" % (ref,))
+    if os.sep in ref or ref.endswith((".yml", ".yaml")):
+        return os.path.abspath(os.path.expanduser(ref))
+    if not _ID.match(ref):
+        raise CatalogError("unknown catalog name %r" % ref)
+    return os.path.join(SHIPPED_DIR, ref + ".yml")
+
+
+def load_catalog(ref):
+    """Load one catalog by shipped name (``kaspersky``) or path; cached per file version."""
+    path = _resolve(ref)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise CatalogError("%s: cannot read catalog: %s" % (ref, exc.strerror or exc))
+    key = (path, st.st_mtime_ns, st.st_size)
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    try:
+        with open(path, "rb") as handle:
+            raw = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise CatalogError("%s: not valid YAML: %s" % (path, exc))
+    except OSError as exc:
+        raise CatalogError("%s: cannot read catalog: %s" % (path, exc.strerror or exc))
+    catalog = Catalog(raw, path)
+    with _LOCK:
+        _CACHE[key] = catalog
+    return catalog
+
+
+def load_catalogs(refs):
+    """Load several catalogs; two catalogs for the same vendor are an error."""
+    if isinstance(refs, str):
+        refs = [refs]
+    if not refs:
+        raise CatalogError("no catalog given")
+    catalogs, vendors = [], {}
+    for ref in refs:
+        catalog = load_catalog(ref)
+        if catalog.vendor in vendors and vendors[catalog.vendor] != catalog.source:
+            raise CatalogError("vendor %r is defined twice: %s and %s"
+                               % (catalog.vendor, vendors[catalog.vendor], catalog.source))
+        if catalog.vendor not in vendors:
+            vendors[catalog.vendor] = catalog.source
+            catalogs.append(catalog)
+    return catalogs
