@@ -117,7 +117,7 @@ class Signatures(object):
             self.texts[key] = texts
 
     def __bool__(self):
-        return bool(self.texts)
+        return any(self.texts.values())
 
 
 class Product(object):

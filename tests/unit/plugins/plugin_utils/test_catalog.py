@@ -1,0 +1,115 @@
+"""Catalog loading and validation: a broken catalog stops the run with a useful message."""
+
+import textwrap
+
+import pytest
+
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import (
+    CatalogError,
+    load_catalog,
+    load_catalogs,
+)
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import match
+
+ACME = """
+schema: 1
+vendor: acme
+name: ACME Antivirus
+products:
+  - id: acme-av
+    name: ACME Antivirus for Linux
+    platform: linux
+    role: protection
+    signatures:
+      packages: [acme-av]
+      services: [acmed]
+    removal:
+      method: package
+      packages: [acme-av]
+"""
+
+
+def write(tmp_path, text, name="cat.yml"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return str(p)
+
+
+def test_shipped_catalog_loads_and_names_every_reference_linux_product():
+    catalog = load_catalog("kaspersky")
+    linux = {p.id for p in catalog.for_platform("linux")}
+    assert {"kesl", "klnagent", "kav4fs", "kes4lwks", "kav4ws", "klms", "kav4proxy", "kess",
+            "kwts", "kics", "ksc64", "ksc-web-console"} <= linux
+    packages = {n for p in catalog.for_platform("linux") for n in p.signatures.texts.get("packages", [])}
+    assert {"kesl", "kesl-gui", "kesl-astra", "kesl-gui-astra", "klnagent", "klnagent64", "kav4fs",
+            "kes4lwks", "kav4ws", "klms", "kav4proxy", "kess", "kess-gui", "kwts", "kics", "kics-gui",
+            "ksc64", "ksc-web-console"} <= packages
+    # Exact names only for packages: a loose prefix would flag other software.
+    assert not any(n.startswith("re:") for n in packages)
+
+
+def test_a_user_catalog_adds_a_vendor_without_python(tmp_path):
+    acme = write(tmp_path, ACME)
+    catalogs = load_catalogs(["kaspersky", acme])
+    inv = {"platform": {"system": "Linux"},
+           "packages": [{"name": "acme-av", "version": "3.1-2", "status": "installed", "manager": "dpkg"},
+                        {"name": "kesl", "version": "12.1.0-1508", "status": "installed", "manager": "dpkg"}]}
+    facts = match(inv, catalogs)
+    assert [(f["vendor"], f["product"], f["version"]) for f in facts["findings"]] == [
+        ("kaspersky", "kesl", "12.1.0.1508"), ("acme", "acme-av", "3.1.2")]
+
+
+BROKEN = [
+    ("schema: 2\nvendor: x\nproducts: []\n", "schema: must be 1"),
+    ("[]", "must be a YAML mapping"),
+    ("schema: 1\nvendor: Bad Vendor\nproducts: []\n", "vendor: must match"),
+    ("schema: 1\nvendor: x\nproducts: []\n", "products: must be a non-empty list"),
+    (ACME.replace("method: package", "method: magic"), r"products\[0\] \(acme-av\)\.removal\.method"),
+    (ACME.replace("role: protection", "role: boss"), r"\.role: must be one of"),
+    (ACME.replace("platform: linux", "platform: macos"), r"\.platform: must be one of"),
+    (ACME.replace("services: [acmed]", "servces: [acmed]"), "unknown key.*servces"),
+    (ACME.replace("services: [acmed]", "services: ['re:acme(']"), "invalid regular expression"),
+    (ACME.replace("services: [acmed]", "paths: [opt/acme]"), "not an absolute path"),
+    (ACME.replace("services: [acmed]", "drivers: [acmedrv]"), "is not a linux signature"),
+    (ACME.replace("      packages: [acme-av]\n      services: [acmed]\n", "      packages: []\n"),
+     "must name at least one signature"),
+    (ACME + ACME[ACME.index("  - id"):], "duplicate id 'acme-av'"),
+    (ACME.replace("      method: package\n      packages: [acme-av]", "      method: package"),
+     "required for method package"),
+    ("schema: 1\nvendor: x\nproducts: [\n", "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("text, message", BROKEN, ids=[m for _, m in BROKEN])
+def test_broken_catalogs_are_refused_with_the_key_named(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(CatalogError, match=message) as info:
+        load_catalog(path)
+    assert path in str(info.value)
+
+
+def test_missing_catalog_and_unknown_name(tmp_path):
+    with pytest.raises(CatalogError, match="cannot read catalog"):
+        load_catalog(str(tmp_path / "nope.yml"))
+    with pytest.raises(CatalogError, match="cannot read catalog"):
+        load_catalog("nosuchvendor")
+    with pytest.raises(CatalogError, match="unknown catalog name"):
+        load_catalog("Bad Name!")
+
+
+def test_same_vendor_twice_is_an_error(tmp_path):
+    one = write(tmp_path, ACME, "one.yml")
+    two = write(tmp_path, ACME, "two.yml")
+    with pytest.raises(CatalogError, match="defined twice"):
+        load_catalogs([one, two])
+    assert len(load_catalogs([one, one])) == 1
+
+
+def test_catalog_is_reloaded_when_the_file_changes(tmp_path):
+    path = write(tmp_path, ACME)
+    first = load_catalog(path)
+    assert load_catalog(path) is first
+    write(tmp_path, ACME.replace("ACME Antivirus for Linux", "ACME AV"))
+    import os
+    os.utime(path, ns=(1, 1))
+    assert load_catalog(path).products[0].name == "ACME AV"
