@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Path resolution *inside* a filesystem root (the live ``/`` or a mounted image).
+
+An offline scan of ``/mnt/img`` must see the image the way its own kernel would: a symlink
+``/opt/kaspersky/kesl -> /var/opt/kaspersky/kesl/install_12.2.0.2412/opt/kaspersky/kesl``
+is followed to ``/mnt/img/var/...``, never to the scanning machine's ``/var/...``, and
+``..`` stops at the root. ``RootFS`` walks paths component by component, re-rooting
+absolute link targets, with a bounded number of links (loops end with ``ELOOP``).
+
+Paths handed to and returned by ``RootFS`` are *inner* paths (as seen inside the root,
+absolute, ``/``-separated); ``host()`` turns a resolved inner path into the path on the
+scanning machine.
+
+Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import errno
+import fnmatch
+import os
+import stat
+
+__metaclass__ = type
+
+__all__ = ["RootFS", "MAX_SYMLINKS", "has_magic"]
+
+# Linux follows at most 40 links while resolving one path.
+MAX_SYMLINKS = 40
+
+_MAGIC = frozenset("*?[")
+
+
+def has_magic(component):
+    """True when a path component is a shell glob."""
+    return any(char in _MAGIC for char in component)
+
+
+def _components(path):
+    return [part for part in path.split("/") if part and part != "."]
+
+
+def _error(code, path):
+    return OSError(code, os.strerror(code), path)
+
+
+class RootFS(object):
+    """Resolve, list, stat and open paths inside ``root`` (an absolute host directory)."""
+
+    __slots__ = ("root", "_prefix")
+
+    def __init__(self, root):
+        root = os.path.normpath(root)
+        if not os.path.isabs(root):
+            raise ValueError("root must be absolute: %r" % (root,))
+        self.root = root
+        self._prefix = "" if root == "/" else root
+
+    def host(self, inner):
+        """The host path of an inner path (no resolution: resolve first)."""
+        if inner == "/" or not inner:
+            return self.root
+        return self._prefix + inner
+
+    def resolve(self, path, follow_last=True):
+        """Resolve every symlink of an inner path inside the root.
+
+        Returns the resolved inner path. Every component but the last must exist; the last
+        may be missing (the caller's ``lstat``/``open`` reports it). Raises ``OSError``
+        with ``ENOENT``, ``ENOTDIR`` or ``ELOOP``.
+        """
+        pending = _components(path)
+        pending.reverse()  # a stack: the next component is pending[-1]
+        parts = []
+        links = 0
+        while pending:
+            comp = pending.pop()
+            if comp == "..":
+                if parts:
+                    parts.pop()
+                continue
+            candidate = parts + [comp]
+            host = self._prefix + "/" + "/".join(candidate)
+            last = not pending
+            try:
+                info = os.lstat(host)
+            except OSError as exc:
+                if last and exc.errno == errno.ENOENT:
+                    parts = candidate
+                    break
+                raise
+            if stat.S_ISLNK(info.st_mode) and (follow_last or not last):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise _error(errno.ELOOP, path)
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    parts = []
+                more = _components(target)
+                more.reverse()
+                pending.extend(more)
+                continue
+            if not last and not stat.S_ISDIR(info.st_mode):
+                raise _error(errno.ENOTDIR, path)
+            parts = candidate
+        return "/" + "/".join(parts)
+
+    def host_path(self, path, follow_last=True):
+        """Resolve an inner path and return its host path."""
+        return self.host(self.resolve(path, follow_last=follow_last))
+
+    def lstat(self, path):
+        """``os.lstat`` of an inner path: parents resolved, the last component not followed."""
+        return os.lstat(self.host_path(path, follow_last=False))
+
+    def readlink(self, path):
+        return os.readlink(self.host_path(path, follow_last=False))
+
+    def listdir(self, path):
+        return os.listdir(self.host_path(path))
+
+    def isdir(self, path):
+        try:
+            return stat.S_ISDIR(os.stat(self.host_path(path)).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def isfile(self, path):
+        try:
+            return stat.S_ISREG(os.stat(self.host_path(path)).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def read_bytes(self, path, limit=None):
+        """Read a regular file (``limit`` bytes at most). Returns ``(data, truncated)``."""
+        host = self.host_path(path)
+        # O_NONBLOCK: a FIFO planted where a file is expected must not block the scan.
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(host, flags)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", path)
+            handle = os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with handle:
+            if limit is None:
+                return handle.read(), False
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            return data[:limit], True
+        return data, False
+
+    def glob(self, pattern, limit=None):
+        """Expand an absolute inner path with optional shell globs in any component.
+
+        Returns ``(paths, errors)``: existing or not, the inner paths the pattern names (a
+        component without magic is taken as is; a magic one is matched against the entries
+        of its resolved parent, hidden names only by a pattern that starts with ``.``), and
+        ``(path, OSError)`` pairs for directories that could not be listed. ``..`` is
+        applied lexically and stops at the root.
+        """
+        found = [[]]
+        errors = []
+        for comp in _components(pattern):
+            expanded = []
+            for parts in found:
+                if comp == "..":
+                    expanded.append(parts[:-1])
+                elif not has_magic(comp):
+                    expanded.append(parts + [comp])
+                else:
+                    directory = "/" + "/".join(parts)
+                    try:
+                        names = self.listdir(directory)
+                    except OSError as exc:
+                        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                            errors.append((directory, exc))
+                        continue
+                    hidden = comp.startswith(".")
+                    for name in sorted(names):
+                        if (hidden or not name.startswith(".")) and fnmatch.fnmatchcase(name, comp):
+                            expanded.append(parts + [name])
+                if limit is not None and len(expanded) > limit:
+                    del expanded[limit + 1:]
+                    break
+            found = expanded
+        return ["/" + "/".join(parts) for parts in found], errors

@@ -1,0 +1,315 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: collect
+short_description: Gather the raw inventory of a Linux host for vendor detection
+version_added: 0.1.0
+description:
+  - Collects the signals the C(fleetsec.divest) matcher turns into findings (packages, service
+    units, processes, kernel modules, paths and repository lines) from a Linux host, or from a
+    Linux filesystem mounted elsewhere (O(root)).
+  - The module only B(gathers); it takes no decisions and never changes the host. What to look for
+    is the query (the options below), usually derived from the catalog by the
+    C(fleetsec.divest.vendor_facts) action; the matcher decides what a signal means.
+  - The result follows the raw inventory schema of C(docs/raw-inventory.md) in the collection.
+    A section that could not be collected is listed in RV(inventory.skipped) (normal, for example
+    processes when scanning an offline root) or in RV(inventory.errors); the module does not fail
+    because one section failed.
+  - dpkg packages are read from C(var/lib/dpkg/status) (and its C(updates/) journal) directly; rpm
+    packages with one C(rpm --query --all) call when an rpm database exists under O(root). Unit
+    states come from one C(systemctl show) call on a live system where systemd runs. Commands run
+    without a shell; scripts of the scanned software are never executed.
+  - Everything read from the host is treated as data. Strings are valid UTF-8 with control
+    characters escaped (as C(\xNN)) and are cut at 512 characters (the cut is marked with
+    C(...[truncated])); a section returns at most 1000 items. Both caps are reported in
+    RV(inventory.errors).
+author:
+  - fleetsec.divest developers (@fleetsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it behaves the same with and without check mode.
+  diff_mode:
+    support: N/A
+    details: The module does not change anything.
+  platform:
+    support: full
+    platforms: posix
+    details: Linux targets. O(root) can point at the mounted filesystem of another Linux system.
+options:
+  root:
+    description:
+      - Scan the filesystem mounted at this absolute path instead of the running system.
+      - With a root other than V(/), symbolic links are resolved inside the root (an absolute link
+        target is taken relative to O(root), C(..) stops at O(root)), processes and kernel
+        modules are not collected, unit states are V(null), and rpm is run with C(--root) and
+        C(--dbpath).
+      - Paths in the result are always as seen inside the root.
+    type: path
+    default: /
+  packages:
+    description:
+      - Package name patterns (dpkg Package, rpm NAME).
+      - A plain string is an exact, case-sensitive name; a string starting with C(re:) is a
+        regular expression that must match the whole name.
+    type: list
+    elements: str
+    default: []
+  package_maintainers:
+    description:
+      - Patterns searched, ignoring case, in the dpkg Maintainer or rpm Vendor field. A package is
+        returned when its name matches O(packages) or its maintainer matches one of these.
+      - A plain string is a substring; C(re:) introduces a regular expression that may match part
+        of the field.
+    type: list
+    elements: str
+    default: []
+  units:
+    description:
+      - Service base-name patterns (without C(.service)), matched against systemd unit files in
+        C(/etc/systemd/system), C(/run/systemd/system) (live only), C(/usr/local/lib/systemd/system),
+        C(/lib/systemd/system) and C(/usr/lib/systemd/system) (the first one found wins, as in
+        systemd) and against SysV init scripts in C(/etc/init.d).
+      - Same pattern rules as O(packages).
+    type: list
+    elements: str
+    default: []
+  processes:
+    description:
+      - Process name patterns, matched against the basename of each process's executable (or its
+        C(comm) when the executable cannot be read). Live system only.
+      - Same pattern rules as O(packages).
+    type: list
+    elements: str
+    default: []
+  kernel_modules:
+    description:
+      - Patterns for loaded kernel module names (C(/proc/modules)). Live system only.
+      - Same pattern rules as O(packages).
+    type: list
+    elements: str
+    default: []
+  paths:
+    description:
+      - Absolute paths to test; shell globs (C(*), C(?), C([...])) are allowed in any component, for
+        example V(/var/opt/kaspersky/kesl/install_*). A glob does not match names that start with a
+        dot unless the glob does.
+      - Only existing paths are returned. A symbolic link is returned as a link with its raw
+        target, not followed.
+    type: list
+    elements: str
+    default: []
+  repos:
+    description:
+      - Patterns searched, ignoring case, in the non-comment lines of apt (C(sources.list),
+        C(sources.list.d/*.list), deb822 C(*.sources)), yum/dnf (C(/etc/yum.repos.d/*.repo)) and
+        zypper (C(/etc/zypp/repos.d/*.repo)) repository files.
+      - Same pattern rules as O(package_maintainers).
+    type: list
+    elements: str
+    default: []
+notes:
+  - With every query option empty, only the platform is collected.
+  - In key=value form, list options are comma-separated (V(packages=kesl,klnagent64)).
+  - Run with privileges (C(become)) for complete results; without them some processes show only
+    their C(comm) name and unreadable files are listed in RV(inventory.errors).
+  - A scan of 2,500 dpkg packages takes a few tens of milliseconds; the payload stays small because
+    only matching items are returned.
+seealso:
+  - name: Raw inventory schema
+    description: The contract this module implements (C(docs/raw-inventory.md) in the collection).
+    link: https://github.com/fleetsec/divest/blob/main/docs/raw-inventory.md
+"""
+
+EXAMPLES = r"""
+- name: Look for Kaspersky packages, services, processes, paths and repositories
+  fleetsec.divest.collect:
+    packages: [kesl, kesl-gui, kesl-astra, klnagent, klnagent64, "re:kav4(fs|ws|proxy)"]
+    package_maintainers: ["re:kaspersky"]
+    units: [kesl, kesl-supervisor, klnagent64]
+    processes: [kesl, klnagent]
+    paths:
+      - /opt/kaspersky
+      - /var/opt/kaspersky/kesl/install_*
+    repos: ["re:kaspersky"]
+  become: true
+  register: raw
+
+- name: Show the packages that were found
+  ansible.builtin.debug:
+    msg: "{{ raw.inventory.packages | map(attribute='name') | list }}"
+
+- name: Scan a disk image mounted at /mnt/img (an offline root)
+  fleetsec.divest.collect:
+    root: /mnt/img
+    packages: [kesl, klnagent64]
+    units: [kesl, klnagent64]
+    paths: [/opt/kaspersky/kesl]
+  become: true
+  register: offline
+"""
+
+RETURN = r"""
+inventory:
+  description:
+    - The raw inventory (schema 1 of C(docs/raw-inventory.md)). Every section is a list and may be
+      empty.
+  returned: always
+  type: dict
+  contains:
+    schema:
+      description: Version of the raw inventory format.
+      type: int
+      returned: always
+      sample: 1
+    platform:
+      description: C(system) (V(Linux)), C(distribution) (os-release C(ID)) and C(version)
+        (os-release C(VERSION_ID)) of the scanned root; unknown values are V(null).
+      type: dict
+      returned: always
+      sample: {"system": "Linux", "distribution": "debian", "version": "12"}
+    root:
+      description: The filesystem root that was scanned.
+      type: str
+      returned: always
+      sample: /
+    live:
+      description: V(true) when the running system was scanned.
+      type: bool
+      returned: always
+      sample: true
+    skipped:
+      description:
+        - Sections deliberately not collected, each C({section, reason}), for example
+          C(processes) and C(kernel_modules) for an offline root, or C(unit_states) when unit
+          states cannot be known (offline root, systemd not running).
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"section": "processes", "reason": "offline root: only the live system has processes"}]
+    errors:
+      description:
+        - Sections that failed or were partly unreadable, each C({section, message}); also notes
+          about truncated values and capped sections.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"section": "packages", "message": "rpm exited with 1: error: cannot open Packages index"}]
+    packages:
+      description:
+        - Packages that match the query. C(status) is dpkg's state word (V(installed), V(unpacked),
+          V(half-installed), V(half-configured), V(triggers-awaited), V(triggers-pending),
+          V(config-files)); rpm packages are always V(installed). C(version) is
+          C([epoch:]upstream[-revision]) for dpkg, C([epoch:]version-release) for rpm.
+          C(maintainer) is dpkg's Maintainer or rpm's Vendor.
+      type: list
+      elements: dict
+      returned: always
+      sample:
+        - {"name": "kesl", "version": "12.1.0-1508", "arch": "amd64", "manager": "dpkg",
+           "status": "installed", "maintainer": "AO Kaspersky Lab <support@kaspersky.com>"}
+    units:
+      description:
+        - Service units and init scripts that match the query. C(kind) is V(systemd) or V(sysv);
+          C(active) is systemd's ActiveState and C(enabled) its UnitFileState, both V(null) unless
+          systemd runs on a live scan.
+      type: list
+      elements: dict
+      returned: always
+      sample:
+        - {"name": "kesl", "kind": "systemd", "path": "/lib/systemd/system/kesl.service",
+           "active": "active", "enabled": "enabled"}
+    processes:
+      description: Running processes that match the query (C(name), C(pid), C(exe); C(exe) may be V(null)).
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"name": "kesl", "pid": 412, "exe": "/opt/kaspersky/kesl/libexec/kesl"}]
+    kernel_modules:
+      description: Loaded kernel modules that match the query (C(name)).
+      type: list
+      elements: dict
+      returned: always
+      sample: []
+    paths:
+      description:
+        - Existing paths, as seen inside the root. C(type) is V(directory), V(file), V(link) or
+          V(other); C(target) is the raw link text for links, else V(null); C(pattern) is the query
+          entry that produced the path.
+      type: list
+      elements: dict
+      returned: always
+      sample:
+        - {"path": "/opt/kaspersky/kesl", "type": "link", "pattern": "/opt/kaspersky/kesl",
+           "target": "/var/opt/kaspersky/kesl/install_12.2.0.2412/opt/kaspersky/kesl"}
+    repos:
+      description: Repository file lines that match the query (C(path), C(line)).
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"path": "/etc/apt/sources.list.d/kaspersky.list",
+                "line": "deb https://repo.example.com/kaspersky stable main"}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_inventory import (
+    Query,
+    QueryError,
+    check_root,
+    collect,
+)
+
+_PATTERN_OPTIONS = ("packages", "package_maintainers", "units", "processes", "kernel_modules", "paths", "repos")
+
+# Commands run in the C locale, so their output does not depend on the host's language.
+_C_LOCALE = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
+
+
+def argument_spec():
+    spec = dict(root=dict(type="path", default="/"))
+    for option in _PATTERN_OPTIONS:
+        spec[option] = dict(type="list", elements="str", default=[])
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+
+    try:
+        query = Query(**dict((option, module.params[option]) for option in _PATTERN_OPTIONS))
+        check_root(module.params["root"])
+    except QueryError as exc:
+        module.fail_json(msg=str(exc), option=exc.option)
+
+    def run(argv):
+        return module.run_command(
+            argv,
+            environ_update=_C_LOCALE,
+            encoding=None,
+            expand_user_and_vars=False,
+            handle_exceptions=False,
+        )
+
+    def which(name):
+        return module.get_bin_path(name)
+
+    try:
+        inventory = collect(query, root=module.params["root"], run=run, which=which)
+    except QueryError as exc:  # the root vanished between the check and the scan
+        module.fail_json(msg=str(exc), option=exc.option)
+    module.exit_json(changed=False, inventory=inventory)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,936 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Linux collector's gatherers and parsers (plugins/module_utils/_linux_*.py)."""
+
+import json
+import os
+import pathlib
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_inventory as inv
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_status
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternSet
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "linux"
+sys.path.insert(0, str(FIXTURES))
+import linux_root  # noqa: E402  pylint: disable=wrong-import-position
+
+sys.path.remove(str(FIXTURES))
+
+STATUS = (FIXTURES / "dpkg-status").read_bytes()
+LAB = "AO Kaspersky Lab <support@kaspersky.com>"
+
+
+def names(*patterns):
+    return PatternSet(list(patterns))
+
+
+def search(*patterns):
+    return PatternSet(list(patterns), search=True)
+
+
+def keyed(records):
+    return sorted((r["name"], r["arch"], r["status"], r["version"]) for r in records)
+
+
+def collect(root, run=None, which=None, **query):
+    return inv.collect(inv.Query(**query), root=str(root), run=run, which=which or (lambda name: None))
+
+
+def no_run(argv):
+    raise AssertionError("no command may run here: %r" % (argv,))
+
+
+def assert_json_safe(value):
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    text.encode("utf-8")  # strict: no lone surrogates
+    return text
+
+
+def para(**fields):
+    """A dpkg paragraph as bytes; ``fields`` in order, values already bytes or str."""
+    lines = []
+    for key, value in fields.items():
+        value = value if isinstance(value, bytes) else value.encode("utf-8")
+        lines.append(key.replace("_", "-").encode("ascii") + b": " + value)
+    return b"\n".join(lines) + b"\n"
+
+
+def pkg(name, status="install ok installed", version="1.0-1", arch="amd64", maintainer=LAB, **extra):
+    fields = dict(Package=name, Status=status, Maintainer=maintainer, Architecture=arch, Version=version)
+    fields.update(extra)
+    return para(**fields)
+
+
+# --- dpkg: the realistic status file ---------------------------------------------------------------
+
+ALL_NAMES = names("re:.*")
+
+
+def test_dpkg_realistic_status_every_state():
+    records, malformed = parse_status(STATUS, ALL_NAMES)
+    assert malformed == 0
+    assert keyed(records) == [
+        ("base-files", "amd64", "installed", "12.4+deb12u5"),
+        ("bash", "amd64", "installed", "5.2.15-2+b8"),
+        ("kav4fs", "i386", "half-installed", "8.0.4-312"),
+        ("kesl", "amd64", "installed", "12.1.0-1508"),
+        ("kesl-astra", "amd64", "half-configured", "11.1.0-3013.mod"),
+        ("kesl-gui", "amd64", "config-files", "12.1.0-1508"),
+        ("klnagent", "amd64", "triggers-awaited", "15.1.0-20748"),
+        ("klnagent", "i386", "unpacked", "15.1.0-20748"),
+        ("klnagent64", "amd64", "installed", "15.1.0-20748"),
+        ("libc-bin", "amd64", "triggers-pending", "2.36-9+deb12u10"),
+        ("man-db", "amd64", "installed", "2.11.2-2"),
+    ]  # kess (purge ok not-installed) is never returned
+
+
+def test_dpkg_record_shape():
+    records = parse_status(STATUS, names("kesl"))[0]
+    assert records == [{"name": "kesl", "version": "12.1.0-1508", "arch": "amd64", "manager": "dpkg",
+                        "status": "installed", "maintainer": LAB}]
+
+
+@pytest.mark.parametrize("packages, maintainers, expected", [
+    pytest.param(["kesl"], [], ["kesl"], id="exact-name-does-not-catch-kesl-gui"),
+    pytest.param(["re:kesl.*"], [], ["kesl", "kesl-astra", "kesl-gui"], id="regex-full-match"),
+    pytest.param(["re:kesl"], [], ["kesl"], id="regex-is-anchored"),
+    pytest.param(["KESL"], [], [], id="names-are-case-sensitive"),
+    pytest.param(["klnagent"], [], ["klnagent", "klnagent"], id="multi-arch-instances-are-separate"),
+    pytest.param(["kess"], [], [], id="not-installed-never-returned"),
+    pytest.param([], ["kaspersky"], ["kav4fs", "kesl", "kesl-astra", "kesl-gui", "klnagent", "klnagent",
+                                     "klnagent64"], id="maintainer-substring-ignores-case"),
+    pytest.param([], ["re:^ao kasp"], ["kesl", "kesl-astra", "kesl-gui", "klnagent", "klnagent",
+                                       "klnagent64"], id="maintainer-regex-search"),
+    pytest.param(["bash"], ["re:^kaspersky lab <"], ["bash", "kav4fs"], id="either-name-or-maintainer"),
+    pytest.param([], [], [], id="empty-query-returns-nothing"),
+])
+def test_dpkg_filters(packages, maintainers, expected):
+    records = parse_status(STATUS, names(*packages), search(*maintainers))[0]
+    assert sorted(r["name"] for r in records) == expected
+
+
+# --- dpkg: broken and hostile input ---------------------------------------------------------------------
+
+BROKEN = [
+    pytest.param(pkg("kesl").replace(b"\n", b"\r\n"), ["kesl"], 0, id="crlf"),
+    pytest.param(pkg("bash", maintainer="Debian") + b"\n" + b"Package: kesl\nStatus: install ok installed\nVersion: 12.1",
+                 ["kesl"], 0, id="truncated-last-paragraph"),
+    pytest.param(pkg("bash", maintainer="Debian") + b"\n" + b"Package: kesl\nStat", [], 1,
+                 id="truncated-before-status"),
+    pytest.param(b"Package: kesl\nVersion: 1\n", [], 1, id="missing-status"),
+    pytest.param(b"Package: kesl\nStatus: installed\n", [], 1, id="status-with-one-word"),
+    pytest.param(b"Package: kesl\nStatus: install ok exploded\n", [], 1, id="unknown-state-word"),
+    pytest.param(b"Package: kesl\nStatus: install ok installed\n", ["kesl"], 0, id="missing-version-arch"),
+    pytest.param(b" stray continuation\nPackage: kesl\nStatus: install ok installed\n", ["kesl"], 0,
+                 id="paragraph-starts-with-continuation"),
+    pytest.param(b"package: kesl\nSTATUS: install ok installed\nversion: 2\n", ["kesl"], 0,
+                 id="field-names-in-other-case"),
+    pytest.param(b"Package : kesl\nStatus : install ok installed\n", ["kesl"], 0, id="space-before-colon"),
+    pytest.param(b"Package:kesl\nStatus:install ok installed\n", ["kesl"], 0, id="no-space-after-colon"),
+    pytest.param(b"Package: kesl\n Package: evil\nStatus: install ok installed\n", ["kesl"], 0,
+                 id="continuation-is-not-a-field"),
+    pytest.param(b"Description: x\n Package: kesl\n", [], 1, id="package-only-in-a-continuation"),
+    pytest.param(b"\n\n\n" + pkg("kesl") + b"\n\n\n\n" + pkg("kesl-gui"), ["kesl", "kesl-gui"], 0,
+                 id="extra-blank-lines"),
+    pytest.param(pkg("kesl") + b"\n" + pkg("kesl", version="2"), ["kesl"], 0, id="duplicate-first-wins"),
+    pytest.param(b"", [], 0, id="empty"),
+    pytest.param(b"\n\n   \n", [], 1, id="whitespace-only"),
+    pytest.param(bytes(range(256)) * 64, [], 1, id="binary-garbage"),
+    pytest.param(b"\x00" * 5000 + b"\n\n" + pkg("kesl"), ["kesl"], 1, id="nul-bytes-then-a-package"),
+    pytest.param(pkg("kesl", Description="x" * (10 * 1024 * 1024)), ["kesl"], 0, id="10MB-line"),
+]
+
+
+@pytest.mark.parametrize("data, expected, malformed", BROKEN)
+def test_dpkg_broken_input_never_raises(data, expected, malformed):
+    records, bad = parse_status(data, names("re:kesl.*"), search("kaspersky"))
+    assert [r["name"] for r in records] == expected
+    assert bad == malformed
+    assert_json_safe(records)
+
+
+def test_dpkg_duplicate_keeps_first_paragraph():
+    records = parse_status(pkg("kesl", version="1") + b"\n" + pkg("kesl", version="2"), names("kesl"))[0]
+    assert [r["version"] for r in records] == ["1"]
+
+
+def test_dpkg_non_utf8_decodes_with_replacement():
+    data = pkg("kesl", maintainer=b"\xc0\xc1 Kaspersky \xff Lab", version=b"12.1\xfe-1")
+    records = parse_status(data, PatternSet(), search("kaspersky"))[0]
+    assert records[0]["maintainer"] == "\ufffd\ufffd Kaspersky \ufffd Lab"
+    assert records[0]["version"] == "12.1\ufffd-1"
+
+
+def test_dpkg_name_with_invalid_utf8_is_still_matched_by_regex():
+    records = parse_status(pkg(b"kesl\xff"), names("re:kesl.*"))[0]
+    assert records[0]["name"] == "kesl\ufffd"
+
+
+@pytest.mark.parametrize("journal, expected", [
+    pytest.param([], [("kesl", "installed")], id="no-journal"),
+    pytest.param([pkg("kesl", status="deinstall ok config-files")], [("kesl", "config-files")],
+                 id="journal-overrides-status"),
+    pytest.param([pkg("kesl", status="purge ok not-installed")], [], id="journal-removes"),
+    pytest.param([pkg("kesl", status="install reinstreq half-installed"), pkg("kesl")],
+                 [("kesl", "installed")], id="journal-files-apply-in-order"),
+    pytest.param([pkg("kesl-gui", status="install ok unpacked")],
+                 [("kesl", "installed"), ("kesl-gui", "unpacked")], id="journal-adds"),
+    pytest.param([pkg("kesl", maintainer="Someone Else <x@example.org>")], [], id="journal-no-longer-matches"),
+])
+def test_dpkg_updates_journal(journal, expected):
+    data = pkg("kesl") + b"\n" + pkg("bash", maintainer="Debian")
+    records = parse_status(data, PatternSet(), search("kaspersky"), journal=journal)[0]
+    assert [(r["name"], r["status"]) for r in records] == expected
+
+
+def test_dpkg_synthetic_2500_packages():
+    data = linux_root.synthetic_status(2500)
+    assert len(data) > 2_500_000
+    records, malformed = parse_status(data, names("kesl", "klnagent64", "kesl-gui"), search("re:kaspersky"))
+    assert malformed == 0
+    assert keyed(records) == [("kesl", "amd64", "installed", "12.1.0-1508"),
+                              ("kesl-gui", "amd64", "config-files", "12.1.0-1508"),
+                              ("klnagent64", "amd64", "installed", "15.1.0-20748")]
+
+
+# --- dpkg through collect: files that are missing, empty or unreadable -----------------------------------
+
+def test_dpkg_missing_status_file_is_no_dpkg(tmp_path):
+    result = collect(tmp_path, packages=["kesl"])
+    assert result["packages"] == [] and result["errors"] == []
+
+
+def test_dpkg_empty_status_file_is_no_dpkg(tmp_path):
+    linux_root.write(tmp_path, "/var/lib/dpkg/status", b"")
+    result = collect(tmp_path, packages=["kesl"])
+    assert result["packages"] == [] and result["errors"] == []
+
+
+def test_dpkg_unreadable_status_is_an_error_and_collection_goes_on(tmp_path):
+    linux_root.mkdir(tmp_path, "/var/lib/dpkg/status")  # open() fails with EISDIR
+    linux_root.mkdir(tmp_path, "/opt/kaspersky")
+    result = collect(tmp_path, packages=["kesl"], paths=["/opt/kaspersky"])
+    assert result["packages"] == []
+    assert [e["section"] for e in result["errors"]] == ["packages"]
+    assert "/var/lib/dpkg/status" in result["errors"][0]["message"]
+    assert result["paths"][0]["path"] == "/opt/kaspersky"
+
+
+def _char_device(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mknod needs root")
+    linux_root.mkdir(tmp_path, "/dev")
+    os.mknod(str(tmp_path) + "/dev/zero", 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+
+
+@pytest.mark.parametrize("make, errors", [
+    pytest.param(lambda root, path: os.mkfifo(str(path)), ["not a regular file"], id="fifo-does-not-block"),
+    pytest.param(lambda root, path: (_char_device(root), os.symlink("/dev/zero", str(path))),
+                 ["not a regular file"], id="device-is-not-read"),
+    pytest.param(lambda root, path: os.symlink("/dev/zero", str(path)), [],
+                 id="link-to-the-scanners-dev-zero-is-re-rooted"),
+])
+def test_dpkg_status_that_is_not_a_file(tmp_path, make, errors):
+    linux_root.mkdir(tmp_path, "/var/lib/dpkg")
+    make(tmp_path, tmp_path / "var" / "lib" / "dpkg" / "status")
+    result = collect(tmp_path, packages=["kesl"])
+    assert result["packages"] == []
+    assert [e["message"].rsplit(": ", 1)[-1] for e in result["errors"]] == errors
+
+
+def test_dpkg_garbage_status_is_reported(tmp_path):
+    linux_root.write(tmp_path, "/var/lib/dpkg/status", os.urandom(64 * 1024).replace(b"\n\n", b"\n"))
+    result = collect(tmp_path, packages=["kesl"])
+    assert result["packages"] == []
+    assert "malformed" in result["errors"][0]["message"]
+
+
+def test_dpkg_journal_is_read_from_the_updates_directory(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    linux_root.write(root, "/var/lib/dpkg/updates/0001",
+                     pkg("kesl", status="deinstall ok config-files", version="12.1.0-1508"))
+    linux_root.write(root, "/var/lib/dpkg/updates/tmp.i", pkg("kesl", status="purge ok not-installed"))
+    result = collect(root, packages=["kesl"])
+    assert [(p["name"], p["status"]) for p in result["packages"]] == [("kesl", "config-files")]
+
+
+# --- hostile values: data, capped, JSON-safe ------------------------------------------------------------------
+
+@pytest.mark.parametrize("maintainer, expected", [
+    pytest.param("<script>alert(1)</script> Kaspersky", "<script>alert(1)</script> Kaspersky", id="html-is-data"),
+    pytest.param("=cmd|' /C calc'!A0 Kaspersky", "=cmd|' /C calc'!A0 Kaspersky", id="csv-formula-is-data"),
+    pytest.param(b"Kaspersky\x1b[31mred\x07", "Kaspersky\\x1b[31mred\\x07", id="control-chars-escaped"),
+    pytest.param(b"Kaspersky\x00Lab", "Kaspersky\\x00Lab", id="nul-escaped"),
+    pytest.param("Kaspersky \u041a\u0430\u0441\u043f\u0435\u0440\u0441\u043a\u0438\u0439",
+                 "Kaspersky \u041a\u0430\u0441\u043f\u0435\u0440\u0441\u043a\u0438\u0439", id="utf8-kept"),
+])
+def test_hostile_maintainer_is_returned_as_data(tmp_path, maintainer, expected):
+    linux_root.write(tmp_path, "/var/lib/dpkg/status", pkg("kesl", maintainer=maintainer,
+                                                           Description="<script>x</script>\n =cmd|calc"))
+    result = collect(tmp_path, package_maintainers=["kaspersky"])
+    assert result["packages"][0]["maintainer"] == expected
+    assert result["errors"] == []
+    assert_json_safe(result)
+
+
+def test_long_values_are_truncated_and_reported(tmp_path):
+    name = "kesl" + "x" * 20000
+    linux_root.write(tmp_path, "/var/lib/dpkg/status", pkg(name))
+    result = collect(tmp_path, packages=["re:kesl.*"])
+    value = result["packages"][0]["name"]
+    assert value == name[:inv.MAX_TEXT] + inv.TRUNCATED
+    assert result["errors"] == [{"section": "packages",
+                                 "message": "1 values longer than 512 characters were truncated"}]
+
+
+def test_sections_are_capped(tmp_path):
+    data = b"\n".join(pkg("kesl-%04d" % i) for i in range(1500))
+    linux_root.write(tmp_path, "/var/lib/dpkg/status", data)
+    result = collect(tmp_path, packages=["re:kesl-.*"])
+    assert len(result["packages"]) == inv.MAX_ITEMS
+    assert result["errors"] == [{"section": "packages",
+                                 "message": "500 more items not returned (at most 1000 per section)"}]
+    assert len(json.dumps(result)) < 300 * 1024
+
+
+@pytest.mark.parametrize("value, expected, truncated", [
+    pytest.param(None, None, False, id="none"),
+    pytest.param(b"\xff\xfekesl", "\ufffd\ufffdkesl", False, id="bytes-replace"),
+    pytest.param("/opt/\udcffkesl", "/opt/\ufffdkesl", False, id="surrogateescape-from-os"),
+    pytest.param("\ud800x", "\ufffd\ufffd\ufffdx", False, id="lone-surrogate"),
+    pytest.param("a\tb\nc\rd\x7f", "a\tb\\x0ac\\x0dd\\x7f", False, id="controls-but-tab"),
+    pytest.param("x" * 600, "x" * 512 + inv.TRUNCATED, True, id="long"),
+    pytest.param(12, "12", False, id="not-a-string"),
+])
+def test_clean_text(value, expected, truncated):
+    assert inv.clean_text(value) == (expected, truncated)
+
+
+# --- rpm ---------------------------------------------------------------------------------------------------------------
+
+TOKEN = "0123456789abcdef01234567"
+
+
+def rpm_line(token, name, epoch, version, release, arch, vendor):
+    sep = "@@F%s@@" % token
+    return (sep.join([name, epoch, version, release, arch, vendor]) + "@@R%s@@\n" % token).encode("utf-8")
+
+
+def test_rpm_queryformat_uses_the_token():
+    fmt = inv.rpm_queryformat(TOKEN)
+    assert fmt == ("%{NAME}@@F{t}@@%{EPOCH}@@F{t}@@%{VERSION}@@F{t}@@%{RELEASE}@@F{t}@@%{ARCH}@@F{t}@@"
+                   "%{VENDOR}@@R{t}@@\\n").replace("{t}", TOKEN)
+
+
+@pytest.mark.parametrize("fields, expected", [
+    pytest.param(("kesl", "(none)", "12.1.0", "1508", "x86_64", "AO Kaspersky Lab"),
+                 ("kesl", "12.1.0-1508", "x86_64", "AO Kaspersky Lab"), id="no-epoch"),
+    pytest.param(("kesl", "2", "12.1.0", "1508", "x86_64", "AO Kaspersky Lab"),
+                 ("kesl", "2:12.1.0-1508", "x86_64", "AO Kaspersky Lab"), id="epoch"),
+    pytest.param(("kesl", "0", "12.1.0", "1508", "aarch64", "(none)"),
+                 ("kesl", "0:12.1.0-1508", "aarch64", None), id="explicit-epoch-0-no-vendor"),
+    pytest.param(("kesl", "(none)", "1", "(none)", "(none)", "Kaspersky"),
+                 ("kesl", "1", None, "Kaspersky"), id="no-release-no-arch"),
+    pytest.param(("kesl", "(none)", "1", "2", "noarch", "Kaspersky|evil\tx\nkesl|9|9|9|x86_64|forged"),
+                 ("kesl", "1-2", "noarch", "Kaspersky|evil\tx\nkesl|9|9|9|x86_64|forged"),
+                 id="hostile-vendor-cannot-shift-columns"),
+])
+def test_rpm_output_parsing(fields, expected):
+    out = rpm_line(TOKEN, "bash", "(none)", "5.1.8", "9.el9", "x86_64", "Red Hat, Inc.") + rpm_line(TOKEN, *fields)
+    records, malformed = inv.parse_rpm_output(out, TOKEN, names("kesl"), search("kaspersky"))
+    assert malformed == 0
+    assert [(r["name"], r["version"], r["arch"], r["maintainer"]) for r in records] == [expected]
+    assert records[0]["manager"] == "rpm" and records[0]["status"] == "installed"
+
+
+def test_rpm_output_forged_separator_without_the_token_is_malformed():
+    out = rpm_line(TOKEN, "kesl", "(none)", "1", "1", "x86_64", "v") + b"kesl@@F@@1@@R@@\nrest"
+    records, malformed = inv.parse_rpm_output(out, TOKEN, names("kesl"))
+    assert len(records) == 1 and malformed == 1
+
+
+def test_rpm_output_maintainer_filter_and_sorting():
+    out = b"".join(rpm_line(TOKEN, *f) for f in [
+        ("klnagent64", "(none)", "15.1.0", "20748", "x86_64", "AO Kaspersky Lab"),
+        ("kesl", "(none)", "12.1.0", "1508", "x86_64", "AO Kaspersky Lab"),
+        ("gpg-pubkey", "(none)", "abc", "def", "(none)", "(none)"),
+        ("bash", "(none)", "5.1.8", "9.el9", "x86_64", "Red Hat, Inc."),
+    ])
+    records = inv.parse_rpm_output(out, TOKEN, PatternSet(), search("re:kaspersky"))[0]
+    assert [r["name"] for r in records] == ["kesl", "klnagent64"]
+
+
+class FakeRunner(object):
+    def __init__(self, rc=0, out=b"", err=b"", rows=(), exc=None):
+        self.calls = []
+        self.rc, self.out, self.err, self.rows, self.exc = rc, out, err, rows, exc
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        if self.exc:
+            raise self.exc
+        if self.rows:
+            fmt = argv[argv.index("--queryformat") + 1]
+            token = fmt.split("@@F", 1)[1].split("@@", 1)[0]
+            return self.rc, b"".join(rpm_line(token, *row) for row in self.rows), self.err
+        return self.rc, self.out, self.err
+
+
+def rpm_root(tmp_path, dbdir="/var/lib/rpm", dbfile="rpmdb.sqlite"):
+    linux_root.write(tmp_path, dbdir + "/" + dbfile, b"SQLite format 3\x00")
+    return tmp_path
+
+
+@pytest.mark.parametrize("dbdir, dbfile", [
+    ("/var/lib/rpm", "rpmdb.sqlite"),
+    ("/var/lib/rpm", "Packages"),
+    ("/usr/lib/sysimage/rpm", "Packages.db"),
+])
+def test_rpm_offline_one_call_with_root_and_dbpath(tmp_path, dbdir, dbfile):
+    root = rpm_root(tmp_path, dbdir, dbfile)
+    runner = FakeRunner(rows=[("kesl", "(none)", "12.1.0", "1508", "x86_64", "AO Kaspersky Lab")])
+    result = collect(root, run=runner, which=lambda name: "/usr/bin/" + name, packages=["kesl"])
+    assert len(runner.calls) == 1
+    argv = runner.calls[0]
+    assert isinstance(argv, list)
+    assert argv[:3] == ["/usr/bin/rpm", "--query", "--all"]
+    assert argv[-4:] == ["--root", str(root), "--dbpath", dbdir]
+    assert [(p["name"], p["version"], p["manager"]) for p in result["packages"]] == [("kesl", "12.1.0-1508", "rpm")]
+    assert result["errors"] == []
+
+
+def test_rpm_token_is_random_per_call(tmp_path):
+    root = rpm_root(tmp_path)
+    runner = FakeRunner()
+    for _attempt in range(2):
+        collect(root, run=runner, which=lambda name: "/bin/rpm", packages=["kesl"])
+    assert runner.calls[0][4] != runner.calls[1][4]
+
+
+@pytest.mark.parametrize("runner, which, message", [
+    pytest.param(FakeRunner(rc=1, err=b"error: cannot open Packages database in /var/lib/rpm\nmore"),
+                 lambda n: "/bin/rpm", "rpm exited with 1: error: cannot open Packages database in /var/lib/rpm",
+                 id="rpm-fails"),
+    pytest.param(FakeRunner(exc=OSError(8, "Exec format error")), lambda n: "/bin/rpm",
+                 "rpm could not be run: [Errno 8] Exec format error", id="rpm-cannot-run"),
+    pytest.param(FakeRunner(), lambda n: None,
+                 "an rpm database is in /var/lib/rpm but no rpm command was found", id="no-rpm-binary"),
+    pytest.param(None, lambda n: "/bin/rpm",
+                 "an rpm database is in /var/lib/rpm but this collector cannot run commands", id="no-runner"),
+])
+def test_rpm_failures_are_errors_not_crashes(tmp_path, runner, which, message):
+    linux_root.write(tmp_path, "/var/lib/dpkg/status", pkg("kesl"))
+    result = collect(rpm_root(tmp_path), run=runner, which=which, packages=["kesl"])
+    assert result["errors"] == [{"section": "packages", "message": message}]
+    assert [p["manager"] for p in result["packages"]] == ["dpkg"]  # dpkg still collected
+
+
+def test_rpm_not_called_without_database(tmp_path):
+    linux_root.mkdir(tmp_path, "/var/lib/rpm")  # Debian's rpm package leaves an empty directory
+    result = collect(tmp_path, run=no_run, which=lambda n: "/bin/rpm", packages=["kesl"])
+    assert result["errors"] == []
+
+
+def test_rpm_not_called_without_package_query(tmp_path):
+    collect(rpm_root(tmp_path), run=no_run, which=lambda n: "/bin/rpm", paths=["/etc"])
+
+
+def _real_rpm_root(tmp_path):
+    if not (shutil.which("rpm") and shutil.which("rpmbuild")):
+        pytest.skip("rpm and rpmbuild are needed")
+    spec = tmp_path / "kesl.spec"
+    spec.write_text(
+        "Name: kesl\nVersion: 12.1.0\nRelease: 1508\nEpoch: 2\nSummary: fake\nLicense: none\n"
+        "Vendor: AO Kaspersky Lab @@F|x|@@\ttab\nBuildArch: noarch\n%description\nfake\n%files\n")
+    top = tmp_path / "top"
+    root = tmp_path / "root"
+    root.mkdir()
+    try:
+        subprocess.run(["rpmbuild", "-bb", "--define", "_topdir %s" % top, str(spec)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        rpm_file = next((top / "RPMS" / "noarch").glob("*.rpm"))
+        subprocess.run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", "-i", "--justdb", "--nodeps",
+                        "--noscripts", "--notriggers", str(rpm_file)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    except (subprocess.SubprocessError, OSError, StopIteration) as exc:
+        pytest.skip("cannot build a test rpm database here: %s" % exc)
+    return root
+
+
+def test_rpm_real_database(tmp_path):
+    """The real rpm accepts the argv and the queryformat, and its output parses back."""
+    root = _real_rpm_root(tmp_path)
+
+    def run(argv):
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                              env=dict(os.environ, LC_ALL="C"), check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    result = collect(root, run=run, which=shutil.which, package_maintainers=["kaspersky"])
+    assert result["packages"] == [{"name": "kesl", "version": "2:12.1.0-1508", "arch": "noarch",
+                                   "manager": "rpm", "status": "installed",
+                                   "maintainer": "AO Kaspersky Lab @@F|x|@@\ttab"}]
+
+
+# --- units -------------------------------------------------------------------------------------------------------------
+
+def test_units_offline_first_found_wins_and_sysv(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    result = collect(root, run=no_run, units=["kesl", "klnagent64", "kesl-supervisor", "klnagent"])
+    assert result["units"] == [
+        {"name": "kesl", "kind": "systemd", "path": "/etc/systemd/system/kesl.service",
+         "active": None, "enabled": None},
+        {"name": "kesl-supervisor", "kind": "sysv", "path": "/etc/init.d/kesl-supervisor",
+         "active": None, "enabled": None},
+        {"name": "klnagent64", "kind": "systemd", "path": "/lib/systemd/system/klnagent64.service",
+         "active": None, "enabled": None},
+    ]
+    assert {"section": "unit_states", "reason": "offline root: active and enabled are not collected"} \
+        in result["skipped"]
+    assert not (root / "EXECUTED").exists()  # the init script was never run
+
+
+@pytest.mark.parametrize("patterns, expected", [
+    pytest.param(["kesl"], ["kesl"], id="exact"),
+    pytest.param(["re:kesl.*"], ["kesl", "kesl-supervisor"], id="regex"),
+    pytest.param(["re:kesl.*\\.service"], [], id="base-name-without-suffix"),
+    pytest.param(["cron"], ["cron", "cron"], id="unit-and-init-script"),
+    pytest.param([], [], id="no-query"),
+])
+def test_units_matching(tmp_path, patterns, expected):
+    root = linux_root.build_root(tmp_path / "root")
+    result = collect(root, units=patterns)
+    assert [u["name"] for u in result["units"]] == expected
+
+
+def test_units_only_in_usr_lib(tmp_path):
+    linux_root.write(tmp_path, "/usr/lib/systemd/system/kesl.service", b"[Unit]\n")
+    result = collect(tmp_path, units=["kesl"])
+    assert result["units"][0]["path"] == "/usr/lib/systemd/system/kesl.service"
+
+
+def test_units_directory_as_absolute_link_stays_in_root(tmp_path):
+    """A merged-/usr image whose /lib is an absolute link must not list the scanner's /usr/lib."""
+    linux_root.write(tmp_path, "/usr/lib/systemd/system/kesl.service", b"[Unit]\n")
+    linux_root.link(tmp_path, "/lib", "/usr/lib")
+    result = collect(tmp_path, units=["kesl", "re:.*"])
+    assert [(u["name"], u["path"]) for u in result["units"]] == [("kesl", "/lib/systemd/system/kesl.service")]
+
+
+SHOW = b"""Id=kesl.service
+LoadState=loaded
+ActiveState=active
+UnitFileState=enabled
+
+Id=kesl-supervisor.service
+LoadState=loaded
+ActiveState=failed
+UnitFileState=generated
+
+Id=klnagent64.service
+LoadState=loaded
+ActiveState=inactive
+UnitFileState=disabled
+"""
+
+
+def test_units_live_states_one_systemctl_call(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    runner = FakeRunner(out=SHOW)
+    fs = RootFS(str(root))
+    section = inv._Section("units")
+    skipped = []
+    inv.gather_units(fs, True, True, inv.Query(units=["kesl", "klnagent64", "kesl-supervisor"]), section,
+                     skipped, runner, lambda name: "/bin/systemctl")
+    assert runner.calls == [["/bin/systemctl", "show", "--no-pager", "--property=Id", "--property=LoadState",
+                             "--property=ActiveState", "--property=UnitFileState", "--",
+                             "kesl.service", "kesl-supervisor.service", "klnagent64.service"]]
+    assert [(u["name"], u["kind"], u["active"], u["enabled"]) for u in section.items] == [
+        ("kesl", "systemd", "active", "enabled"),
+        ("kesl-supervisor", "sysv", "failed", "generated"),
+        ("klnagent64", "systemd", "inactive", "disabled"),
+    ]
+    assert skipped == [] and section.errors == []
+
+
+def test_units_sysv_script_shadowed_by_a_native_unit_gets_no_state(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    section = inv._Section("units")
+    show = b"Id=cron.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n"
+    inv.gather_units(RootFS(str(root)), True, True, inv.Query(units=["cron"]), section, [],
+                     FakeRunner(out=show), lambda name: "/bin/systemctl")
+    assert [(u["kind"], u["active"]) for u in section.items] == [("systemd", "active"), ("sysv", None)]
+
+
+@pytest.mark.parametrize("runner, which, message", [
+    pytest.param(FakeRunner(rc=1, err=b"Failed to connect to bus"), lambda n: "/bin/systemctl",
+                 "systemctl show failed (rc 1): Failed to connect to bus", id="fails"),
+    pytest.param(FakeRunner(out=b"Id=kesl.service\n"), lambda n: "/bin/systemctl",
+                 "systemctl show failed (rc 0): unexpected output", id="wrong-block-count"),
+    pytest.param(FakeRunner(), lambda n: None,
+                 "systemd runs but systemctl cannot be run: unit states not collected", id="no-systemctl"),
+])
+def test_units_systemctl_failures(tmp_path, runner, which, message):
+    root = linux_root.build_root(tmp_path / "root")
+    section = inv._Section("units")
+    inv.gather_units(RootFS(str(root)), True, True, inv.Query(units=["kesl", "klnagent64"]), section, [],
+                     runner, which)
+    assert [u["active"] for u in section.items] == [None, None]
+    assert section.errors == [{"section": "units", "message": message}]
+
+
+def test_units_hostile_names_are_not_passed_to_systemctl(tmp_path):
+    linux_root.write(tmp_path, "/etc/systemd/system/--root=x.service", b"")
+    linux_root.write(tmp_path, "/etc/systemd/system/a b.service", b"")
+    linux_root.write(tmp_path, "/etc/systemd/system/kesl.service", b"")
+    linux_root.write(tmp_path, "/etc/systemd/system/kesl@.service", b"")  # a template has no state
+    linux_root.write(tmp_path, "/etc/systemd/system/kesl@x@y.service", b"")
+    linux_root.write(tmp_path, "/etc/systemd/system/kesl@scan.service", b"")
+    runner = FakeRunner(out=b"ActiveState=active\nUnitFileState=enabled\n\nActiveState=inactive\n")
+    section = inv._Section("units")
+    inv.gather_units(RootFS(str(tmp_path)), True, True, inv.Query(units=["re:.*"]), section, [],
+                     runner, lambda n: "/bin/systemctl")
+    assert runner.calls[0][-3:] == ["--", "kesl.service", "kesl@scan.service"]
+    assert sorted((u["name"], u["active"]) for u in section.items) == [
+        ("--root=x", None), ("a b", None), ("kesl", "active"), ("kesl@", None),
+        ("kesl@scan", "inactive"), ("kesl@x@y", None)]
+    assert section.errors == []
+
+
+def test_units_live_without_systemd_is_skipped(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    section = inv._Section("units")
+    skipped = []
+    inv.gather_units(RootFS(str(root)), True, False, inv.Query(units=["kesl"]), section, skipped, no_run,
+                     lambda n: "/bin/systemctl")
+    assert skipped == [{"section": "unit_states",
+                        "reason": "systemd is not running: active and enabled are not collected"}]
+
+
+# --- processes and kernel modules ------------------------------------------------------------------------------------------
+
+def fake_proc(tmp_path):
+    proc = tmp_path / "proc"
+    entries = {
+        "1": ("/usr/lib/systemd/systemd", "systemd", b"/sbin/init\x00"),
+        "412": ("/opt/kaspersky/kesl/libexec/kesl", "kesl", b"kesl\x00"),
+        "413": ("/opt/kaspersky/kesl/libexec/kesl (deleted)", "kesl", b"kesl\x00"),
+        "500": ("/opt/kaspersky/klnagent64/sbin/klnagent", "klnagent", b"klnagent\x00"),
+        "2": (None, "kthreadd", b""),                  # kernel thread: no exe link
+        "77": ("unreadable", "klnagent", b"klnagent\x00"),  # exe unreadable: comm fallback
+        "78": ("unreadable", "kesl", b""),             # unreadable exe, no cmdline: kernel thread
+        "999": (None, None, None),                      # vanished
+    }
+    for pid, (exe, comm, cmdline) in entries.items():
+        d = proc / pid
+        d.mkdir(parents=True)
+        if exe == "unreadable":
+            (d / "exe").write_bytes(b"")  # readlink fails with EINVAL, like EACCES for the collector
+        elif exe:
+            os.symlink(exe, str(d / "exe"))
+        if comm:
+            (d / "comm").write_text(comm + "\n")
+        if cmdline is not None:
+            (d / "cmdline").write_bytes(cmdline)
+    (proc / "self").mkdir()
+    (proc / "modules").write_text(
+        "kl_filemon 16384 0 - Live 0x0000000000000000 (OE)\n"
+        "ext4 999424 1 - Live 0x0000000000000000\n"
+        "klif 40960 2 kl_filemon, Live 0x0000000000000000 (OE)\n")
+    return proc
+
+
+@pytest.mark.parametrize("patterns, expected", [
+    pytest.param(["kesl"], [(412, "kesl", "/opt/kaspersky/kesl/libexec/kesl"),
+                            (413, "kesl", "/opt/kaspersky/kesl/libexec/kesl")], id="deleted-suffix-stripped"),
+    pytest.param(["klnagent"], [(77, "klnagent", None), (500, "klnagent", "/opt/kaspersky/klnagent64/sbin/klnagent")],
+                 id="comm-fallback"),
+    pytest.param(["kthreadd"], [], id="kernel-threads-skipped"),
+    pytest.param(["re:k.*"], [(77, "klnagent", None), (412, "kesl", "/opt/kaspersky/kesl/libexec/kesl"),
+                              (413, "kesl", "/opt/kaspersky/kesl/libexec/kesl"),
+                              (500, "klnagent", "/opt/kaspersky/klnagent64/sbin/klnagent")], id="regex"),
+    pytest.param([], [], id="no-query"),
+])
+def test_processes(tmp_path, patterns, expected):
+    section = inv._Section("processes")
+    inv.gather_processes(str(fake_proc(tmp_path)), inv.Query(processes=patterns), section)
+    assert [(p["pid"], p["name"], p["exe"]) for p in section.items] == expected
+    assert section.errors == []
+
+
+@pytest.mark.parametrize("patterns, expected", [
+    (["klif"], ["klif"]),
+    (["re:kl.*"], ["kl_filemon", "klif"]),
+    (["kl"], []),
+])
+def test_kernel_modules(tmp_path, patterns, expected):
+    section = inv._Section("kernel_modules")
+    inv.gather_kernel_modules(str(fake_proc(tmp_path)), inv.Query(kernel_modules=patterns), section)
+    assert [m["name"] for m in section.items] == expected
+
+
+def test_offline_root_skips_live_sections(tmp_path):
+    result = collect(tmp_path, processes=["kesl"], kernel_modules=["klif"])
+    assert result["live"] is False
+    assert [s["section"] for s in result["skipped"]] == ["processes", "kernel_modules"]
+    assert result["processes"] == [] and result["kernel_modules"] == []
+
+
+def test_live_scan_reads_proc():
+    result = inv.collect(inv.Query(processes=["re:python.*"], kernel_modules=["re:.*"]), root="/",
+                         run=no_run, which=lambda n: None)
+    assert result["live"] is True
+    assert os.getpid() in [p["pid"] for p in result["processes"]]
+    assert [s["section"] for s in result["skipped"]] == []
+    assert_json_safe(result)
+
+
+# --- paths: resolution inside the root --------------------------------------------------------------------------------------
+
+def test_paths_absolute_link_is_resolved_inside_root(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    result = collect(root, paths=["/opt/kaspersky/kesl", "/opt/kaspersky/kesl/bin/kesl-control",
+                                  "/opt/kaspersky/kesl/bin"])
+    assert result["paths"] == [
+        {"path": "/opt/kaspersky/kesl", "type": "link", "target": linux_root.KESL_INSTALL,
+         "pattern": "/opt/kaspersky/kesl"},
+        {"path": "/opt/kaspersky/kesl/bin/kesl-control", "type": "file", "target": None,
+         "pattern": "/opt/kaspersky/kesl/bin/kesl-control"},
+        {"path": "/opt/kaspersky/kesl/bin", "type": "directory", "target": None,
+         "pattern": "/opt/kaspersky/kesl/bin"},
+    ]
+    assert result["errors"] == []
+
+
+def test_paths_absolute_link_never_reaches_the_scanning_machine(tmp_path):
+    """The link target exists on the scanning machine but not in the image: not found."""
+    outside = tmp_path / "outside"
+    (outside / "kesl" / "bin").mkdir(parents=True)
+    (outside / "kesl" / "bin" / "kesl-control").write_bytes(b"host file")
+    root = tmp_path / "img"
+    linux_root.link(root, "/opt/kaspersky/kesl", str(outside / "kesl"))
+    result = collect(root, paths=["/opt/kaspersky/kesl/bin/kesl-control", "/opt/kaspersky/kesl"])
+    assert [p["path"] for p in result["paths"]] == ["/opt/kaspersky/kesl"]  # the link itself only
+
+
+@pytest.mark.parametrize("query, shown", [
+    pytest.param("/opt/up/etc/marker", "/opt/up/etc/marker", id="relative-link-up-to-the-root"),
+    pytest.param("/opt/abs/etc/marker", "/opt/abs/etc/marker", id="absolute-link-with-dotdot"),
+    pytest.param("/../../../etc/marker", "/etc/marker", id="dotdot-in-the-query"),
+    pytest.param("/opt/../../etc/marker", "/etc/marker", id="dotdot-in-the-middle"),
+])
+def test_paths_dotdot_cannot_escape_root(tmp_path, query, shown):
+    root = tmp_path / "a" / "b" / "img"
+    linux_root.write(root, "/etc/marker", b"inside")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "marker").write_bytes(b"OUTSIDE")  # where an escape would land
+    (tmp_path / "a" / "etc").mkdir()
+    (tmp_path / "a" / "etc" / "marker").write_bytes(b"OUTSIDE")
+    linux_root.link(root, "/opt/up", "../../../../../../../..")
+    linux_root.link(root, "/opt/abs", "/../../../..")
+    result = collect(root, paths=[query])
+    assert [(p["path"], p["type"]) for p in result["paths"]] == [(shown, "file")]
+    fs = RootFS(str(root))
+    with open(fs.host_path(query), "rb") as handle:
+        assert handle.read() == b"inside"
+
+
+def test_paths_symlink_loop_is_bounded(tmp_path):
+    linux_root.link(tmp_path, "/opt/loop1", "/opt/loop2")
+    linux_root.link(tmp_path, "/opt/loop2", "loop1")
+    linux_root.link(tmp_path, "/opt/self", "/opt/self")
+    result = collect(tmp_path, paths=["/opt/loop1", "/opt/loop1/bin/kesl", "/opt/self/x", "/opt/*/x"])
+    assert [(p["path"], p["type"], p["target"]) for p in result["paths"]] == [("/opt/loop1", "link", "/opt/loop2")]
+    assert [e["message"] for e in result["errors"]] == [
+        "/opt/loop1/bin/kesl: too many levels of symbolic links",
+        "/opt/self/x: too many levels of symbolic links",
+        "/opt/loop1/x: too many levels of symbolic links",
+        "/opt/loop2/x: too many levels of symbolic links",
+    ]
+
+
+def test_paths_globs_types_and_dedup(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    os.mkfifo(str(root) + "/var/opt/kaspersky/kesl/fifo")
+    linux_root.mkdir(root, "/var/opt/kaspersky/kesl/.hidden_install_1")
+    result = collect(root, paths=["/var/opt/kaspersky/kesl/install_*", "/var/opt/kaspersky/kesl/*",
+                                  "/var/opt/kaspersky/kesl/fifo", "/nonexistent/*", "/etc/os-release",
+                                  "/var/opt/kaspersky/kesl/install_[0-9]*/opt"])
+    assert [(p["path"], p["type"], p["pattern"]) for p in result["paths"]] == [
+        ("/var/opt/kaspersky/kesl/install_12.2.0.2412", "directory", "/var/opt/kaspersky/kesl/install_*"),
+        ("/var/opt/kaspersky/kesl/common", "directory", "/var/opt/kaspersky/kesl/*"),
+        ("/var/opt/kaspersky/kesl/fifo", "other", "/var/opt/kaspersky/kesl/*"),
+        ("/var/opt/kaspersky/kesl/install-current", "link", "/var/opt/kaspersky/kesl/*"),
+        ("/etc/os-release", "link", "/etc/os-release"),
+        ("/var/opt/kaspersky/kesl/install_12.2.0.2412/opt", "directory",
+         "/var/opt/kaspersky/kesl/install_[0-9]*/opt"),
+    ]
+    assert result["paths"][3]["target"] == "install_12.2.0.2412"
+
+
+def test_paths_glob_through_an_absolute_link(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    result = collect(root, paths=["/opt/kaspersky/*/bin/*"])
+    assert [p["path"] for p in result["paths"]] == ["/opt/kaspersky/kesl/bin/kesl-control"]
+
+
+def test_paths_live_root(tmp_path):
+    target = tmp_path / "probe"
+    target.mkdir()
+    result = inv.collect(inv.Query(paths=[str(target), str(tmp_path / "missing")]), root="/", run=no_run)
+    assert result["paths"] == [{"path": str(target), "type": "directory", "target": None,
+                                "pattern": str(target)}]
+
+
+def test_paths_undecodable_names_are_json_safe(tmp_path):
+    os.makedirs(os.fsencode(str(tmp_path)) + b"/opt/kaspersky/\xff\xfe")
+    result = collect(tmp_path, paths=["/opt/kaspersky/*"])
+    assert result["paths"][0]["path"] == "/opt/kaspersky/\ufffd\ufffd"
+    assert_json_safe(result)
+
+
+# --- repositories ---------------------------------------------------------------------------------------------------------------
+
+def test_repos_apt_deb822_yum_zypper(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    result = collect(root, repos=["kaspersky"])
+    assert [(r["path"], r["line"]) for r in result["repos"]] == [
+        ("/etc/apt/sources.list.d/kaspersky.list",
+         "deb [arch=amd64 signed-by=/usr/share/keyrings/kaspersky.gpg] https://repo.example.net/KASPERSKY/kesl stable main"),
+        ("/etc/apt/sources.list.d/kaspersky.sources", "URIs: https://repo.example.net/kaspersky/klnagent"),
+        ("/etc/apt/sources.list.d/kaspersky.sources", "Signed-By: /usr/share/keyrings/kaspersky.gpg"),
+        ("/etc/yum.repos.d/kaspersky.repo", "[kaspersky-kesl]"),
+        ("/etc/yum.repos.d/kaspersky.repo", "name=Kaspersky Endpoint Security for Linux"),
+        ("/etc/yum.repos.d/kaspersky.repo", "baseurl=https://repo.example.net/kaspersky/kesl/el$releasever/$basearch"),
+        ("/etc/zypp/repos.d/kaspersky.repo", "[kaspersky]"),
+        ("/etc/zypp/repos.d/kaspersky.repo", "name=Kaspersky Lab"),
+        ("/etc/zypp/repos.d/kaspersky.repo", "baseurl=https://repo.example.net/Kaspersky/sles15"),
+    ]  # comments and *.list.disabled are not read
+
+
+@pytest.mark.parametrize("patterns, count", [
+    (["re:https://repo\\.example\\.net/kaspersky/"], 4),
+    (["deb.debian.org"], 2),
+    (["re:^deb "], 3),
+    (["nothing-like-this"], 0),
+    ([], 0),
+])
+def test_repos_patterns(tmp_path, patterns, count):
+    root = linux_root.build_root(tmp_path / "root")
+    assert len(collect(root, repos=patterns)["repos"]) == count
+
+
+def test_repos_hostile_file(tmp_path):
+    linux_root.write(tmp_path, "/etc/apt/sources.list",
+                     b"deb http://kaspersky\xff\x00/\x1b[2J " + b"A" * 5000 + b"\r\n" + b"\x00" * 100)
+    result = collect(tmp_path, repos=["kaspersky"])
+    line = result["repos"][0]["line"]
+    assert line.startswith("deb http://kaspersky\ufffd\\x00/\\x1b[2J AAA") and line.endswith(inv.TRUNCATED)
+    assert_json_safe(result)
+
+
+# --- platform -------------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("files, expected", [
+    pytest.param({"/usr/lib/os-release": (FIXTURES / "os-release").read_bytes()}, ("debian", "12"),
+                 id="usr-lib-fallback"),
+    pytest.param({"/etc/os-release": b'ID="rhel"\nVERSION_ID="9.4"\n# ID=ignored\n'}, ("rhel", "9.4"), id="quoted"),
+    pytest.param({"/etc/os-release": b"ID=astra\nVERSION_ID='1.7_x86-64'\n",
+                  "/usr/lib/os-release": b"ID=debian\n"}, ("astra", "1.7_x86-64"), id="etc-first"),
+    pytest.param({"/etc/os-release": b"ID=\"a\\\"b\"\n"}, ('a"b', None), id="escaped-quote"),
+    pytest.param({}, (None, None), id="missing"),
+    pytest.param({"/etc/os-release": b"\xff\x00garbage"}, (None, None), id="garbage"),
+])
+def test_platform(tmp_path, files, expected):
+    for inner, data in files.items():
+        linux_root.write(tmp_path, inner, data)
+    platform = collect(tmp_path)["platform"]
+    assert (platform["system"], platform["distribution"], platform["version"]) == ("Linux",) + expected
+
+
+# --- the query and the root ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, option, fragment", [
+    ({"packages": ["re:kesl("]}, "packages", "invalid regular expression"),
+    ({"units": [""]}, "units", "non-empty"),
+    ({"repos": ["re:[x"]}, "repos", "invalid regular expression"),
+    ({"paths": ["opt/kaspersky"]}, "paths", "not an absolute path"),
+    ({"paths": ["/opt\x00x"]}, "paths", "NUL"),
+    ({"packages": ['["kesl"', '"klnagent64"]']}, "packages", "key=value"),
+    ({"paths": ['["/opt/kaspersky"]']}, "paths", "key=value"),
+    ({"processes": "kesl"}, "processes", "got a string"),
+])
+def test_invalid_query(query, option, fragment):
+    with pytest.raises(inv.QueryError) as info:
+        inv.Query(**query)
+    assert info.value.option == option
+    assert str(info.value).startswith(option + ": ") and fragment in str(info.value)
+
+
+def test_brackets_where_they_are_legitimate():
+    inv.Query(repos=["[arch=amd64]"], package_maintainers=['"Kaspersky"'], packages=["re:kesl[0-9]"],
+              units=["re:[a-z]+"])
+
+
+@pytest.mark.parametrize("root, fragment", [
+    ("relative/root", "not an absolute path"),
+    ("/nonexistent/root/for/sure", "does not exist"),
+    ("", "non-empty"),
+])
+def test_invalid_root(root, fragment):
+    with pytest.raises(inv.QueryError) as info:
+        inv.collect(inv.Query(), root=root)
+    assert info.value.option == "root" and fragment in str(info.value)
+
+
+def test_root_is_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(inv.QueryError):
+        inv.collect(inv.Query(), root=str(tmp_path / "f"))
+
+
+def test_root_is_shown_normalised(tmp_path):
+    result = inv.collect(inv.Query(), root=str(tmp_path) + "/./")
+    assert result["root"] == str(tmp_path) and result["live"] is False
+
+
+# --- the whole inventory ------------------------------------------------------------------------------------------------
+
+def test_full_offline_inventory(tmp_path):
+    root = linux_root.build_root(tmp_path / "root")
+    result = collect(
+        root, run=no_run,
+        packages=["kesl", "kesl-gui", "klnagent64", "klnagent"], package_maintainers=["re:kaspersky"],
+        units=["kesl", "kesl-supervisor", "klnagent64"], processes=["kesl"], kernel_modules=["re:kl.*"],
+        paths=["/opt/kaspersky", "/opt/kaspersky/kesl", "/var/opt/kaspersky", "/etc/opt/kaspersky",
+               "/var/log/kaspersky", "/usr/bin/kesl-control"],
+        repos=["re:kaspersky"])
+    assert set(result) == {"schema", "platform", "root", "live", "skipped", "errors", "packages", "units",
+                           "processes", "kernel_modules", "paths", "repos"}
+    assert result["schema"] == 1 and result["root"] == str(root) and result["live"] is False
+    assert result["platform"] == {"system": "Linux", "distribution": "debian", "version": "12"}
+    assert result["errors"] == []
+    assert len(result["packages"]) == 7 and len(result["units"]) == 3 and len(result["repos"]) == 9
+    assert [p["path"] for p in result["paths"]] == ["/opt/kaspersky", "/opt/kaspersky/kesl", "/var/opt/kaspersky",
+                                                    "/etc/opt/kaspersky", "/var/log/kaspersky"]
+    assert_json_safe(result)
+
+
+def test_a_crashing_section_costs_only_that_section(tmp_path, monkeypatch):
+    root = linux_root.build_root(tmp_path / "root")
+
+    def boom(*args):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(inv, "gather_repos", boom)
+    result = collect(root, repos=["kaspersky"], packages=["kesl"])
+    assert result["errors"] == [{"section": "repos", "message": "collection failed: RuntimeError: unexpected"}]
+    assert [p["name"] for p in result["packages"]] == ["kesl"]
