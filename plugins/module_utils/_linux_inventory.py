@@ -158,11 +158,11 @@ class _Section(object):
     def report(self):
         errors = list(self.errors)
         if self.dropped:
-            errors.append({"section": self.name, "message": "%d more items not returned (at most %d per section)"
-                           % (self.dropped, self.limit)})
+            errors.append({"section": self.name, "limit": True,
+                           "message": "%d more items not returned (at most %d per section)" % (self.dropped, self.limit)})
         if self.truncated:
-            errors.append({"section": self.name, "message": "%d values longer than %d characters were truncated"
-                           % (self.truncated, MAX_TEXT)})
+            errors.append({"section": self.name, "limit": True,
+                           "message": "%d values longer than %d characters were truncated" % (self.truncated, MAX_TEXT)})
         return errors
 
 
@@ -676,8 +676,10 @@ def collect(query, root="/", run=None, which=None, proc="/proc", systemd=None):
     if len(errors) > MAX_ERRORS:
         extra = len(errors) - MAX_ERRORS
         del errors[MAX_ERRORS:]
-        errors.append({"section": "errors", "message": "%d more errors not returned" % extra})
+        errors.append({"section": "errors", "limit": True, "message": "%d more errors not returned" % extra})
 
+    for entry in errors:
+        entry.setdefault("limit", False)
     inventory = {
         "schema": SCHEMA,
         "platform": platform,

@@ -198,6 +198,13 @@ def evidence_of(kind, item):
     return {"kind": kind, "name": item.get("name")}  # pragma: no cover - table is closed
 
 
+def _error(entry):
+    out = {"section": _clip(entry.get("section")), "message": _clip(entry.get("message"))}
+    if entry.get("limit"):
+        out["limit"] = True
+    return out
+
+
 def _clip_evidence(ev):
     return {k: _clip(v) for k, v in ev.items() if v is not None}
 
@@ -370,7 +377,8 @@ def match(inventory, catalogs, scanned_at=None):
             findings.append(_finding_dict(rest, leftover_recipe))
 
     errors = [e for e in inventory.get("errors") or [] if isinstance(e, dict)]
-    critical = any(e.get("section") in CRITICAL[platform] for e in errors)
+    # A note about the collector's output caps (limit: true) means the section was read.
+    critical = any(e.get("section") in CRITICAL[platform] and not e.get("limit") for e in errors)
     if any(f["state"] == "installed" for f in findings):
         status = "affected"
     elif critical:
@@ -390,8 +398,7 @@ def match(inventory, catalogs, scanned_at=None):
         "scan": {
             "live": bool(inventory.get("live", True)),
             "skipped": [s for s in inventory.get("skipped") or [] if isinstance(s, dict)],
-            "errors": [{"section": _clip(e.get("section")), "message": _clip(e.get("message"))}
-                       for e in errors] + notes,
+            "errors": [_error(e) for e in errors] + notes,
         },
     }
     if platform == "linux":

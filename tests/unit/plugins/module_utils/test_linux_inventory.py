@@ -288,7 +288,7 @@ def test_long_values_are_truncated_and_reported(tmp_path):
     value = result["packages"][0]["name"]
     assert value == name[:inv.MAX_TEXT] + inv.TRUNCATED
     assert result["errors"] == [{"section": "packages",
-                                 "message": "1 values longer than 512 characters were truncated"}]
+                                 "message": "1 values longer than 512 characters were truncated", "limit": True}]
 
 
 def test_sections_are_capped(tmp_path):
@@ -297,7 +297,7 @@ def test_sections_are_capped(tmp_path):
     result = collect(tmp_path, packages=["re:kesl-.*"])
     assert len(result["packages"]) == inv.MAX_ITEMS
     assert result["errors"] == [{"section": "packages",
-                                 "message": "500 more items not returned (at most 1000 per section)"}]
+                                 "message": "500 more items not returned (at most 1000 per section)", "limit": True}]
     assert len(json.dumps(result)) < 300 * 1024
 
 
@@ -429,7 +429,7 @@ def test_rpm_token_is_random_per_call(tmp_path):
 def test_rpm_failures_are_errors_not_crashes(tmp_path, runner, which, message):
     linux_root.write(tmp_path, "/var/lib/dpkg/status", pkg("kesl"))
     result = collect(rpm_root(tmp_path), run=runner, which=which, packages=["kesl"])
-    assert result["errors"] == [{"section": "packages", "message": message}]
+    assert result["errors"] == [{"section": "packages", "message": message, "limit": False}]
     assert [p["manager"] for p in result["packages"]] == ["dpkg"]  # dpkg still collected
 
 
@@ -932,5 +932,6 @@ def test_a_crashing_section_costs_only_that_section(tmp_path, monkeypatch):
 
     monkeypatch.setattr(inv, "gather_repos", boom)
     result = collect(root, repos=["kaspersky"], packages=["kesl"])
-    assert result["errors"] == [{"section": "repos", "message": "collection failed: RuntimeError: unexpected"}]
+    assert result["errors"] == [{"section": "repos", "message": "collection failed: RuntimeError: unexpected",
+                                 "limit": False}]
     assert [p["name"] for p in result["packages"]] == ["kesl"]

@@ -1,0 +1,920 @@
+#!powershell
+
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+
+[Diagnostics.CodeAnalysis.SuppressMessageAttribute('PSAvoidUsingWMICmdlet', '',
+    Justification = 'Get-WmiObject is the fallback for hosts without the CIM cmdlets')]
+param()
+
+# Windows collector: gathers a raw inventory (docs/raw-inventory.md) and decides nothing.
+# The vendor_facts action builds the query from the catalog; the matcher on the controller
+# turns the inventory into findings. Only items that match the query are returned.
+#
+# Rules kept on purpose (the same as the Linux collector, plugins/module_utils/_linux_inventory.py):
+# * every section runs in its own try/catch: a failure is an `errors` entry, never a module
+#   failure; a section not collected on purpose is a `skipped` entry;
+# * every string read from the host is hostile data: converted to a string whatever its
+#   registry type, never expanded, never executed; control characters (but tab) are escaped as
+#   \xNN and a string longer than $MaxLength characters is cut and marked '...[truncated]';
+# * a section holds at most $MaxItems items, `errors` at most $MaxErrors entries; an `errors`
+#   entry says when a cap was hit;
+# * registry reads use explicit registry views, so a 32-bit host process sees the same as a
+#   64-bit one.
+
+$spec = @{
+    options = @{
+        display_names = @{ type = 'list'; elements = 'str'; default = @() }
+        publishers = @{ type = 'list'; elements = 'str'; default = @() }
+        services = @{ type = 'list'; elements = 'str'; default = @() }
+        drivers = @{ type = 'list'; elements = 'str'; default = @() }
+        processes = @{ type = 'list'; elements = 'str'; default = @() }
+        security_center = @{ type = 'list'; elements = 'str'; default = @() }
+        registry_keys = @{ type = 'list'; elements = 'str'; default = @() }
+        paths = @{ type = 'list'; elements = 'str'; default = @() }
+        certificates = @{ type = 'list'; elements = 'str'; default = @() }
+    }
+    supports_check_mode = $true
+}
+
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+
+$MaxLength = 512
+$MaxItems = 1000
+$MaxErrors = 100
+$TruncatedMark = '...[truncated]'
+$RegexOptions = [System.Text.RegularExpressions.RegexOptions]'IgnoreCase, CultureInvariant'
+$RegexTimeout = [TimeSpan]::FromSeconds(2)
+$UninstallSubKey = 'SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'
+$UninstallSubKey32 = 'SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
+$Is64BitOS = [Environment]::Is64BitOperatingSystem
+
+$inventory = [Ordered]@{
+    schema = 1
+    platform = [Ordered]@{
+        system = 'Windows'
+        distribution = $null
+        version = $null
+        product_type = $null
+    }
+    live = $true
+    skipped = New-Object -TypeName System.Collections.Generic.List[Object]
+    errors = New-Object -TypeName System.Collections.Generic.List[Object]
+    uninstall = New-Object -TypeName System.Collections.Generic.List[Object]
+    services = New-Object -TypeName System.Collections.Generic.List[Object]
+    drivers = New-Object -TypeName System.Collections.Generic.List[Object]
+    security_center = New-Object -TypeName System.Collections.Generic.List[Object]
+    registry_keys = New-Object -TypeName System.Collections.Generic.List[Object]
+    paths = New-Object -TypeName System.Collections.Generic.List[Object]
+    processes = New-Object -TypeName System.Collections.Generic.List[Object]
+    certificates = New-Object -TypeName System.Collections.Generic.List[Object]
+}
+$counters = @{ truncated = 0 }
+$dropped = @{}
+
+Function ConvertTo-DivestString {
+    <#
+    .SYNOPSIS
+    A value read from the host as clean text, or $null (the rules of the Linux collector's
+    clean_text).
+    .DESCRIPTION
+    Registry values of an unexpected type are converted, never trusted: REG_DWORD and
+    REG_QWORD become their unsigned decimal text, REG_MULTI_SZ its strings joined by a space,
+    REG_BINARY and anything else $null. Unpaired UTF-16 surrogates (not representable in
+    UTF-8) become U+FFFD. Text longer than -Limit characters is cut and ends with
+    '...[truncated]' (counted for the section's `errors` note unless -Uncounted). Control
+    characters but tab are escaped as \xNN.
+    #>
+    param(
+        [AllowNull()][Object]$Value,
+        [Int32]$Limit = $MaxLength,
+        [Switch]$Uncounted
+    )
+
+    if ($null -eq $Value) {
+        return $null
+    }
+    if ($Value -is [String]) {
+        $text = $Value
+    }
+    elseif ($Value -is [String[]]) {
+        $text = $Value -join ' '
+    }
+    elseif ($Value -is [Int32]) {
+        $text = [BitConverter]::ToUInt32([BitConverter]::GetBytes($Value), 0).ToString([Globalization.CultureInfo]::InvariantCulture)
+    }
+    elseif ($Value -is [Int64]) {
+        $text = [BitConverter]::ToUInt64([BitConverter]::GetBytes($Value), 0).ToString([Globalization.CultureInfo]::InvariantCulture)
+    }
+    elseif ($Value -is [UInt32] -or $Value -is [UInt64] -or $Value -is [UInt16] -or $Value -is [Int16]) {
+        $text = $Value.ToString([Globalization.CultureInfo]::InvariantCulture)
+    }
+    else {
+        return $null
+    }
+
+    $text = [Regex]::Replace($text, '[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]', [String][Char]0xFFFD)
+    $cut = $text.Length -gt $Limit
+    if ($cut) {
+        $end = $Limit
+        if ([Char]::IsHighSurrogate($text[$end - 1])) {
+            $end = $end - 1
+        }
+        $text = $text.Substring(0, $end)
+        if (-not $Uncounted) {
+            $counters.truncated = $counters.truncated + 1
+        }
+    }
+    if ([Regex]::IsMatch($text, '[\x00-\x08\x0A-\x1F\x7F]')) {
+        $builder = New-Object -TypeName System.Text.StringBuilder -ArgumentList @($text.Length + 16)
+        foreach ($char in $text.ToCharArray()) {
+            $code = [Int32]$char
+            if (($code -lt 32 -and $code -ne 9) -or $code -eq 127) {
+                $null = $builder.AppendFormat('\x{0:x2}', $code)
+            }
+            else {
+                $null = $builder.Append($char)
+            }
+        }
+        $text = $builder.ToString()
+    }
+    if ($cut) {
+        $text = $text + $TruncatedMark
+    }
+    $text
+}
+
+Function Test-DivestPattern {
+    <#
+    .SYNOPSIS
+    The first pattern that matches Value, or $null: the rules of plugins/module_utils/_patterns.py.
+    .DESCRIPTION
+    * a plain pattern is an exact name, compared without case (ordinal);
+    * 're:<expr>' is a .NET regular expression that must match the whole value, tested as
+      \A(?:<expr>)\z without case (\z, not $: $ would also accept a trailing newline);
+    * with -Search (free-text fields: Publisher, certificate subject and issuer) a plain
+      pattern is a substring and a regular expression may match anywhere.
+    Patterns were validated when the query was read (see Get-DivestQuery).
+    #>
+    param(
+        [AllowNull()][Object]$Value,
+        [AllowNull()][String[]]$Pattern,
+        [Switch]$Search
+    )
+
+    if ($Value -isnot [String]) {
+        return $null
+    }
+    foreach ($text in $Pattern) {
+        if ($text.StartsWith('re:', [StringComparison]::Ordinal)) {
+            $expr = $text.Substring(3)
+            if (-not $Search) {
+                $expr = '\A(?:' + $expr + ')\z'
+            }
+            $hit = [Regex]::IsMatch($Value, $expr, $RegexOptions, $RegexTimeout)
+        }
+        elseif ($Search) {
+            $hit = $Value.IndexOf($text, [StringComparison]::OrdinalIgnoreCase) -ge 0
+        }
+        else {
+            $hit = [String]::Equals($Value, $text, [StringComparison]::OrdinalIgnoreCase)
+        }
+        if ($hit) {
+            return $text
+        }
+    }
+    return $null
+}
+
+Function Add-DivestError {
+    <#
+    .SYNOPSIS
+    Record a problem of one section. -Limit marks an informational note about the output caps
+    (items not returned, values cut): the section was read, so it does not make a host unknown.
+    #>
+    param([String]$Section, [AllowNull()][String]$Message, [Switch]$Limit)
+
+    $text = ConvertTo-DivestString -Value $Message -Limit (2 * $MaxLength) -Uncounted
+    $inventory.errors.Add([Ordered]@{ section = $Section; message = $text; limit = [bool]$Limit })
+}
+
+Function Add-DivestSkip {
+    param([String]$Section, [String]$Reason)
+
+    $inventory.skipped.Add([Ordered]@{
+            section = $Section
+            reason = $Reason
+        })
+}
+
+Function Add-DivestItem {
+    <#
+    .SYNOPSIS
+    Appends one item to a section, at most $MaxItems per section; the others are counted.
+    .NOTES
+    tests/unit/plugins/modules/win_collect_contract.py reads the item keys of every call from
+    this file, so pass -Section as a string (or a parameter with a ValidateSet) and -Item as a
+    literal [Ordered]@{...}.
+    #>
+    param([String]$Section, [System.Collections.IDictionary]$Item)
+
+    $list = $inventory[$Section]
+    if ($list.Count -lt $MaxItems) {
+        $list.Add($Item)
+    }
+    else {
+        $dropped[$Section] = 1 + [Int32]$dropped[$Section]
+    }
+}
+
+Function Invoke-DivestSection {
+    <#
+    .SYNOPSIS
+    Runs one section's collector in its own try/catch; a failure becomes an `errors` entry, as
+    do the caps the section hit (items not returned, values truncated).
+    #>
+    param([String]$Section, [ScriptBlock]$Collect)
+
+    $before = $counters.truncated
+    try {
+        $null = & $Collect
+    }
+    catch {
+        Add-DivestError -Section $Section -Message $_.Exception.Message
+    }
+    if ($dropped.ContainsKey($Section)) {
+        Add-DivestError -Section $Section -Limit -Message "$($dropped[$Section]) more items not returned (at most $MaxItems per section)"
+    }
+    $truncatedHere = $counters.truncated - $before
+    if ($truncatedHere -gt 0) {
+        Add-DivestError -Section $Section -Limit -Message "$truncatedHere values longer than $MaxLength characters were truncated"
+    }
+}
+
+Function Get-DivestQuery {
+    <#
+    .SYNOPSIS
+    The module options as arrays of strings; patterns .NET cannot compile are dropped with an
+    `errors` entry for their section (the controller already checked them with Python).
+    #>
+    $sectionOf = @{
+        display_names = 'uninstall'
+        publishers = 'uninstall'
+        services = 'services'
+        drivers = 'drivers'
+        processes = 'processes'
+        security_center = 'security_center'
+        certificates = 'certificates'
+        registry_keys = $null
+        paths = $null
+    }
+    $query = @{}
+    foreach ($option in $sectionOf.Keys) {
+        $valid = New-Object -TypeName System.Collections.Generic.List[String]
+        foreach ($raw in @($module.Params[$option])) {
+            $text = [String]$raw
+            if ($text -eq '') {
+                continue
+            }
+            if ($sectionOf[$option] -and $text.StartsWith('re:', [StringComparison]::Ordinal)) {
+                try {
+                    $null = New-Object -TypeName System.Text.RegularExpressions.Regex -ArgumentList @($text.Substring(3), $RegexOptions)
+                }
+                catch {
+                    $reason = "$($option): '$text' is not a valid .NET regular expression, ignored: $($_.Exception.Message)"
+                    Add-DivestError -Section $sectionOf[$option] -Message $reason
+                    continue
+                }
+            }
+            $valid.Add($text)
+        }
+        $query[$option] = $valid.ToArray()
+    }
+    $query
+}
+
+Function Get-DivestCimInstance {
+    <#
+    .SYNOPSIS
+    CIM instances of a class; Get-WmiObject on hosts without the CIM cmdlets (PowerShell 2).
+    #>
+    param(
+        [String]$ClassName,
+        [String]$Namespace = 'root\cimv2',
+        [String[]]$Property
+    )
+
+    if (Get-Command -Name Get-CimInstance -ErrorAction SilentlyContinue) {
+        Get-CimInstance -Namespace $Namespace -ClassName $ClassName -Property $Property -ErrorAction Stop
+    }
+    else {
+        Get-WmiObject -Namespace $Namespace -Class $ClassName -Property $Property -ErrorAction Stop
+    }
+}
+
+Function Get-DivestRegistryString {
+    <#
+    .SYNOPSIS
+    A registry value as stored (environment variables not expanded), converted by
+    ConvertTo-DivestString; $null when missing or unreadable. Never throws.
+    #>
+    param([Microsoft.Win32.RegistryKey]$Key, [String]$Name)
+
+    try {
+        $value = $Key.GetValue($Name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+    }
+    catch {
+        return $null
+    }
+    ConvertTo-DivestString -Value $value
+}
+
+Function Get-DivestRegistryFlag {
+    <#
+    .SYNOPSIS
+    A DWORD flag such as WindowsInstaller as a bool: non-zero is $true; a missing, unreadable
+    or non-numeric value is $false. Never throws.
+    #>
+    param([Microsoft.Win32.RegistryKey]$Key, [String]$Name)
+
+    try {
+        $value = $Key.GetValue($Name, $null)
+    }
+    catch {
+        return $false
+    }
+    if ($value -is [Int32] -or $value -is [Int64]) {
+        return $value -ne 0
+    }
+    if ($value -is [String]) {
+        $number = [Int64]0
+        if ([Int64]::TryParse($value.Trim(), [ref]$number)) {
+            return $number -ne 0
+        }
+    }
+    return $false
+}
+
+Function Get-DivestPlatform {
+    $platform = $inventory.platform
+    try {
+        $os = Get-DivestCimInstance -ClassName Win32_OperatingSystem -Property @('Caption', 'Version', 'ProductType') |
+            Select-Object -First 1
+        $caption = ConvertTo-DivestString -Value $os.Caption
+        if ($caption) {
+            $caption = $caption.Trim()
+        }
+        $platform.distribution = $caption
+        $platform.version = ConvertTo-DivestString -Value $os.Version
+        $productType = [String]$os.ProductType
+    }
+    catch {
+        # WMI broken or denied: the registry holds the same facts.
+        $cimError = $_.Exception.Message
+        $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Default)
+        try {
+            $current = $base.OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion')
+            $options = $base.OpenSubKey('SYSTEM\CurrentControlSet\Control\ProductOptions')
+            if ($null -eq $current -or $null -eq $options) {
+                throw "Win32_OperatingSystem: $cimError"
+            }
+            $platform.distribution = Get-DivestRegistryString -Key $current -Name 'ProductName'
+            $major = Get-DivestRegistryString -Key $current -Name 'CurrentMajorVersionNumber'
+            $minor = Get-DivestRegistryString -Key $current -Name 'CurrentMinorVersionNumber'
+            if ($null -eq $major) {
+                $release = Get-DivestRegistryString -Key $current -Name 'CurrentVersion'
+            }
+            else {
+                $release = "$major.$minor"
+            }
+            $platform.version = "$release.$(Get-DivestRegistryString -Key $current -Name 'CurrentBuildNumber')"
+            $productType = switch (Get-DivestRegistryString -Key $options -Name 'ProductType') {
+                'WinNT' {
+                    '1'
+                }
+                'LanmanNT' {
+                    '2'
+                }
+                'ServerNT' {
+                    '3'
+                }
+                default {
+                    $null
+                }
+            }
+        }
+        finally {
+            $base.Dispose()
+        }
+    }
+    # Win32_OperatingSystem.ProductType: 1 workstation, 2 domain controller, 3 server.
+    $platform.product_type = switch ($productType) {
+        '1' {
+            'workstation'
+        }
+        '2' {
+            'domain_controller'
+        }
+        '3' {
+            'server'
+        }
+        default {
+            $null
+        }
+    }
+}
+
+Function Get-DivestUninstall {
+    <#
+    .SYNOPSIS
+    Uninstall entries whose DisplayName matches display_names or whose Publisher matches
+    publishers (searched), from HKLM in both registry views and from every loaded user hive.
+    .DESCRIPTION
+    `view` names the registry node the entry sits in: 64 for the native node, 32 for
+    WOW6432Node (on 32-bit Windows everything is 32). User hives are not redirected, so their
+    Software\WOW6432Node node, used by a few old installers, is read explicitly.
+    #>
+    $displayNames = $query.display_names
+    $publishers = $query.publishers
+    if ($displayNames.Count -eq 0 -and $publishers.Count -eq 0) {
+        return
+    }
+
+    $sources = New-Object -TypeName System.Collections.Generic.List[Object]
+    if ($Is64BitOS) {
+        $sources.Add(@{ Hive = 'HKLM'; View = '64'; BaseHive = 'LocalMachine'; RegistryView = 'Registry64'; Path = $UninstallSubKey })
+        $sources.Add(@{ Hive = 'HKLM'; View = '32'; BaseHive = 'LocalMachine'; RegistryView = 'Registry32'; Path = $UninstallSubKey })
+    }
+    else {
+        $sources.Add(@{ Hive = 'HKLM'; View = '32'; BaseHive = 'LocalMachine'; RegistryView = 'Default'; Path = $UninstallSubKey })
+    }
+
+    $users = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::Users, [Microsoft.Win32.RegistryView]::Default)
+    try {
+        foreach ($sid in $users.GetSubKeyNames()) {
+            # SID_Classes is the user's HKCR part, .DEFAULT the same hive as S-1-5-18.
+            if ($sid.EndsWith('_Classes', [StringComparison]::OrdinalIgnoreCase) -or $sid -eq '.DEFAULT') {
+                continue
+            }
+            if ($Is64BitOS) {
+                $sources.Add(@{ Hive = 'HKU'; View = '64'; BaseHive = 'Users'; RegistryView = 'Registry64'; Path = "$sid\$UninstallSubKey" })
+                $sources.Add(@{ Hive = 'HKU'; View = '32'; BaseHive = 'Users'; RegistryView = 'Registry64'; Path = "$sid\$UninstallSubKey32" })
+            }
+            else {
+                $sources.Add(@{ Hive = 'HKU'; View = '32'; BaseHive = 'Users'; RegistryView = 'Default'; Path = "$sid\$UninstallSubKey" })
+            }
+        }
+    }
+    catch {
+        Add-DivestError -Section 'uninstall' -Message "HKU: cannot list the loaded user hives: $($_.Exception.Message)"
+    }
+    finally {
+        $users.Dispose()
+    }
+
+    foreach ($source in $sources) {
+        $where = "$($source.Hive)\$($source.Path) (view $($source.View))"
+        $base = $null
+        $parent = $null
+        try {
+            $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey(
+                [Microsoft.Win32.RegistryHive]$source.BaseHive, [Microsoft.Win32.RegistryView]$source.RegistryView)
+            $parent = $base.OpenSubKey($source.Path)
+            if ($null -eq $parent) {
+                continue
+            }
+            $names = $parent.GetSubKeyNames()
+            $failed = 0
+            $firstFailure = $null
+            foreach ($name in $names) {
+                $entry = $null
+                $mark = $counters.truncated
+                try {
+                    $entry = $parent.OpenSubKey($name)
+                    if ($null -eq $entry) {
+                        continue
+                    }
+                    $displayName = Get-DivestRegistryString -Key $entry -Name 'DisplayName'
+                    $publisher = Get-DivestRegistryString -Key $entry -Name 'Publisher'
+                    $hit = Test-DivestPattern -Value $displayName -Pattern $displayNames
+                    if (-not $hit) {
+                        $hit = Test-DivestPattern -Value $publisher -Pattern $publishers -Search
+                    }
+                    if (-not $hit) {
+                        $counters.truncated = $mark  # not returned: its cut values do not count
+                        continue
+                    }
+                    Add-DivestItem -Section 'uninstall' -Item ([Ordered]@{
+                            key = ConvertTo-DivestString -Value $name
+                            hive = $source.Hive
+                            view = $source.View
+                            DisplayName = $displayName
+                            DisplayVersion = Get-DivestRegistryString -Key $entry -Name 'DisplayVersion'
+                            Publisher = $publisher
+                            UninstallString = Get-DivestRegistryString -Key $entry -Name 'UninstallString'
+                            QuietUninstallString = Get-DivestRegistryString -Key $entry -Name 'QuietUninstallString'
+                            InstallLocation = Get-DivestRegistryString -Key $entry -Name 'InstallLocation'
+                            WindowsInstaller = Get-DivestRegistryFlag -Key $entry -Name 'WindowsInstaller'
+                        })
+                }
+                catch {
+                    $counters.truncated = $mark
+                    $failed = $failed + 1
+                    if ($null -eq $firstFailure) {
+                        $firstFailure = "$($name): $($_.Exception.Message)"
+                    }
+                }
+                finally {
+                    if ($null -ne $entry) {
+                        $entry.Dispose()
+                    }
+                }
+            }
+            if ($failed -gt 0) {
+                Add-DivestError -Section 'uninstall' -Message "$($where): $failed of $($names.Count) entries unreadable, first: $firstFailure"
+            }
+        }
+        catch {
+            Add-DivestError -Section 'uninstall' -Message "$($where): $($_.Exception.Message)"
+        }
+        finally {
+            if ($null -ne $parent) {
+                $parent.Dispose()
+            }
+            if ($null -ne $base) {
+                $base.Dispose()
+            }
+        }
+    }
+}
+
+Function Get-DivestService {
+    <#
+    .SYNOPSIS
+    Win32 services (Win32_Service) or drivers (Win32_SystemDriver) whose Name or DisplayName
+    matches the patterns.
+    #>
+    param(
+        [ValidateSet('services', 'drivers')][String]$Section,
+        [String]$ClassName,
+        [AllowNull()][String[]]$Pattern
+    )
+
+    if ($Pattern.Count -eq 0) {
+        return
+    }
+    $instances = Get-DivestCimInstance -ClassName $ClassName -Property @('Name', 'DisplayName', 'PathName', 'State', 'StartMode')
+    foreach ($instance in $instances) {
+        $mark = $counters.truncated
+        $name = ConvertTo-DivestString -Value $instance.Name
+        $displayName = ConvertTo-DivestString -Value $instance.DisplayName
+        $hit = Test-DivestPattern -Value $name -Pattern $Pattern
+        if (-not $hit) {
+            $hit = Test-DivestPattern -Value $displayName -Pattern $Pattern
+        }
+        if (-not $hit) {
+            $counters.truncated = $mark  # not returned: its cut values do not count
+            continue
+        }
+        Add-DivestItem -Section $Section -Item ([Ordered]@{
+                Name = $name
+                DisplayName = $displayName
+                PathName = ConvertTo-DivestString -Value $instance.PathName
+                State = ConvertTo-DivestString -Value $instance.State
+                StartMode = ConvertTo-DivestString -Value $instance.StartMode
+            })
+    }
+}
+
+Function Get-DivestSecurityCenter {
+    <#
+    .SYNOPSIS
+    root\SecurityCenter2 AntiVirusProduct rows whose displayName matches. Windows Server has
+    no Security Center: there the section is skipped, which is not an error.
+    #>
+    $productType = $inventory.platform.product_type
+    if ($productType -eq 'server' -or $productType -eq 'domain_controller') {
+        $reason = "Security Center (root\SecurityCenter2) does not exist on Windows Server (product type $productType)"
+        Add-DivestSkip -Section 'security_center' -Reason $reason
+        return
+    }
+    $patterns = $query.security_center
+    if ($patterns.Count -eq 0) {
+        return
+    }
+    $properties = @('displayName', 'productState', 'pathToSignedProductExe')
+    $products = Get-DivestCimInstance -Namespace 'root\SecurityCenter2' -ClassName AntiVirusProduct -Property $properties
+    foreach ($product in $products) {
+        $mark = $counters.truncated
+        $displayName = ConvertTo-DivestString -Value $product.displayName
+        if (-not (Test-DivestPattern -Value $displayName -Pattern $patterns)) {
+            $counters.truncated = $mark  # not returned: its cut values do not count
+            continue
+        }
+        $state = $null
+        if ($null -ne $product.productState) {
+            $state = [Int64]$product.productState
+        }
+        Add-DivestItem -Section 'security_center' -Item ([Ordered]@{
+                displayName = $displayName
+                productState = $state
+                pathToSignedProductExe = ConvertTo-DivestString -Value $product.pathToSignedProductExe
+            })
+    }
+}
+
+Function ConvertTo-DivestGlobRegex {
+    # A name glob (* and ? only; other characters literal) as an anchored regular expression.
+    param([String]$Glob)
+
+    '\A' + [Regex]::Escape($Glob).Replace('\*', '.*').Replace('\?', '.') + '\z'
+}
+
+Function Get-DivestRegistryKey {
+    <#
+    .SYNOPSIS
+    The registry keys of the query that exist. A key path is 'HKLM:\SOFTWARE\KasperskyLab'
+    (also HKLM\..., HKEY_LOCAL_MACHINE\..., HKU, HKCR, HKCU); a component may hold * and ?
+    wildcards, and each existing key is then reported under its real name.
+    .DESCRIPTION
+    Keys are opened in the 64-bit view on 64-bit Windows, so SOFTWARE\WOW6432Node\... means
+    the 32-bit node whatever the bitness of the host process. A last component that exists but
+    cannot be opened (access denied) is reported; a denied key on the way is an error.
+    #>
+    $hives = @{
+        HKLM = 'LocalMachine'
+        HKEY_LOCAL_MACHINE = 'LocalMachine'
+        HKU = 'Users'
+        HKEY_USERS = 'Users'
+        HKCR = 'ClassesRoot'
+        HKEY_CLASSES_ROOT = 'ClassesRoot'
+        HKCU = 'CurrentUser'
+        HKEY_CURRENT_USER = 'CurrentUser'
+    }
+    $view = [Microsoft.Win32.RegistryView]::Default
+    if ($Is64BitOS) {
+        $view = [Microsoft.Win32.RegistryView]::Registry64
+    }
+
+    foreach ($text in $query.registry_keys) {
+        $opened = New-Object -TypeName System.Collections.Generic.List[Object]
+        try {
+            $parts = $text.Split([Char[]]@('\'), [StringSplitOptions]::RemoveEmptyEntries)
+            $prefix = $parts[0]
+            $hiveName = ($prefix -replace '\ARegistry::', '').TrimEnd(':').ToUpperInvariant()
+            if (-not $hives.ContainsKey($hiveName)) {
+                throw "unknown registry hive '$prefix'"
+            }
+            $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]$hives[$hiveName], $view)
+            $opened.Add($base)
+            $current = @(@{ Key = $base; Path = $prefix })
+            for ($i = 1; $i -lt $parts.Length; $i++) {
+                $part = $parts[$i]
+                $next = New-Object -TypeName System.Collections.Generic.List[Object]
+                foreach ($node in $current) {
+                    if ($part.Contains('*') -or $part.Contains('?')) {
+                        $regex = ConvertTo-DivestGlobRegex -Glob $part
+                        $children = @($node.Key.GetSubKeyNames() | Where-Object { [Regex]::IsMatch($_, $regex, $RegexOptions) })
+                    }
+                    else {
+                        $children = @($part)
+                    }
+                    foreach ($child in $children) {
+                        if ($next.Count -ge $MaxItems) {
+                            break
+                        }
+                        try {
+                            $key = $node.Key.OpenSubKey($child)
+                        }
+                        catch {
+                            # Denied means it exists (a missing key opens as $null). Self-defence
+                            # of a security product may deny reading its own keys.
+                            if ($i -lt $parts.Length - 1) {
+                                throw
+                            }
+                            $next.Add(@{ Key = $null; Path = "$($node.Path)\$child" })
+                            continue
+                        }
+                        if ($null -ne $key) {
+                            $opened.Add($key)
+                            $next.Add(@{ Key = $key; Path = "$($node.Path)\$child" })
+                        }
+                    }
+                }
+                $current = $next.ToArray()
+            }
+            foreach ($node in $current) {
+                Add-DivestItem -Section 'registry_keys' -Item ([Ordered]@{
+                        path = ConvertTo-DivestString -Value $node.Path
+                    })
+            }
+        }
+        catch {
+            Add-DivestError -Section 'registry_keys' -Message "$($text): $($_.Exception.Message)"
+        }
+        finally {
+            foreach ($key in $opened) {
+                $key.Dispose()
+            }
+        }
+    }
+}
+
+Function Expand-DivestPath {
+    <#
+    .SYNOPSIS
+    Expands %VARIABLES% in a query path as a 64-bit process would see them.
+    .DESCRIPTION
+    A 32-bit host process on 64-bit Windows gets %ProgramFiles% = 'Program Files (x86)' and a
+    System32 that is really SysWOW64; use ProgramW6432 / CommonProgramW6432 and Sysnative
+    instead so that the same query finds the same files.
+    #>
+    param([String]$Path)
+
+    $redirected = $Is64BitOS -and -not [Environment]::Is64BitProcess
+    $ignoreCase = [System.Text.RegularExpressions.RegexOptions]::IgnoreCase
+    if ($redirected) {
+        if ($env:ProgramW6432) {
+            $Path = [Regex]::Replace($Path, '%ProgramFiles%', $env:ProgramW6432.Replace('$', '$$'), $ignoreCase)
+        }
+        if ($env:CommonProgramW6432) {
+            $Path = [Regex]::Replace($Path, '%CommonProgramFiles%', $env:CommonProgramW6432.Replace('$', '$$'), $ignoreCase)
+        }
+    }
+    $Path = [Environment]::ExpandEnvironmentVariables($Path)
+    if ($redirected) {
+        $system32 = [Regex]::Escape((Join-Path -Path $env:SystemRoot -ChildPath 'System32'))
+        $sysnative = (Join-Path -Path $env:SystemRoot -ChildPath 'Sysnative').Replace('$', '$$')
+        $Path = [Regex]::Replace($Path, "\A$system32(?=\\|\z)", $sysnative, $ignoreCase)
+    }
+    $Path
+}
+
+Function Get-DivestPath {
+    <#
+    .SYNOPSIS
+    Files and folders of the query that exist: {path, type, target, pattern}. Environment
+    variables are expanded, wildcards (* ? [ ]) allowed; `pattern` is the query entry. A path
+    that still holds an undefined %VARIABLE% after expansion is skipped without an error.
+    #>
+    $redirected = $Is64BitOS -and -not [Environment]::Is64BitProcess
+    $sysnative = Join-Path -Path $env:SystemRoot -ChildPath 'Sysnative'
+    foreach ($pattern in $query.paths) {
+        try {
+            $expanded = Expand-DivestPath -Path $pattern
+            if ($expanded -match '%[^%\\]+%') {
+                # A variable this host does not define (%ProgramFiles(x86)% on 32-bit Windows):
+                # nothing can exist there.
+                continue
+            }
+            if ($expanded -notmatch '\A([A-Za-z]:\\|\\\\)') {
+                throw "not an absolute file system path: $expanded"
+            }
+            $lookupErrors = $null
+            if ([System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($expanded)) {
+                $items = @(Get-Item -Path $expanded -Force -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
+            }
+            elseif (Test-Path -LiteralPath $expanded) {
+                $items = @(Get-Item -LiteralPath $expanded -Force -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
+            }
+            else {
+                $items = @()
+            }
+            foreach ($lookupError in @($lookupErrors)) {
+                if ($null -ne $lookupError -and $lookupError.CategoryInfo.Category -ne 'ObjectNotFound') {
+                    Add-DivestError -Section 'paths' -Message "$($pattern): $($lookupError.Exception.Message)"
+                }
+            }
+            foreach ($item in $items) {
+                $fullName = [String]$item.FullName
+                if ($redirected -and $fullName.StartsWith($sysnative, [StringComparison]::OrdinalIgnoreCase)) {
+                    $fullName = (Join-Path -Path $env:SystemRoot -ChildPath 'System32') + $fullName.Substring($sysnative.Length)
+                }
+                $linkType = $null
+                if ($item.PSObject.Properties['LinkType']) {
+                    $linkType = [String]$item.LinkType
+                }
+                $target = $null
+                if ($linkType -eq 'SymbolicLink' -or $linkType -eq 'Junction') {
+                    $type = 'link'
+                    $target = ConvertTo-DivestString -Value (@($item.Target) | Select-Object -First 1)
+                }
+                elseif ($item -is [System.IO.DirectoryInfo]) {
+                    $type = 'directory'
+                }
+                elseif ($item -is [System.IO.FileInfo]) {
+                    $type = 'file'
+                }
+                else {
+                    $type = 'other'
+                }
+                Add-DivestItem -Section 'paths' -Item ([Ordered]@{
+                        path = ConvertTo-DivestString -Value $fullName
+                        type = $type
+                        target = $target
+                        pattern = ConvertTo-DivestString -Value $pattern
+                    })
+            }
+        }
+        catch {
+            Add-DivestError -Section 'paths' -Message "$($pattern): $($_.Exception.Message)"
+        }
+    }
+}
+
+Function Get-DivestProcess {
+    <#
+    .SYNOPSIS
+    Running processes (Win32_Process) whose name, extension included (avp.exe), matches.
+    `path` is $null when Windows does not tell (protected processes, other users' processes
+    without administrator rights).
+    #>
+    $patterns = $query.processes
+    if ($patterns.Count -eq 0) {
+        return
+    }
+    foreach ($process in Get-DivestCimInstance -ClassName Win32_Process -Property @('Name', 'ProcessId', 'ExecutablePath')) {
+        $mark = $counters.truncated
+        $name = ConvertTo-DivestString -Value $process.Name
+        if (-not (Test-DivestPattern -Value $name -Pattern $patterns)) {
+            $counters.truncated = $mark  # not returned: its cut values do not count
+            continue
+        }
+        Add-DivestItem -Section 'processes' -Item ([Ordered]@{
+                name = $name
+                pid = [Int64]$process.ProcessId
+                path = ConvertTo-DivestString -Value $process.ExecutablePath
+            })
+    }
+}
+
+Function Get-DivestCertificate {
+    <#
+    .SYNOPSIS
+    Certificates in LocalMachine\Root whose Subject or Issuer matches (searched, no case).
+    #>
+    $patterns = $query.certificates
+    if ($patterns.Count -eq 0) {
+        return
+    }
+    $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList @(
+        [System.Security.Cryptography.X509Certificates.StoreName]::Root,
+        [System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
+    $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]'ReadOnly, OpenExistingOnly')
+    try {
+        foreach ($certificate in $store.Certificates) {
+            $mark = $counters.truncated
+            $subject = ConvertTo-DivestString -Value $certificate.Subject
+            $issuer = ConvertTo-DivestString -Value $certificate.Issuer
+            $hit = Test-DivestPattern -Value $subject -Pattern $patterns -Search
+            if (-not $hit) {
+                $hit = Test-DivestPattern -Value $issuer -Pattern $patterns -Search
+            }
+            if (-not $hit) {
+                $counters.truncated = $mark  # not returned: its cut values do not count
+                continue
+            }
+            Add-DivestItem -Section 'certificates' -Item ([Ordered]@{
+                    store = 'LocalMachine\Root'
+                    thumbprint = ConvertTo-DivestString -Value $certificate.Thumbprint
+                    subject = $subject
+                    issuer = $issuer
+                })
+        }
+    }
+    finally {
+        $store.Close()
+    }
+}
+
+$query = Get-DivestQuery
+
+# Platform first: the Security Center section depends on the product type.
+Invoke-DivestSection -Section 'platform' -Collect { Get-DivestPlatform }
+Invoke-DivestSection -Section 'uninstall' -Collect { Get-DivestUninstall }
+Invoke-DivestSection -Section 'services' -Collect {
+    Get-DivestService -Section 'services' -ClassName Win32_Service -Pattern $query.services
+}
+Invoke-DivestSection -Section 'drivers' -Collect {
+    Get-DivestService -Section 'drivers' -ClassName Win32_SystemDriver -Pattern $query.drivers
+}
+Invoke-DivestSection -Section 'security_center' -Collect { Get-DivestSecurityCenter }
+Invoke-DivestSection -Section 'registry_keys' -Collect { Get-DivestRegistryKey }
+Invoke-DivestSection -Section 'paths' -Collect { Get-DivestPath }
+Invoke-DivestSection -Section 'processes' -Collect { Get-DivestProcess }
+Invoke-DivestSection -Section 'certificates' -Collect { Get-DivestCertificate }
+
+$errorCount = $inventory.errors.Count
+if ($errorCount -gt $MaxErrors) {
+    $inventory.errors.RemoveRange($MaxErrors, $errorCount - $MaxErrors)
+    $inventory.errors.Add([Ordered]@{
+            section = 'errors'
+            message = "$($errorCount - $MaxErrors) more errors not returned"
+            limit = $true
+        })
+}
+
+$module.Result.inventory = $inventory
+$module.ExitJson()
