@@ -1,0 +1,694 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for plugin_utils/_report.py: the identify document, its writers and the toolkit."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html.parser
+import io
+import json
+import os
+import re
+import stat
+
+import pytest
+
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report as r
+
+NOW = "2026-11-27T10:05:00Z"
+LATER = "2026-11-28T08:00:00Z"
+
+XSS = "<script>alert(1)</script>"
+HYPERLINK = '=HYPERLINK("http://x")'
+DDE = "+cmd|' /C calc'!A0"
+SURROGATE = "caf\udce9 \udcff\ud800"  # non-UTF-8 bytes decoded with surrogateescape + a stray surrogate
+HUGE = "K" * 100_000
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures: hostvars-like data
+# --------------------------------------------------------------------------------------------
+
+def kesl(version="12.1.0.1508", state="installed", evidence=None, name="Kaspersky Endpoint Security for Linux"):
+    return {
+        "vendor": "kaspersky",
+        "product": "kesl",
+        "name": name,
+        "version": version,
+        "state": state,
+        "evidence": evidence if evidence is not None else [
+            {"kind": "package", "name": "kesl", "version": "12.1.0-1508", "manager": "dpkg", "status": "installed"},
+            {"kind": "service", "name": "kesl", "state": "running"},
+            {"kind": "path", "name": "/opt/kaspersky/kesl"},
+        ],
+        "removal": {"method": "package", "order": 10, "packages": ["kesl-gui", "kesl"], "reboot": False,
+                    "password": "none"},
+    }
+
+
+def kes_win(version="12.6.0.438", display_name="Kaspersky Endpoint Security for Windows"):
+    return {
+        "vendor": "kaspersky",
+        "product": "kes_win",
+        "name": "Kaspersky Endpoint Security for Windows",
+        "version": version,
+        "state": "installed",
+        "evidence": [
+            {"kind": "uninstall_entry", "name": display_name, "version": version,
+             "key": "{9A017278-F7F4-4DF9-A482-0B97B70DD7ED}", "hive": "HKLM", "view": 32},
+            {"kind": "service", "name": "AVP", "state": "running"},
+        ],
+        "removal": {"method": "msi", "order": 10, "reboot": True, "password": "optional"},
+    }
+
+
+def leftovers():
+    return {"vendor": "kaspersky", "product": "leftovers", "name": "Kaspersky leftovers", "version": None,
+            "state": "residual", "evidence": [{"kind": "path", "name": "/var/opt/kaspersky"}],
+            "removal": {"method": "residue"}}
+
+
+def scanned(status, findings=(), system="Linux", distribution="debian", version="12", errors=(),
+            skipped=(), scanned_at="2026-11-27T10:00:00Z"):
+    """hostvars of a host that vendor_facts scanned (the fact lives in ansible_facts)."""
+    return {
+        "inventory_hostname": "ignored",
+        "ansible_facts": {
+            "divest": {
+                "schema": 1,
+                "scanned_at": scanned_at,
+                "platform": {"system": system, "distribution": distribution, "version": version},
+                "status": status,
+                "scan": {"live": True, "root": "/", "skipped": list(skipped), "errors": list(errors)},
+                "findings": list(findings),
+            },
+        },
+    }
+
+
+def windows(status, findings=()):
+    return scanned(status, findings, system="Windows", distribution="Microsoft Windows Server 2022 Standard",
+                   version="10.0.20348")
+
+
+def failed(kind="unreachable", message="Failed to connect to the host via ssh: No route to host"):
+    return {"divest_error": {"kind": kind, "message": message}}
+
+
+def fleet():
+    """A small fleet with every status."""
+    return {
+        "web1": scanned("clean"),
+        "web2": scanned("affected", [kesl()]),
+        "web10": scanned("affected", [kesl("11.2.0.4528")]),
+        "db1": scanned("residual", [kesl(None, "residual", [{"kind": "path", "name": "/opt/kaspersky/kesl"}])],
+                       distribution="redhat", version="9"),
+        "db2": scanned("residual", [leftovers()], distribution="redhat", version="9"),
+        "win1": windows("affected", [kes_win()]),
+        "odd": scanned("unknown", errors=[{"section": "packages", "message": "dpkg status: Permission denied"}]),
+        "gone": failed("unreachable"),
+        "broke": failed("failed", "MODULE FAILURE"),
+        "new1": {},
+    }
+
+
+def build(hosts, **kwargs):
+    return r.build_identify_report(hosts, NOW, **kwargs)
+
+
+def host(doc, name):
+    return next(h for h in doc["hosts"] if h["name"] == name)
+
+
+def csv_rows(doc):
+    return list(csv.reader(io.StringIO(r.render_csv(doc).decode("utf-8"))))
+
+
+# --------------------------------------------------------------------------------------------
+# The document
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hosts, expected", [
+    ({}, {}),
+    ({"a": scanned("clean"), "b": scanned("clean")}, {"clean": 2}),
+    (fleet(), {"affected": 3, "residual": 2, "unknown": 1, "failed": 1, "unreachable": 1, "not_scanned": 1,
+               "clean": 1}),
+    ({"a": failed("unreachable"), "b": failed("unreachable"), "c": {}}, {"unreachable": 2, "not_scanned": 1}),
+    ({"a": None, "b": {}}, {"not_scanned": 2}),
+], ids=["empty", "all-clean", "fleet", "errors", "not-scanned"])
+def test_status_counts(hosts, expected):
+    doc = build(hosts)
+    counts = dict.fromkeys(r.STATUSES, 0)
+    counts.update(expected)
+    assert doc["summary"]["by_status"] == counts
+    assert list(doc["summary"]["by_status"]) == list(r.STATUSES)
+    assert doc["summary"]["hosts"] == len(hosts) == sum(counts.values())
+    assert [h["name"] for h in doc["hosts"]] == sorted(hosts, key=r.natural_key)
+
+
+@pytest.mark.parametrize("hostvars, status, error_kind, last_status", [
+    (scanned("clean"), "clean", None, None),
+    (scanned("affected", [kesl()]), "affected", None, None),
+    (scanned("residual", [leftovers()]), "residual", None, None),
+    (scanned("unknown", errors=[{"section": "units", "message": "systemctl timed out"}]), "unknown", None, None),
+    (failed("unreachable"), "unreachable", "unreachable", None),
+    (failed("failed"), "failed", "failed", None),
+    ({"divest_error": {"kind": "weird", "msg": "x"}}, "failed", "failed", None),
+    ({"divest_error": "plain text error"}, "failed", "failed", None),
+    ({}, "not_scanned", None, None),
+    (None, "not_scanned", "not_scanned", None),
+    # a fact left in the fact cache by an earlier run, while this run could not reach the host
+    (dict(scanned("affected", [kesl()]), **failed("unreachable")), "unreachable", "unreachable", "affected"),
+    # facts that do not follow the contract
+    ({"ansible_facts": {"divest": "garbage"}}, "unknown", None, None),
+    ({"ansible_facts": {"divest": {"status": "pwned"}}}, "unknown", None, None),
+    # the fact set with set_fact (top-level variable) instead of ansible_facts
+    ({"divest": scanned("affected", [kesl()])["ansible_facts"]["divest"]}, "affected", None, None),
+], ids=["clean", "affected", "residual", "unknown", "unreachable", "failed", "unknown-kind", "text-error",
+        "no-fact", "not-in-inventory", "stale-fact", "fact-not-mapping", "bad-status", "top-level-fact"])
+def test_host_entry_status(hostvars, status, error_kind, last_status):
+    entry = r.host_entry("h1", hostvars)
+    assert entry["status"] == status
+    assert (entry["error"] or {}).get("kind") == error_kind
+    assert entry.get("last_status") == last_status
+    assert set(entry) >= {"name", "status", "platform", "scanned_at", "findings", "scan", "error"}
+
+
+@pytest.mark.parametrize("fact, message", [
+    ("garbage", "the divest fact is not a mapping"),
+    ({"status": "pwned"}, "unexpected status 'pwned' in the divest fact"),
+    ({"status": None, "scan": {"errors": [{"section": "units", "message": "x"}]}}, "unexpected status ''"),
+])
+def test_invalid_fact_is_unknown_and_says_why(fact, message):
+    entry = r.host_entry("h1", {"ansible_facts": {"divest": fact}})
+    assert entry["status"] == "unknown"
+    assert entry["scan"]["errors"][-1]["section"] == "report"
+    assert entry["scan"]["errors"][-1]["message"].startswith(message)
+
+
+def test_stale_fact_keeps_last_known_findings():
+    entry = r.host_entry("h1", dict(scanned("affected", [kesl()]), **failed("unreachable", "timed out")))
+    assert entry["findings"][0]["product"] == "kesl"
+    assert entry["scanned_at"] == "2026-11-27T10:00:00Z"
+    assert entry["error"] == {"kind": "unreachable", "message": "timed out"}
+
+
+def test_ansible_facts_win_over_top_level_variable():
+    hv = scanned("clean")
+    hv["divest"] = {"status": "affected"}
+    assert r.host_entry("h", hv)["status"] == "clean"
+
+
+def test_other_fact_names():
+    hv = {"ansible_facts": {"scan2": scanned("affected", [kesl()])["ansible_facts"]["divest"]},
+          "scan2_err": None}
+    entry = r.host_entry("h", hv, fact="scan2", error_fact="scan2_err")
+    assert entry["status"] == "affected"
+    assert r.host_entry("h", hv)["status"] == "not_scanned"
+
+
+def test_by_product_counts_hosts_and_versions():
+    hosts = {
+        "a": scanned("affected", [kesl("12.1.0.1508")]),
+        "b": scanned("affected", [kesl("12.1.0.1508")]),
+        "c": scanned("affected", [kesl("11.2.0.4528")]),
+        # one host, two findings of the same product (two versions): counted once, both versions
+        "d": scanned("affected", [kesl("12.1.0.1508"), kesl("12.1.0.999", "residual")]),
+        "e": scanned("residual", [kesl(None, "residual")]),
+        "f": windows("affected", [kes_win()]),
+        "g": scanned("residual", [leftovers()]),
+        "h": scanned("clean"),
+    }
+    doc = build(hosts)
+    products = {(p["vendor"], p["product"]): p for p in doc["summary"]["by_product"]}
+    assert list(products) == [("kaspersky", "kes_win"), ("kaspersky", "kesl"), ("kaspersky", "leftovers")]
+    k = products[("kaspersky", "kesl")]
+    assert (k["hosts"], k["installed"], k["residual"]) == (5, 4, 1)
+    assert k["name"] == "Kaspersky Endpoint Security for Linux"
+    assert k["versions"] == [
+        {"version": "11.2.0.4528", "hosts": 1},
+        {"version": "12.1.0.999", "hosts": 1},
+        {"version": "12.1.0.1508", "hosts": 3},
+        {"version": None, "hosts": 1},
+    ]
+    assert products[("kaspersky", "kes_win")]["versions"] == [{"version": "12.6.0.438", "hosts": 1}]
+    assert products[("kaspersky", "leftovers")]["residual"] == 1
+
+
+def test_by_platform():
+    doc = build(fleet())
+    plats = {(p["system"], p["distribution"], p["version"]): p for p in doc["summary"]["by_platform"]}
+    assert plats[("Linux", "debian", "12")]["hosts"] == 4
+    assert plats[("Linux", "redhat", "9")]["by_status"]["residual"] == 2
+    assert plats[("Windows", "Microsoft Windows Server 2022 Standard", "10.0.20348")]["hosts"] == 1
+    assert plats[(None, None, None)]["hosts"] == 3  # unreachable, failed, not scanned
+    assert sum(p["hosts"] for p in plats.values()) == 10
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["web10", "web2", "web1"], ["web1", "web2", "web10"]),
+    (["B", "a", "C"], ["a", "B", "C"]),
+    (["h-010", "h-9", "h-10"], ["h-9", "h-10", "h-010"]),
+    (["x" + "9" * 5000, "x1"], ["x1", "x" + "9" * 5000]),  # no int() on absurd digit runs
+    (["10.0.0.2", "10.0.0.10", "10.0.0.1"], ["10.0.0.1", "10.0.0.2", "10.0.0.10"]),
+])
+def test_host_sort_order(names, expected):
+    doc = build({n: scanned("clean") for n in names})
+    assert [h["name"] for h in doc["hosts"]] == expected
+
+
+def test_html_lists_hosts_most_urgent_first():
+    page = r.render_html(build(fleet())).decode("utf-8")
+    table = page[page.index('id="hosts-table"'):]
+    order = re.findall(r'<th scope="row" class="nowrap">([^<]*)</th>', table)
+    assert order == ["web2", "web10", "win1", "db1", "db2", "odd", "broke", "gone", "new1", "web1"]
+
+
+def test_compact_summary_is_small():
+    summary = r.compact_summary(build(fleet()))
+    assert summary == {
+        "report": "identify",
+        "generated_at": NOW,
+        "hosts": 10,
+        "status": {"affected": 3, "residual": 2, "unknown": 1, "failed": 1, "unreachable": 1,
+                   "not_scanned": 1, "clean": 1},
+        "products": {"kaspersky/kesl": 3, "kaspersky/kes_win": 1, "kaspersky/leftovers": 1},
+    }
+    assert len(json.dumps(summary)) < 400
+
+
+def test_compact_summary_caps_products():
+    findings = [dict(kesl(), product="p%03d" % i) for i in range(80)]
+    summary = r.compact_summary(build({"a": scanned("affected", findings)}))
+    assert len(summary["products"]) == 50
+    assert summary["products_truncated"] is True
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+# --------------------------------------------------------------------------------------------
+
+def test_json_round_trip():
+    doc = build(fleet())
+    data = r.render_json(doc)
+    assert json.loads(data.decode("utf-8")) == doc
+    assert data.endswith(b"\n")
+
+
+def test_json_keeps_hostile_values_in_full_and_valid_utf8():
+    hosts = {"evil": scanned("affected", [kesl(name=HUGE, evidence=[
+        {"kind": "uninstall_entry", "name": SURROGATE, "version": XSS, "extra": float("nan")}])])}
+    doc = build(hosts)
+    data = r.render_json(doc)
+    data.decode("utf-8", "strict")  # valid UTF-8
+    back = json.loads(data)
+    finding = back["hosts"][0]["findings"][0]
+    assert finding["name"] == HUGE  # full length in JSON
+    assert finding["evidence"][0]["name"] == "caf\\xe9 \\xff\\ud800"
+    assert finding["evidence"][0]["version"] == XSS  # JSON is data, not markup
+    assert finding["evidence"][0]["extra"] == "nan"
+
+
+def test_render_json_accepts_foreign_types():
+    doc = {"report": "x", "when": {1, 2}.__class__([3]), "b": b"\xff", "t": ("a",), "f": float("inf")}
+    back = json.loads(r.render_json(doc))
+    assert back == {"report": "x", "when": [3], "b": "\\xff", "t": ["a"], "f": "inf"}
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------
+
+def test_csv_one_row_per_host_and_finding():
+    hosts = fleet()
+    hosts["multi"] = scanned("affected", [kesl(), leftovers(), kes_win()])
+    doc = build(hosts)
+    rows = csv_rows(doc)
+    assert tuple(rows[0]) == r.CSV_COLUMNS
+    expected = sum(max(1, len(h["findings"])) for h in doc["hosts"])
+    assert len(rows) - 1 == expected == 13
+    assert all(len(row) == len(r.CSV_COLUMNS) for row in rows)
+    by_host = {}
+    for row in rows[1:]:
+        by_host.setdefault(row[0], []).append(dict(zip(r.CSV_COLUMNS, row)))
+    assert [row["product"] for row in by_host["multi"]] == ["kesl", "leftovers", "kes_win"]
+    web2 = by_host["web2"][0]
+    assert web2["evidence"] == "package kesl 12.1.0-1508; service kesl running; path /opt/kaspersky/kesl"
+    assert (web2["status"], web2["system"], web2["distribution"], web2["os_version"]) == \
+        ("affected", "Linux", "debian", "12")
+    assert (web2["vendor"], web2["product_name"], web2["product_version"], web2["state"]) == \
+        ("kaspersky", "Kaspersky Endpoint Security for Linux", "12.1.0.1508", "installed")
+    assert web2["scanned_at"] == "2026-11-27T10:00:00Z"
+    # hosts without findings: one row, empty product columns, the error says why
+    gone = by_host["gone"]
+    assert len(gone) == 1
+    assert [gone[0][c] for c in ("vendor", "product", "product_name", "product_version", "state", "evidence")] \
+        == [""] * 6
+    assert gone[0]["error"].startswith("unreachable: Failed to connect")
+    assert by_host["odd"][0]["error"] == "packages: dpkg status: Permission denied"
+    assert by_host["new1"][0]["status"] == "not_scanned"
+
+
+def test_csv_bytes_format():
+    data = r.render_csv(build({"a": scanned("clean")}))
+    assert data.startswith(b'"host","status",')  # no BOM, every cell quoted
+    assert data.count(b"\r\n") == 2
+
+
+@pytest.mark.parametrize("value, expected", [
+    (HYPERLINK, "'" + HYPERLINK),
+    (DDE, "'" + DDE),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "' =1"),          # tab and CR become spaces; the cell is still neutralised
+    ("\r=1", "' =1"),
+    ("  =1", "'  =1"),         # leading spaces do not hide a formula
+    ("\uff1d1+1", "'\uff1d1+1"),  # full-width equals sign
+    ("kesl", "kesl"),
+    ("a=b", "a=b"),
+    ("", ""),
+    (None, ""),
+    (12, "12"),
+    ("line1\nline2", "line1 line2"),
+    ("bell\x07\x1b[31m", "bell\ufffd\ufffd[31m"),
+    ("rtl\u202eexe.txt", "rtl\ufffdexe.txt"),
+    (SURROGATE, "caf\\xe9 \\xff\\ud800"),
+])
+def test_csv_cell(value, expected):
+    assert r.csv_cell(value) == expected
+
+
+def test_csv_hostile_values():
+    hosts = {
+        "evil": scanned("affected", [kesl(version=HYPERLINK, name=DDE, evidence=[
+            {"kind": "uninstall_entry", "name": XSS + "\r\n=cmd", "version": HUGE}])]),
+    }
+    rows = csv_rows(build(hosts))
+    row = dict(zip(r.CSV_COLUMNS, rows[1]))
+    assert row["product_version"] == "'" + HYPERLINK
+    assert row["product_name"] == "'" + DDE
+    assert "\r" not in row["evidence"] and "\n" not in row["evidence"]
+    assert len(row["evidence"]) < r.EVIDENCE_LIMIT + 100
+    assert "more characters]" in row["evidence"]
+    for cell in rows[1]:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+
+class _Elements(html.parser.HTMLParser):
+    """Collect start tags with their attributes, and the text of <script>/<style> elements."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+        self.raw = {"script": [], "style": []}
+        self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in self.raw:
+            self._in = tag
+            self.raw[tag].append("")
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+    def handle_data(self, data):
+        if self._in:
+            self.raw[self._in][-1] += data
+
+
+def parse(page):
+    parser = _Elements()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def hostile_fleet():
+    hosts = fleet()
+    hosts['ev"il<b>'] = scanned("affected", [kesl(name=XSS, version=HYPERLINK, evidence=[
+        {"kind": "uninstall_entry", "name": DDE, "version": SURROGATE, "publisher": "\" onmouseover=\"alert(2)"},
+        {"kind": "path", "name": HUGE},
+        {"kind": "registry_key", "name": "<img src=x onerror=alert(3)>", "note": "</script><script>alert(4)"},
+    ])], distribution="<i>debian</i>")
+    hosts["gone2"] = failed("unreachable", "<b>ssh</b> \x1b[31mrefused\u202e")
+    return hosts
+
+
+def test_html_escapes_hostile_values():
+    page = r.render_html(build(hostile_fleet())).decode("utf-8")
+    parsed = parse(page)
+    names = [name for name, dummy in parsed.tags]
+    assert names.count("script") == 1  # only ours
+    assert "img" not in names and "i" not in names and "b" not in names
+    assert XSS not in page and "<img" not in page and "<i>debian" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    for dummy, attrs in parsed.tags:
+        for attr in attrs:
+            assert not attr.startswith("on")
+            assert attr != "style"
+    assert 'ev&quot;il&lt;b&gt;' in page
+    assert "\x1b" not in page and "\u202e" not in page and "\udce9" not in page
+    assert "caf\\xe9" in page
+    # the 100 kB value is shortened in the page, with a marker
+    assert HUGE not in page
+    assert "K" * r.FIELD_LIMIT + "[\u2026 %d more characters]" % (len(HUGE) - r.FIELD_LIMIT) in page
+
+
+def test_html_is_self_contained_with_strict_csp():
+    page = r.render_html(build(hostile_fleet())).decode("utf-8")
+    parsed = parse(page)
+    csp = [a["content"] for t, a in parsed.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert len(csp) == 1
+    policy = dict(part.strip().split(" ", 1) for part in csp[0].split(";"))
+    assert policy["default-src"] == "'none'"
+    assert policy["base-uri"] == "'none'" and policy["form-action"] == "'none'"
+    for kind, directive in (("script", "script-src"), ("style", "style-src")):
+        assert len(parsed.raw[kind]) == 1
+        digest = base64.b64encode(hashlib.sha256(parsed.raw[kind][0].encode("utf-8")).digest()).decode()
+        assert policy[directive] == "'sha256-%s'" % digest
+        assert "unsafe-inline" not in policy[directive]
+    # nothing to load from anywhere
+    for name, attrs in parsed.tags:
+        assert "src" not in attrs and name not in ("link", "iframe", "object", "embed", "img", "base", "form")
+        assert not attrs.get("href", "").startswith(("http", "//", "javascript"))
+    assert "http://" not in page.replace('"http://x"', "").replace("&quot;http://x&quot;", "")
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<meta charset="utf-8">' in page
+
+
+def test_html_content():
+    doc = build(fleet())
+    page = r.render_html(doc).decode("utf-8")
+    for status in r.STATUSES:
+        label = r.STATUS_TEXT[status][0]
+        assert '<div class="value">%s</div><div class="label">%s</div>' % (
+            doc["summary"]["by_status"][status], label) in page
+    assert page.count("<details>") == 8  # hosts with findings, errors or scan notes
+    assert 'class="data sortable"' in page and 'data-filter="' in page
+    assert "Kaspersky Endpoint Security for Linux" in page and "11.2.0.4528" in page
+    assert '<meta name="divest-generated-at" content="%s">' % NOW in page
+    assert "Failed to connect to the host via ssh" in page
+    assert "dpkg status: Permission denied" in page
+
+
+def test_html_empty_fleet():
+    page = r.render_html(build({})).decode("utf-8")
+    assert "No hosts were in the play." in page
+    assert "No vendor product was found on any scanned host." in page
+
+
+def test_html_caps_evidence_items():
+    evidence = [{"kind": "path", "name": "/p/%d" % i} for i in range(r.HTML_EVIDENCE_ITEMS + 25)]
+    page = r.render_html(build({"a": scanned("affected", [kesl(evidence=evidence)])})).decode("utf-8")
+    assert "/p/%d<" % (r.HTML_EVIDENCE_ITEMS - 1) in page
+    assert "/p/%d<" % r.HTML_EVIDENCE_ITEMS not in page
+    assert "and 25 more evidence items" in page
+
+
+# --------------------------------------------------------------------------------------------
+# Text safety and toolkit
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, limit, expected", [
+    (XSS, None, "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ('a"b\'c&d', None, "a&quot;b&#x27;c&amp;d"),
+    ("x" * 10, 4, "xxxx[\u2026 6 more characters]"),
+    ("tab\there", None, "tab here"),
+    ("nul\x00del\x7fc1\x85", None, "nul\ufffddel\ufffdc1 "),
+    ("\ufeffbom", None, "\ufffdbom"),
+    (None, None, ""),
+    (r.Markup("<b>ok</b>"), None, "<b>ok</b>"),
+])
+def test_esc(value, limit, expected):
+    out = r.esc(value, limit)
+    assert isinstance(out, r.Markup)
+    assert out == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("plain", "plain"),
+    (b"\xffab", "\\xffab"),
+    ("\udc80", "\\x80"),
+    ("\ud83d", "\\ud83d"),
+    (None, ""),
+    (3, "3"),
+])
+def test_text(value, expected):
+    assert r.text(value) == expected
+    r.text(value).encode("utf-8")
+
+
+def test_tag_escapes_and_refuses_unsafe_attributes():
+    assert r.tag("td", XSS, data_sort='"><x', class_="a") == \
+        '<td data-sort="&quot;&gt;&lt;x" class="a">&lt;script&gt;alert(1)&lt;/script&gt;</td>'
+    assert r.tag("input", type="search", hidden=True, disabled=False) == '<input type="search" hidden>'
+    for bad in ({"onclick": "x"}, {"style": "color:red"}, {"on_load": "x"}):
+        with pytest.raises(ValueError):
+            r.tag("div", "x", **bad)
+    with pytest.raises(ValueError):
+        r.tag("scr ipt")
+    assert r.tag("p", [r.tag("b", "1"), "<2>"]) == "<p><b>1</b>&lt;2&gt;</p>"
+
+
+def test_table_toolkit():
+    cols = [r.Column("Name"), r.Column("Count", numeric=True), r.Column("Notes", sortable=False)]
+    rows = [
+        [r.Cell("grp", rowspan=2, header=True), 1, "x"],
+        ([2, "y"], "group-start"),
+        ["<c>", r.Cell(3, sort="003"), r.Markup("<em>z</em>")],
+    ]
+    out = r.sortable_table(cols, rows, caption="Cap", filter_placeholder="Filter")
+    assert '<table class="data sortable" data-filter="Filter">' in out
+    assert '<th scope="col" class="num" data-type="number">Count</th>' in out
+    assert '<th scope="col" data-nosort>Notes</th>' in out
+    assert '<th scope="row" rowspan="2">grp</th>' in out
+    # the row under a rowspan keeps its cells in the right columns
+    assert '<tr class="group-start"><td class="num">2</td><td>y</td></tr>' in out
+    assert '<td class="num" data-sort="003">3</td>' in out
+    assert "&lt;c&gt;" in out and "<em>z</em>" in out
+    assert "<caption>Cap</caption>" in out
+    empty = r.table(["A", "B"], [], empty="none here")
+    assert '<td colspan="2" class="empty">none here</td>' in empty
+    assert "sortable" not in empty
+
+
+def test_cards_section_details():
+    out = r.cards([("Affected", 3, "affected", "hint <x>"), ("Clean", 0, "clean", None)])
+    assert 'class="card tone-affected"' in out and 'class="card tone-clean zero"' in out
+    assert "hint &lt;x&gt;" in out
+    sec = r.section("T<1>", out, id_="s", intro="i")
+    assert sec.startswith('<section id="s"><h2>T&lt;1&gt;</h2><p class="intro">i</p>')
+    assert r.details("s", "b") == '<details><summary>s</summary><div class="details-body">b</div></details>'
+
+
+def test_page_refuses_closing_tags_in_inline_code():
+    with pytest.raises(ValueError):
+        r.page("t", "b", script="x</script>")
+
+
+@pytest.mark.parametrize("item, expected", [
+    ({"kind": "package", "name": "kesl", "version": "12.1.0-1508", "manager": "dpkg", "status": "installed"},
+     "package kesl 12.1.0-1508"),
+    ({"kind": "package", "name": "kesl", "version": "12.1.0-1508", "status": "config-files"},
+     "package kesl 12.1.0-1508 config-files"),
+    ({"kind": "service", "name": "kesl", "state": "running"}, "service kesl running"),
+    ({"kind": "path", "name": "/opt/kaspersky"}, "path /opt/kaspersky"),
+    ({"kind": "uninstall_entry", "name": "KES", "version": "12.6", "hive": "HKLM", "view": 32},
+     "uninstall_entry KES 12.6"),
+    ({"name": "x"}, "? x"),
+    ("odd", "odd"),
+])
+def test_evidence_text(item, expected):
+    assert r.evidence_text(item) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+def test_write_bytes_atomic(tmp_path):
+    path = tmp_path / "a" / "b" / "f.txt"
+    old = os.umask(0o077)
+    try:
+        assert r.write_bytes_atomic(str(path), b"one") is True
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"one"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert r.write_bytes_atomic(str(path), b"one") is False
+    assert r.write_bytes_atomic(str(path), b"on") is True
+    assert path.read_bytes() == b"on"
+    assert sorted(os.listdir(path.parent)) == ["f.txt"]  # no temporary file left
+
+
+def test_write_bytes_atomic_errors(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(r.ReportWriteError, match="cannot create directory"):
+        r.write_bytes_atomic(str(blocker / "sub" / "f.json"), b"x")
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(r.ReportWriteError, match="is a directory"):
+        r.write_bytes_atomic(str(tmp_path / "dir.json"), b"x")
+
+
+@pytest.mark.parametrize("writer, fmt", [(r.write_json, "json"), (r.write_csv, "csv"), (r.write_html, "html")])
+def test_writers(tmp_path, writer, fmt):
+    path = tmp_path / ("out." + fmt)
+    doc = build(fleet())
+    assert writer(str(path), doc) is True
+    assert writer(str(path), doc) is False
+    assert path.read_bytes() == r.RENDERERS[fmt](doc)
+    path.read_bytes().decode("utf-8", "strict")
+
+
+def test_write_reports_idempotent(tmp_path):
+    dest = tmp_path / "reports"
+    files, changed, doc = r.write_reports(str(dest), build(fleet()))
+    assert changed is True
+    assert files == {f: str(dest / ("divest-identify." + f)) for f in ("json", "csv", "html")}
+    before = {f: os.stat(p).st_mtime_ns for f, p in files.items()}
+    # same data, later clock: nothing is rewritten, the earlier generated_at is kept
+    files2, changed2, doc2 = r.write_reports(str(dest), r.build_identify_report(fleet(), LATER))
+    assert changed2 is False and files2 == files
+    assert doc2["generated_at"] == NOW
+    assert {f: os.stat(p).st_mtime_ns for f, p in files.items()} == before
+    # the data changes: files are rewritten with the new time
+    hosts = fleet()
+    hosts["web1"] = scanned("affected", [kesl()])
+    files3, changed3, doc3 = r.write_reports(str(dest), r.build_identify_report(hosts, LATER))
+    assert changed3 is True and doc3["generated_at"] == LATER
+    assert json.loads(open(files["json"], "rb").read())["generated_at"] == LATER
+
+
+def test_write_reports_idempotent_without_json(tmp_path):
+    dest = str(tmp_path)
+    assert r.write_reports(dest, build(fleet()), formats=("html",))[1] is True
+    assert r.write_reports(dest, r.build_identify_report(fleet(), LATER), formats=("html",))[1] is False
+    assert r.write_reports(dest, build(fleet()), formats=("csv",))[1] is True
+    assert r.write_reports(dest, r.build_identify_report(fleet(), LATER), formats=("csv",))[1] is False
+
+
+def test_large_fleet_is_linear_work():
+    """10,000 hosts build and render (no timing assertion: see docs/reports.md for numbers)."""
+    hosts = {}
+    for i in range(10_000):
+        if i % 10 == 0:
+            hosts["host%05d" % i] = scanned("affected", [kesl()])
+        elif i % 97 == 0:
+            hosts["host%05d" % i] = failed()
+        else:
+            hosts["host%05d" % i] = scanned("clean")
+    doc = build(hosts)
+    assert doc["summary"]["by_status"]["affected"] == 1000
+    assert len(csv_rows(doc)) == 10_001
+    page = r.render_html(doc)
+    assert page.count(b"<tr") == 10_000 + 1 + len(doc["summary"]["by_platform"]) + 1 + 1 + 1
