@@ -186,6 +186,7 @@ def _removal(raw, where):
             re.compile(edit["regexp"])
         except (re.error, TypeError) as exc:
             _fail(w + ".regexp", "invalid regular expression: %s" % exc)
+    _windows_keys(removal, where)
     accounts = removal.get("accounts")
     if accounts is not None:
         if not isinstance(accounts, dict) or set(accounts) - {"users", "groups"}:
@@ -193,6 +194,37 @@ def _removal(raw, where):
         for key in accounts:
             accounts[key] = _str_list(accounts[key], "%s.accounts.%s" % (where, key))
     return removal
+
+
+PASSWORD_KEYS = ("login", "password", "encoding")
+ENCODINGS = ("utf16le-hex",)
+
+
+def _windows_keys(removal, where):
+    """The Windows Installer keys of a recipe (docs/catalog.md, "Removal recipe")."""
+    properties = removal.get("properties")
+    if properties is not None and (not isinstance(properties, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, (str, int)) and not isinstance(v, bool)
+            for k, v in properties.items())):
+        _fail(where + ".properties", "must map MSI property names to strings or integers")
+    names = removal.get("password_properties")
+    if names is not None:
+        if not isinstance(names, dict) or not names.get("password") or set(names) - set(PASSWORD_KEYS):
+            _fail(where + ".password_properties",
+                  "must be a mapping with password and optionally login, encoding")
+        if not all(isinstance(v, str) and v for v in names.values()):
+            _fail(where + ".password_properties", "values must be non-empty strings")
+        if names.get("encoding", ENCODINGS[0]) not in ENCODINGS:
+            _fail(where + ".password_properties.encoding", "must be one of %s" % ", ".join(ENCODINGS))
+        if removal["password"] == "none":
+            _fail(where + ".password_properties", "needs password: optional or required")
+    for key in ("success_codes", "absent_codes"):
+        codes = removal.get(key)
+        if codes is not None and (not isinstance(codes, list) or not all(
+                isinstance(c, int) and not isinstance(c, bool) for c in codes)):
+            _fail("%s.%s" % (where, key), "must be a list of integers")
+    if "note" in removal and not isinstance(removal["note"], str):
+        _fail(where + ".note", "must be a string")
 
 
 class Leftovers(object):

@@ -250,6 +250,12 @@ def _sections(inventory, platform, notes):
 
 def _version(finding):
     product = finding.product
+    if product is None:  # `unknown` / `leftovers`: a version only when one item stands alone
+        items = [(k, i) for k, i in finding.items if k in ("package", "uninstall_entry")]
+        if len(items) != 1:
+            return None
+        kind, item = items[0]
+        return version_of_package(item.get("version")) if kind == "package" else item.get("DisplayVersion")
     packages = [item for kind, item in finding.items if kind == "package"]
     if packages:
         present = [p for p in packages if (p.get("status") or "installed") in PRESENT] or packages
@@ -288,7 +294,8 @@ def _removal(finding, recipe, evidence):
             removal["product_codes"] = codes
         else:
             removal["method"] = "manual"
-            removal["note"] = "no Windows Installer product code in the Uninstall entry; use the vendor uninstaller"
+            note = "no Windows Installer product code in the Uninstall entry; use the vendor uninstaller"
+            removal["note"] = "%s. %s" % (removal["note"].rstrip(". "), note) if removal.get("note") else note
     elif method == "residue":
         repo_files = sorted({e["name"] for e in evidence if e["kind"] == "repo"})
         if repo_files:
@@ -318,6 +325,38 @@ def _finding_dict(finding, recipe):
     return out
 
 
+def _anchored(products, sections, platform, windows):
+    """Ids of the products that are installed: a present package or an Uninstall entry."""
+    anchored = set()
+    for key in ("packages", "display_names"):
+        section = SIGNATURES[key]["section"].get(platform)
+        for item in sections.get(section, ()) if section else ():
+            if key == "packages" and (item.get("status") or "installed") not in PRESENT:
+                continue
+            for product in products:
+                if _hit(product.signatures, key, item, windows):
+                    anchored.add(product.id)
+                    break
+    return anchored
+
+
+def _owner(products, anchored, key, item, windows):
+    """The product a raw signal belongs to: the first installed product whose signature
+    matches it, else the first product whose signature matches it (docs/catalog.md).
+
+    A signal several products share (the engine service AVP<version>, avp.exe) so goes to
+    the product that is really there instead of to whichever is listed first.
+    """
+    first = None
+    for product in products:
+        if _hit(product.signatures, key, item, windows):
+            if product.id in anchored:
+                return product
+            if first is None:
+                first = product
+    return first
+
+
 def match(inventory, catalogs, scanned_at=None):
     """Return the ``divest`` facts for one host's raw inventory."""
     platform = platform_of(inventory)
@@ -328,6 +367,7 @@ def match(inventory, catalogs, scanned_at=None):
 
     for catalog in catalogs:
         products = catalog.for_platform(platform)
+        anchored = _anchored(products, sections, platform, windows)
         claimed = set()
         by_product = {}
         for key in PRODUCT_SIGNATURES:
@@ -340,14 +380,14 @@ def match(inventory, catalogs, scanned_at=None):
             for item in sections[section]:
                 if id(item) in claimed:
                     continue
-                for product in products:
-                    if _hit(product.signatures, key, item, windows):
-                        finding = by_product.get(product.id)
-                        if finding is None:
-                            finding = by_product[product.id] = _Finding(catalog.vendor, product, product.id, product.name)
-                        finding.items.append((spec["kind"], item))
-                        claimed.add(id(item))
-                        break
+                product = _owner(products, anchored, key, item, windows)
+                if product is None:
+                    continue
+                finding = by_product.get(product.id)
+                if finding is None:
+                    finding = by_product[product.id] = _Finding(catalog.vendor, product, product.id, product.name)
+                finding.items.append((spec["kind"], item))
+                claimed.add(id(item))
 
         for product in products:  # catalog order: stable output
             if product.id in by_product:
