@@ -1,0 +1,92 @@
+"""Identify over the harness fleet: the report says exactly what each container carries."""
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPORTS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "reports"
+
+# host -> (status, {product: (state, version)}) as the harness put it on the container.
+EXPECTED = {
+    "kesl12": ("affected", {"kesl": ("installed", "12.1.0.1508"),
+                            "klnagent": ("installed", "15.4.0.8873"),
+                            "leftovers": ("residual", None)}),      # the kept apt source
+    "kesl10": ("affected", {"kesl": ("installed", "10.1.1.6421")}),
+    "legacy": ("affected", {"kav4fs": ("installed", "8.0.4.312"),
+                            "kes4lwks": ("installed", "8.0.1.50")}),
+    "clean": ("clean", {}),
+    "residual": ("residual", {"kesl": ("residual", "12.1.0.1508"),
+                              "klnagent": ("residual", "15.4.0.8873")}),
+}
+
+
+def load(mode):
+    with open(REPORTS / mode / "divest-identify.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="module", params=["check", "run"])
+def report(request):
+    return load(request.param)
+
+
+def hosts(report):
+    return {h["name"]: h for h in report["hosts"]}
+
+
+def test_every_inventory_host_is_accounted_for(report):
+    assert set(hosts(report)) == set(EXPECTED) | {"ghost"}
+    assert report["summary"]["hosts"] == len(EXPECTED) + 1
+
+
+def test_unreachable_host_is_reported_as_such(report):
+    ghost = hosts(report)["ghost"]
+    assert ghost["status"] == "unreachable"
+    assert ghost["findings"] == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_findings_match_what_the_container_carries(report, name):
+    status, products = EXPECTED[name]
+    host = hosts(report)[name]
+    found = {f["product"]: (f["state"], f["version"]) for f in host["findings"]}
+    assert (host["status"], found) == (status, products)
+
+
+def test_check_mode_finds_the_same_as_a_real_run():
+    def essence(rep):
+        return {n: (h["status"], sorted((f["product"], f["state"], f["version"]) for f in h["findings"]))
+                for n, h in hosts(rep).items()}
+    assert essence(load("check")) == essence(load("run"))
+
+
+def test_evidence_says_why(report):
+    kesl12 = {f["product"]: f for f in hosts(report)["kesl12"]["findings"]}
+    kinds = {(e["kind"], e["name"]) for e in kesl12["kesl"]["evidence"]}
+    assert {("package", "kesl"), ("package", "kesl-gui"), ("service", "kesl"), ("process", "kesl")} <= kinds
+    service = [e for e in kesl12["kesl"]["evidence"] if e["kind"] == "service"][0]
+    assert service["state"] == "running"
+    legacy = {f["product"]: f for f in hosts(report)["legacy"]["findings"]}
+    assert ("service", "kav4fs-supervisor") in {(e["kind"], e["name"]) for e in legacy["kav4fs"]["evidence"]}
+
+
+def test_counts_and_csv_rows(report):
+    by_status = report["summary"]["by_status"]
+    assert (by_status["affected"], by_status["residual"], by_status["clean"], by_status["unreachable"]) == (3, 1, 1, 1)
+    with open(REPORTS / "run" / "divest-identify.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # one row per host x product, one row for a host without findings
+    expected_rows = sum(max(1, len(p)) for _, p in EXPECTED.values()) + 1
+    assert len(rows) == expected_rows
+    assert {r["host"] for r in rows} == set(EXPECTED) | {"ghost"}
+
+
+def test_html_report_is_self_contained():
+    page = (REPORTS / "run" / "divest-identify.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in page
+    assert "<script src=" not in page and "<link " not in page
+    for name in EXPECTED:
+        assert name in page
