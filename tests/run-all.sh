@@ -15,7 +15,7 @@ cd "$ROOT"
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(units lint sanity compat molecule)
 # Molecule scenarios, cheapest first; each one creates and destroys its own containers.
-SCENARIOS=${DIVEST_SCENARIOS:-$(cd molecule && ls -d */ | tr -d / | grep -v '^shared$' | sort | tr '\n' ' ')}
+SCENARIOS=${DIVEST_SCENARIOS:-$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort | tr '\n' ' ')}
 
 timings=()
 stage() {
@@ -34,11 +34,16 @@ stage_lint() {
 }
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name> and only tests what it
-# finds there: copy the files git would commit (tracked + untracked, not ignored).
+# finds there: copy the files git would commit (tracked + untracked, not ignored) to a scratch
+# directory outside this checkout (inside it, ansible-test would ask our git, which ignores
+# .cache, and skip every target). Its virtualenvs stay in .cache between runs.
 stage_sanity() {
-    local dest="$DIVEST_CACHE/ansible-test/ansible_collections/fleetsec/divest"
-    local home="$DIVEST_CACHE/ansible-test-home" pyver pipver
-    rm -rf "$dest" && mkdir -p "$dest"
+    local scratch dest home="$DIVEST_CACHE/ansible-test-home" pyver pipver
+    scratch=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$scratch'" RETURN
+    dest="$scratch/ansible_collections/fleetsec/divest"
+    mkdir -p "$dest"
     git ls-files -z --cached --others --exclude-standard \
         | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
         | tar --null -T - -cf - | tar -C "$dest" -xf -

@@ -44,7 +44,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
 
         try:
             catalogs = load_catalogs(args["catalogs"])

@@ -8,13 +8,14 @@ DOCUMENTATION = r"""
 name: vendor_findings
 short_description: Turn a recorded raw inventory into divest findings
 version_added: 0.1.0
-author: fleetsec.divest contributors
+author:
+  - fleetsec.divest developers (@fleetsec)
 description:
   - Runs the same matcher as M(fleetsec.divest.vendor_facts) on a raw inventory that was
     recorded earlier, imported from another tool, or collected from an offline image, and
     returns the same structure as C(ansible_facts.divest).
-  - The raw inventory follows the collectors' documented schema (C(docs/raw-inventory.md)):
-    what M(fleetsec.divest.collect) or M(fleetsec.divest.win_collect) return as C(inventory).
+  - The raw inventory follows the collectors' documented schema (C(docs/raw-inventory.md)),
+    which is what M(fleetsec.divest.collect) or M(fleetsec.divest.win_collect) return as C(inventory).
 positional: catalogs
 options:
   _input:

@@ -8,10 +8,11 @@ DOCUMENTATION = r"""
 module: vendor_facts
 short_description: Find a banned vendor's security products on a host
 version_added: 0.1.0
-author: fleetsec.divest contributors
+author:
+  - fleetsec.divest developers (@fleetsec)
 description:
   - Looks for the products of the vendors in the given catalogs (Kaspersky by default) on a
-    Linux or Windows host and returns them as C(ansible_facts.divest): a status and one
+    Linux or Windows host and returns them as C(ansible_facts.divest), with a status and one
     finding per product, with the evidence that matched and what removal needs.
   - One module round trip per host. The catalog is turned into a small query, the platform's
     collector (M(fleetsec.divest.collect) on Linux, M(fleetsec.divest.win_collect) on Windows,
@@ -43,19 +44,26 @@ options:
         as a fact.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   action:
     support: full
+    description: Runs as an action plugin on the controller, which calls the collector module on the host.
   async:
     support: none
+    description: One short module round trip; not supported.
   check_mode:
     support: full
     details: Gathers only; returns the same findings as a normal run.
   diff_mode:
-    support: none
+    support: N/A
+    details: Changes nothing.
   facts:
     support: full
   platform:
+    support: full
     platforms: [posix, windows]
 seealso:
   - module: fleetsec.divest.collect

@@ -14,7 +14,7 @@ say() { printf '== %s\n' "$*"; }
 
 # --- Debian packages ---------------------------------------------------------------------------
 debs=(podman runc debootstrap apt-utils rpm dnf python3-dnf createrepo-c gcc libc6-dev)
-[ "$purpose" = test ] && debs+=(chromium)
+[ "$purpose" = test ] && debs+=(chromium shellcheck)
 missing=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared environment for the harness scripts and the Makefile. Source it; it only exports.
 # Everything lives inside the repository (.venv, .cache), nothing is written to /etc.
 DIVEST_ROOT=${DIVEST_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}

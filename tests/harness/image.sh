@@ -19,7 +19,7 @@ MIRROR="$DIVEST_CACHE/repos/debian"
 SUITE=bookworm
 INCLUDE=python3,python3-apt,systemd,systemd-sysv,procps,ca-certificates
 # What the replacement role installs; kept in the local mirror with every dependency.
-CLAMAV_PKGS="clamav clamav-daemon clamav-freshclam clamdscan"
+CLAMAV_PKGS=(clamav clamav-daemon clamav-freshclam clamdscan)
 
 force=0
 [ "${1:-}" = "--force" ] && force=1
@@ -45,7 +45,7 @@ chroot "$work/rootfs" apt-get -qq clean   # drop the base system debs debootstra
 chroot "$work/rootfs" apt-get -qq update
 # Download only: the image itself stays without ClamAV (the replacement role installs it).
 chroot "$work/rootfs" env DEBIAN_FRONTEND=noninteractive \
-    apt-get -qq install --download-only -y $CLAMAV_PKGS >/dev/null
+    apt-get -qq install --download-only -y "${CLAMAV_PKGS[@]}" >/dev/null
 cp "$work"/rootfs/var/cache/apt/archives/*.deb "$MIRROR/"
 chroot "$work/rootfs" apt-get -qq clean
 rm -rf "$work"/rootfs/var/lib/apt/lists/*
@@ -59,4 +59,4 @@ podman image rm -f "$IMAGE" >/dev/null 2>&1 || true
 tar -C "$work/rootfs" -c . | podman import \
     --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' - "$IMAGE" >/dev/null
 podman image exists "$IMAGE"
-echo "built $IMAGE; mirror $(ls "$MIRROR"/*.deb | wc -l) packages"
+echo "built $IMAGE; mirror $(find "$MIRROR" -name "*.deb" | wc -l) packages"

@@ -79,7 +79,7 @@ def test_counts_and_csv_rows(report):
     with open(REPORTS / "run" / "divest-identify.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     # one row per host x product, one row for a host without findings
-    expected_rows = sum(max(1, len(p)) for _, p in EXPECTED.values()) + 1
+    expected_rows = sum(max(1, len(products)) for _status, products in EXPECTED.values()) + 1
     assert len(rows) == expected_rows
     assert {r["host"] for r in rows} == set(EXPECTED) | {"ghost"}
 

@@ -34,6 +34,7 @@ POWERSHELL_FILES = sorted(
 )
 POWERSHELL_MODULES = sorted((PLUGINS / "modules").glob("*.ps1"))
 
+
 def _ids(paths):
     return [str(path.relative_to(REPO)) for path in paths]
 

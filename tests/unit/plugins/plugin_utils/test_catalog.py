@@ -80,7 +80,7 @@ BROKEN = [
 ]
 
 
-@pytest.mark.parametrize("text, message", BROKEN, ids=[m for _, m in BROKEN])
+@pytest.mark.parametrize("text, message", BROKEN, ids=[message for _text, message in BROKEN])
 def test_broken_catalogs_are_refused_with_the_key_named(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(CatalogError, match=message) as info:
