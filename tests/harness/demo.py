@@ -1,8 +1,11 @@
 """Bring up (or down) a small demo fleet of systemd containers carrying fake Kaspersky packages.
 
-    python tests/harness/demo.py up       create + prepare the fleet, write the inventory, show it
+    python tests/harness/demo.py up       create + prepare the fleet, show it, run the main job on it
     python tests/harness/demo.py status   show what each host carries
     python tests/harness/demo.py down     remove the containers
+
+The main job is the collection's own playbooks, run as an operator would run them:
+fleetsec.divest.identify (BOD 17-01 day 30). Reports go to divest-reports/.
 
 Containers are named divest-demo-<host> and labelled divest.scenario=demo.  The inventory for
 the collection's playbooks is written to .cache/demo/inventory.yml (hosts reachable with the
@@ -73,6 +76,8 @@ def write_inventory() -> None:
                         "ansible_host": "divest-{{ harness_scenario }}-{{ inventory_hostname }}",
                         "ansible_connection": "containers.podman.podman",
                         "ansible_python_interpreter": "/usr/bin/python3",
+                        # the podman connection is root already; the image has no sudo
+                        "divest_become": False,
                     },
                     "hosts": FLEET,
                 }
@@ -87,9 +92,14 @@ def write_inventory() -> None:
     INVENTORY.write_text(header + yaml.safe_dump(inventory, sort_keys=False))
 
 
-def playbook(*names: str) -> None:
-    log = DEMO_DIR / "ansible.log"
-    cmd = ["ansible-playbook", "-i", str(INVENTORY)] + [str(SHARED / n) for n in names]
+REPORTS = ROOT / "divest-reports"
+
+
+def playbook(*names: str, extra: tuple[str, ...] = (), log_name: str = "ansible.log") -> None:
+    log = DEMO_DIR / log_name
+    """Run playbooks: a file name of molecule/shared, or a collection playbook's FQCN."""
+    paths = [str(SHARED / n) if n.endswith(".yml") else n for n in names]
+    cmd = ["ansible-playbook", "-i", str(INVENTORY), *extra, *paths]
     with open(log, "w") as fh:
         proc = subprocess.run(cmd, env=ENV, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, check=False)
     lines = log.read_text().splitlines()
@@ -141,6 +151,21 @@ def table() -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
+def identify() -> None:
+    start = time.monotonic()
+    print("\n== identify (BOD 17-01 day 30): ansible-playbook fleetsec.divest.identify")
+    playbook("fleetsec.divest.identify", extra=("-e", f"divest_report_dir={REPORTS}"), log_name="identify.log")
+    report = json.loads((REPORTS / "divest-identify.json").read_text())
+    counts = report["summary"]["by_status"]
+    print(f"  {report['summary']['hosts']} hosts in {time.monotonic() - start:.0f} s: "
+          + ", ".join(f"{counts[k]} {k}" for k in counts if counts[k]))
+    for host in report["hosts"]:
+        found = ", ".join(f"{f['name']} {f['version'] or ''}".strip() + ("" if f["state"] == "installed" else " (residual)")
+                          for f in host["findings"]) or "-"
+        print(f"  {host['name']:<10} {host['status']:<11} {found}")
+    print(f"  report: {REPORTS / 'divest-identify.html'} (also .json, .csv)")
+
+
 def up() -> None:
     start = time.monotonic()
     write_inventory()
@@ -148,7 +173,8 @@ def up() -> None:
     playbook("create.yml", "prepare.yml")
     print(f"ready in {time.monotonic() - start:.0f} s\n")
     table()
-    print(f"\nTry: ansible-playbook -i {INVENTORY} <playbook>   (down: python tests/harness/demo.py down)")
+    identify()
+    print(f"\nTry: ansible-playbook -i {INVENTORY} fleetsec.divest.identify   (down: make demo-down)")
 
 
 def down() -> None:
