@@ -23,11 +23,11 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report
 display = Display()
 
 
-def _identify(hosts, generated_at, fact, error_fact):
-    return _report.build_identify_report(hosts, generated_at, fact=fact, error_fact=error_fact)
+def _identify(hosts, generated_at, fact, scan_result):
+    return _report.build_identify_report(hosts, generated_at, fact=fact, scan_result=scan_result)
 
 
-# One entry per report. ``build(hosts, generated_at, fact, error_fact) -> document`` where
+# One entry per report. ``build(hosts, generated_at, fact, scan_result) -> document`` where
 # ``hosts`` is {name: host variables or None}; ``renderers`` maps a format to a
 # ``document -> bytes`` function. Adding plan/execute: a builder and renderers in
 # plugin_utils/_report.py, an entry here and the choice in plugins/modules/report.py.
@@ -42,7 +42,8 @@ ARGUMENT_SPEC = dict(
     formats=dict(type="list", elements="str", default=list(_report.FORMATS),
                  choices=list(_report.FORMATS)),
     fact=dict(type="str", default="divest"),
-    error_fact=dict(type="str", default="divest_error"),
+    scan_result=dict(type="str", default="divest_scan"),
+    stats=dict(type="str"),
 )
 
 
@@ -51,11 +52,11 @@ def _utc_now():
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _read_error(error_fact, exc):
-    return {error_fact: {"kind": "failed", "message": "cannot read the host's facts on the controller: %s" % exc}}
+def _read_error(scan_result, exc):
+    return {scan_result: {"kind": "failed", "message": "cannot read the host's facts on the controller: %s" % exc}}
 
 
-def _public_reader(hostvars, fact, error_fact):
+def _public_reader(hostvars, fact, scan_result):
     """Read hosts through ``HostVars.raw_get`` (or a plain mapping in tests).
 
     ``raw_get`` gives the host's variables without templating them: facts are data, and a
@@ -70,20 +71,20 @@ def _public_reader(hostvars, fact, error_fact):
                 return None
             data = raw_get(name) if raw_get is not None else hostvars.get(name)
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            return _read_error(error_fact, exc)
+            return _read_error(scan_result, exc)
         return data if isinstance(data, Mapping) else None
 
     return read
 
 
-def _fact_cache_reader(hostvars, fact, error_fact):
+def _fact_cache_reader(hostvars, fact, scan_result):
     """Read only the two values the report needs, straight from the play's fact caches.
 
     ``hostvars[host]`` (``raw_get``) builds the complete variable set of a host: it deep-copies
     and re-tags every fact and asks the vars plugins, about half a millisecond per host, most
     of the report's time on a 10,000-host play. The facts ``vendor_facts`` returns live in
     the variable manager's fact cache and ``set_fact`` values (the identify role's
-    ``divest_error``) in its non-persistent cache, the two sources ``get_vars`` merges them
+    ``divest_scan``) in its non-persistent cache, the two sources ``get_vars`` merges them
     from. Returns ``None`` when this ansible-core does not have those attributes, so the
     caller falls back to :func:`_public_reader`.
     """
@@ -106,14 +107,14 @@ def _fact_cache_reader(hostvars, fact, error_fact):
             facts = facts if isinstance(facts, Mapping) else {}
             data = {"ansible_facts": {fact: facts.get(fact, facts.get("ansible_" + fact))}}
             extra = volatile.get(name) or {}
-            for key in (fact, error_fact):
+            for key in (fact, scan_result):
                 if key in extra:
                     data[key] = extra[key]
-                elif key == error_fact and key in facts:  # set_fact cacheable: true
+                elif key == scan_result and key in facts:  # set_fact cacheable: true
                     data[key] = facts[key]
             return data
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            return _read_error(error_fact, exc)
+            return _read_error(scan_result, exc)
 
     return read
 
@@ -149,21 +150,21 @@ class ActionModule(ActionBase):
                             "with 'run_once: true', otherwise every host rewrites the same files.")
 
         hostvars = task_vars.get("hostvars") or {}
-        read = _fact_cache_reader(hostvars, args["fact"], args["error_fact"]) \
-            or _public_reader(hostvars, args["fact"], args["error_fact"])
+        read = _fact_cache_reader(hostvars, args["fact"], args["scan_result"]) \
+            or _public_reader(hostvars, args["fact"], args["scan_result"])
         data = {name: read(name) for name in hosts}
 
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
         phase = PHASES[args["phase"]]
-        document = phase["build"](data, _utc_now(), args["fact"], args["error_fact"])
+        document = phase["build"](data, _utc_now(), args["fact"], args["scan_result"])
         try:
             files, changed, document = _report.write_reports(dest, document, formats, phase["renderers"])
         except _report.ReportWriteError as exc:
             raise AnsibleActionFail("cannot write the %s report to %s: %s" % (args["phase"], dest, exc))
 
-        result.update(
-            changed=changed,
-            files=files,
-            summary=_report.compact_summary(document),
-        )
+        summary = _report.compact_summary(document)
+        result.update(changed=changed, files=files, summary=summary)
+        if args["stats"]:
+            # The same artifact set_stats would publish, without a task of its own.
+            result["ansible_stats"] = {"data": {args["stats"]: summary}, "per_host": False, "aggregate": False}
         return result

@@ -24,8 +24,8 @@ description:
     the C(run_once) keyword set to V(true). It reads the facts of every host listed in O(hosts) from C(hostvars) in
     Python, so its cost is linear in the number of hosts.
   - Every host appears in the report. A host with the fact has the status of its scan
-    (V(clean), V(affected), V(residual), V(unknown)); a host with the O(error_fact) variable
-    (set by the identify role when the host was unreachable or its scan failed) is
+    (V(clean), V(affected), V(residual), V(unknown)); a host with the O(scan_result) variable
+    (registered by the identify role's scan task) saying the host was unreachable or its scan failed is
     V(unreachable) or V(failed); a host with neither is V(not_scanned).
   - Values reported by hosts are treated as hostile. HTML output is escaped, CSV cells that a
     spreadsheet would read as a formula are prefixed with C('), control and bidi characters
@@ -71,12 +71,21 @@ options:
         from a host variable of that name when the facts do not have it.
     type: str
     default: divest
-  error_fact:
+  scan_result:
     description:
-      - Name of the host variable that records why a host has no scan result,
-        a dictionary with C(kind) (V(unreachable) or V(failed)) and C(message).
+      - Name of the host variable that records why a host has no scan result.
+      - Either the result the scan task registered (the identify role registers
+        C(divest_scan) with C(ignore_unreachable); C(unreachable) or C(failed) in it make the
+        host V(unreachable) or V(failed)), or a dictionary with C(kind) (V(unreachable) or
+        V(failed)) and C(message).
     type: str
-    default: divest_error
+    default: divest_scan
+  stats:
+    description:
+      - Also publish RV(summary) as a custom statistic under this name, exactly as
+        M(ansible.builtin.set_stats) with C(per_host=false) would (AWX workflows read it as an
+        artifact), without a task of its own. Not published when omitted.
+    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -120,10 +129,11 @@ EXAMPLES = r"""
   run_once: true
   register: divest_report
 
-- name: Keep the counts as an AWX job artifact
-  ansible.builtin.set_stats:
-    data:
-      divest_identify: "{{ divest_report.summary }}"
+- name: Same, and publish the counts as an AWX job artifact (set_stats) in the same task
+  fleetsec.divest.report:
+    phase: identify
+    dest: divest-reports
+    stats: divest_identify
   run_once: true
 
 - name: Only the CSV, for the hosts of one group

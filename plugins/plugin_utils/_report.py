@@ -75,7 +75,7 @@ SCHEMA = 1
 STATUSES = ("affected", "residual", "unknown", "failed", "unreachable", "not_scanned", "clean")
 #: Statuses a scan (``ansible_facts.divest.status``) can report.
 SCAN_STATUSES = ("affected", "residual", "unknown", "clean")
-#: Statuses set from the identify role's ``divest_error`` fact (``kind``).
+#: Statuses set from the identify role's ``divest_scan`` fact (``kind``).
 ERROR_STATUSES = ("unreachable", "failed")
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
 
@@ -878,8 +878,18 @@ def _opt_text(value):
 
 
 def _error(value):
+    """Why a host has no usable scan: from the registered result of the scan task (an
+    Ansible task result: ``unreachable`` / ``failed`` with ``msg``; a successful result means
+    no error), or from a ``{kind, message}`` mapping. ``None`` when there is no error."""
     if value is None or value is False or value == "" or value == {}:
         return None
+    if isinstance(value, Mapping) and "kind" not in value:
+        if value.get("unreachable"):
+            return {"kind": "unreachable", "message": text(value.get("msg") or "host unreachable")}
+        if value.get("failed"):
+            return {"kind": "failed", "message": text(value.get("msg") or "scan failed")}
+        if "message" not in value and "msg" not in value:
+            return None  # a successful task result
     if isinstance(value, Mapping):
         kind = text(value.get("kind")) or "failed"
         message = value.get("message")
@@ -889,7 +899,7 @@ def _error(value):
     return {"kind": "failed", "message": text(value)}
 
 
-def host_entry(name, hostvars, fact="divest", error_fact="divest_error"):
+def host_entry(name, hostvars, fact="divest", scan_result="divest_scan"):
     """Return the report entry of one host from its variables.
 
     ``hostvars``: the host's variables (``hostvars[name]``: a mapping with ``ansible_facts``,
@@ -898,7 +908,7 @@ def host_entry(name, hostvars, fact="divest", error_fact="divest_error"):
         {name, status, platform, scanned_at, findings, scan, error[, last_status]}
 
     * ``status`` is the scan's status (clean / affected / residual / unknown) when the host
-      has the ``fact``; ``unreachable`` / ``failed`` when it has ``error_fact`` (this wins
+      has the ``fact``; ``unreachable`` / ``failed`` when it has ``scan_result`` (this wins
       over a fact left in the fact cache by an earlier run: the cached status then moves to
       ``last_status`` and its findings stay listed as the last known ones); ``not_scanned``
       when it has neither.
@@ -907,7 +917,7 @@ def host_entry(name, hostvars, fact="divest", error_fact="divest_error"):
     * Values are plain JSON types; strings are complete (see :func:`to_jsonable`).
     """
     data = _host_fact(hostvars, fact)
-    error = _error(_get(hostvars, error_fact))
+    error = _error(_get(hostvars, scan_result))
     entry = {
         "name": text(name),
         "status": "not_scanned",
@@ -948,7 +958,7 @@ def host_entry(name, hostvars, fact="divest", error_fact="divest_error"):
     return entry
 
 
-def build_identify_report(hosts, generated_at, fact="divest", error_fact="divest_error",
+def build_identify_report(hosts, generated_at, fact="divest", scan_result="divest_scan",
                           title="Identify report"):
     """Return the identify report document for ``hosts``.
 
@@ -975,7 +985,7 @@ def build_identify_report(hosts, generated_at, fact="divest", error_fact="divest
         items = hosts.items()
     else:
         items = hosts
-    entries = [host_entry(name, hv, fact, error_fact) for name, hv in items]
+    entries = [host_entry(name, hv, fact, scan_result) for name, hv in items]
     entries.sort(key=lambda e: natural_key(e["name"]))
 
     by_status = dict.fromkeys(STATUSES, 0)

@@ -37,15 +37,21 @@ def hosts(report):
     return {h["name"]: h for h in report["hosts"]}
 
 
+EXTRA = {"ghost", "broken"}
+
+
 def test_every_inventory_host_is_accounted_for(report):
-    assert set(hosts(report)) == set(EXPECTED) | {"ghost"}
-    assert report["summary"]["hosts"] == len(EXPECTED) + 1
+    assert set(hosts(report)) == set(EXPECTED) | EXTRA
+    assert report["summary"]["hosts"] == len(EXPECTED) + len(EXTRA)
 
 
-def test_unreachable_host_is_reported_as_such(report):
+def test_unreachable_and_failed_hosts_are_reported_as_such(report):
     ghost = hosts(report)["ghost"]
-    assert ghost["status"] == "unreachable"
-    assert ghost["findings"] == []
+    assert (ghost["status"], ghost["findings"]) == ("unreachable", [])
+    assert "divest-identify-ghost" in ghost["error"]["message"]
+    broken = hosts(report)["broken"]
+    assert (broken["status"], broken["findings"]) == ("failed", [])
+    assert broken["error"]["message"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -75,13 +81,14 @@ def test_evidence_says_why(report):
 
 def test_counts_and_csv_rows(report):
     by_status = report["summary"]["by_status"]
-    assert (by_status["affected"], by_status["residual"], by_status["clean"], by_status["unreachable"]) == (3, 1, 1, 1)
+    assert (by_status["affected"], by_status["residual"], by_status["clean"], by_status["unreachable"],
+            by_status["failed"]) == (3, 1, 1, 1, 1)
     with open(REPORTS / "run" / "divest-identify.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     # one row per host x product, one row for a host without findings
-    expected_rows = sum(max(1, len(products)) for _status, products in EXPECTED.values()) + 1
+    expected_rows = sum(max(1, len(products)) for _status, products in EXPECTED.values()) + len(EXTRA)
     assert len(rows) == expected_rows
-    assert {r["host"] for r in rows} == set(EXPECTED) | {"ghost"}
+    assert {r["host"] for r in rows} == set(EXPECTED) | EXTRA
 
 
 def test_html_report_is_self_contained():

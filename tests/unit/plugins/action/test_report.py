@@ -47,8 +47,8 @@ def hostvars_fleet():
         "web1": {"ansible_facts": {"divest": divest("clean")}},
         "web2": {"ansible_facts": {"divest": divest("affected", [KESL])}},
         "db1": {"ansible_facts": {"divest": divest("unknown")}},
-        "gone": {"divest_error": {"kind": "unreachable", "message": "ssh: No route to host"}},
-        "broke": {"divest_error": {"kind": "failed", "message": "MODULE FAILURE"}},
+        "gone": {"divest_scan": {"kind": "unreachable", "message": "ssh: No route to host"}},
+        "broke": {"divest_scan": {"kind": "failed", "message": "MODULE FAILURE"}},
         "new1": {"inventory_hostname": "new1"},
     }
 
@@ -205,7 +205,7 @@ def test_invalid_options(args, match):
 
 def test_other_fact_names(tmp_path):
     hv = {"a": {"ansible_facts": {"scan": divest("affected", [KESL])}}, "b": {"oops": {"kind": "unreachable"}}}
-    result = run({"dest": str(tmp_path), "fact": "scan", "error_fact": "oops"}, tvars=task_vars(hv))
+    result = run({"dest": str(tmp_path), "fact": "scan", "scan_result": "oops"}, tvars=task_vars(hv))
     assert result["summary"]["status"]["affected"] == 1
     assert result["summary"]["status"]["unreachable"] == 1
 
@@ -280,7 +280,7 @@ def real_hostvars(tmp_path):
     variables.set_host_facts("web1", {"divest": divest("clean"), "os_family": "Debian"})
     variables.set_host_facts("web2", {"divest": divest("affected", [hostile])})
     variables.set_host_facts("win1", {"divest": divest("affected", [KESL], system="Windows")})
-    variables.set_nonpersistent_facts("gone", {"divest_error": {"kind": "unreachable", "message": "timed out"}})
+    variables.set_nonpersistent_facts("gone", {"divest_scan": {"kind": "unreachable", "message": "timed out"}})
     return HostVars(inventory=inventory, variable_manager=variables, loader=loader)
 
 
@@ -305,8 +305,8 @@ def test_fact_cache_reader_errors(real_hostvars):
         raise OSError("disk on fire")
 
     real_hostvars._variable_manager._fact_cache.get = boom
-    read = action_report._fact_cache_reader(real_hostvars, "divest", "divest_error")
-    assert read("web1") == {"divest_error": {"kind": "failed", "message":
+    read = action_report._fact_cache_reader(real_hostvars, "divest", "divest_scan")
+    assert read("web1") == {"divest_scan": {"kind": "failed", "message":
                                              "cannot read the host's facts on the controller: disk on fire"}}
     assert read("ghost") is None
 
@@ -314,8 +314,8 @@ def test_fact_cache_reader_errors(real_hostvars):
 def test_fast_reader_matches_public_hostvars(tmp_path, real_hostvars):
     """The fact-cache fast path and HostVars.raw_get give the same report."""
     names = ["web1", "web2", "gone", "win1", "ghost"]
-    fast = action_report._fact_cache_reader(real_hostvars, "divest", "divest_error")
-    public = action_report._public_reader(real_hostvars, "divest", "divest_error")
+    fast = action_report._fact_cache_reader(real_hostvars, "divest", "divest_scan")
+    public = action_report._public_reader(real_hostvars, "divest", "divest_scan")
     assert fast is not None
     docs = [_report.build_identify_report({n: read(n) for n in names}, T1) for read in (fast, public)]
     assert docs[0] == docs[1]

@@ -96,7 +96,7 @@ def windows(status, findings=()):
 
 
 def failed(kind="unreachable", message="Failed to connect to the host via ssh: No route to host"):
-    return {"divest_error": {"kind": kind, "message": message}}
+    return {"divest_scan": {"kind": kind, "message": message}}
 
 
 def fleet():
@@ -157,8 +157,13 @@ def test_status_counts(hosts, expected):
     (scanned("unknown", errors=[{"section": "units", "message": "systemctl timed out"}]), "unknown", None, None),
     (failed("unreachable"), "unreachable", "unreachable", None),
     (failed("failed"), "failed", "failed", None),
-    ({"divest_error": {"kind": "weird", "msg": "x"}}, "failed", "failed", None),
-    ({"divest_error": "plain text error"}, "failed", "failed", None),
+    ({"divest_scan": {"kind": "weird", "msg": "x"}}, "failed", "failed", None),
+    ({"divest_scan": "plain text error"}, "failed", "failed", None),
+    # what the identify role's scan task registers (ignore_unreachable, block/rescue)
+    ({"divest_scan": {"unreachable": True, "changed": False, "msg": "ssh: connect to host web9 port 22: timed out"}},
+     "unreachable", "unreachable", None),
+    ({"divest_scan": {"failed": True, "msg": "MODULE FAILURE"}}, "failed", "failed", None),
+    (dict(scanned("clean"), divest_scan={"changed": False, "ansible_facts": {}}), "clean", None, None),
     ({}, "not_scanned", None, None),
     (None, "not_scanned", "not_scanned", None),
     # a fact left in the fact cache by an earlier run, while this run could not reach the host
@@ -169,7 +174,7 @@ def test_status_counts(hosts, expected):
     # the fact set with set_fact (top-level variable) instead of ansible_facts
     ({"divest": scanned("affected", [kesl()])["ansible_facts"]["divest"]}, "affected", None, None),
 ], ids=["clean", "affected", "residual", "unknown", "unreachable", "failed", "unknown-kind", "text-error",
-        "no-fact", "not-in-inventory", "stale-fact", "fact-not-mapping", "bad-status", "top-level-fact"])
+        "registered-unreachable", "registered-failed", "registered-ok", "no-fact", "not-in-inventory", "stale-fact", "fact-not-mapping", "bad-status", "top-level-fact"])
 def test_host_entry_status(hostvars, status, error_kind, last_status):
     entry = r.host_entry("h1", hostvars)
     assert entry["status"] == status
@@ -206,7 +211,7 @@ def test_ansible_facts_win_over_top_level_variable():
 def test_other_fact_names():
     hv = {"ansible_facts": {"scan2": scanned("affected", [kesl()])["ansible_facts"]["divest"]},
           "scan2_err": None}
-    entry = r.host_entry("h", hv, fact="scan2", error_fact="scan2_err")
+    entry = r.host_entry("h", hv, fact="scan2", scan_result="scan2_err")
     assert entry["status"] == "affected"
     assert r.host_entry("h", hv)["status"] == "not_scanned"
 

@@ -80,8 +80,8 @@ def fleet():
         evidence=[{"kind": "uninstall_entry", "name": "<img src=x onerror=alert(2)>", "version": "1"}])])
     hosts["odd"] = {"ansible_facts": {"divest": dict(scanned("unknown")["ansible_facts"]["divest"], scan={
         "errors": [{"section": "packages", "message": "dpkg status: Permission denied"}]})}}
-    hosts["gone"] = {"divest_error": {"kind": "unreachable", "message": "ssh: connect to host gone: No route to host"}}
-    hosts["broke"] = {"divest_error": {"kind": "failed", "message": "MODULE FAILURE"}}
+    hosts["gone"] = {"divest_scan": {"kind": "unreachable", "message": "ssh: connect to host gone: No route to host"}}
+    hosts["broke"] = {"divest_scan": {"kind": "failed", "message": "MODULE FAILURE"}}
     hosts["new1"] = {}
     return hosts
 

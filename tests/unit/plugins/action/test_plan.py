@@ -1,0 +1,436 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for the fleetsec.divest.plan action plugin.
+
+Most tests drive the action with a real inventory, variable manager and ``hostvars`` over a
+temporary jsonfile fact cache (configured through the environment, as ansible.cfg or AWX
+would), so the fast reading path and the fact storage run against ansible-core itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from unittest.mock import MagicMock, patch
+
+import pytest
+import yaml
+
+from ansible import constants as C
+from ansible.errors import AnsibleActionFail
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.task import Task
+from ansible.plugins.loader import cache_loader
+from ansible.release import __version__ as ansible_version
+from ansible.vars.hostvars import HostVars
+from ansible.vars.manager import VariableManager
+
+from ansible_collections.fleetsec.divest.plugins.action import plan as action_plan
+from ansible_collections.fleetsec.divest.plugins.action.plan import ActionModule
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
+
+NOW = datetime.datetime(2026, 11, 28, 12, 0, 0, tzinfo=datetime.timezone.utc)
+FRESH = "2026-11-28T10:00:00Z"
+OLD = "2026-11-01T10:00:00Z"
+SECRET = "Kl-Uninstall-S3cret!"
+
+
+def divest(status, findings=(), scanned_at=FRESH, system="Linux"):
+    return {"schema": 1, "scanned_at": scanned_at, "status": status,
+            "platform": {"system": system, "distribution": "debian" if system == "Linux" else "Windows 11",
+                         "version": "12"},
+            "scan": {"live": True, "skipped": [], "errors": []}, "findings": list(findings)}
+
+
+def kesl(version="12.1.0.1508"):
+    return {"vendor": "kaspersky", "product": "kesl", "name": "Kaspersky Endpoint Security for Linux",
+            "version": version, "state": "installed", "role": "protection",
+            "evidence": [{"kind": "package", "name": "kesl", "version": "12.1.0-1508", "manager": "dpkg"}],
+            "removal": {"method": "package", "order": 10, "packages": ["kesl"], "purge": True,
+                        "residue": ["/opt/kaspersky/kesl"], "reboot": False, "password": "none"}}
+
+
+def kes_win(password="required"):
+    return {"vendor": "kaspersky", "product": "kes", "name": "Kaspersky Endpoint Security for Windows",
+            "version": "12.3.0.493", "state": "installed", "role": "protection",
+            "evidence": [{"kind": "uninstall_entry", "name": "Kaspersky Endpoint Security for Windows"}],
+            "removal": {"method": "msi", "order": 10, "password": password, "reboot": True,
+                        "product_codes": ["{7EC66A95-AC2D-4127-940B-0445A526AB2F}"]}}
+
+
+def ksc():
+    return {"vendor": "kaspersky", "product": "ksc64", "name": "Kaspersky Security Center Administration Server",
+            "version": "15.4.0.8873", "state": "installed", "role": "management", "evidence": [],
+            "removal": {"method": "package", "order": 90, "packages": ["ksc64"], "reboot": False, "password": "none"}}
+
+
+FACTS = {
+    "web1": divest("affected", [kesl()]),
+    "web2": divest("affected", [kesl("12.2.0.2412")]),
+    "web3": divest("clean"),
+    "old1": divest("affected", [kesl()], scanned_at=OLD),
+    "win1": divest("affected", [kes_win()], system="Windows"),
+    "ksc1": divest("affected", [ksc()]),
+    # new1 has no facts at all
+}
+INVENTORY = {"all": {"children": {
+    "linux": {"hosts": {"web1": None, "web2": None, "web3": None, "old1": None, "ksc1": None, "new1": None}},
+    "windows": {"hosts": {"win1": None}},
+    "prod": {"hosts": {"web1": None, "win1": None}},
+}}}
+ALL = ["web1", "web2", "web3", "old1", "win1", "ksc1", "new1"]
+
+
+class Fleet(object):
+    """A real inventory + variable manager over a temporary fact cache."""
+
+    def __init__(self, tmp_path, monkeypatch, plugin="jsonfile", facts=None):
+        self.cache_dir = str(tmp_path / "facts")
+        self.dest = str(tmp_path / "reports")
+        monkeypatch.setattr(C, "CACHE_PLUGIN", plugin)
+        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN", plugin)
+        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", self.cache_dir)
+        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_TIMEOUT", "0")
+        if plugin == "jsonfile":
+            seed = cache_loader.get("jsonfile")
+            for name, value in (FACTS if facts is None else facts).items():
+                seed.set(name, {"divest": value, "discovered_interpreter_python": "/usr/bin/python3"})
+        inventory_file = tmp_path / "inventory.yml"
+        inventory_file.write_text(yaml.safe_dump(INVENTORY))
+        self.loader = DataLoader()
+        self.inventory = InventoryManager(loader=self.loader, sources=[str(inventory_file)])
+        self.variable_manager = VariableManager(loader=self.loader, inventory=self.inventory)
+        if plugin != "jsonfile":
+            for name, value in (FACTS if facts is None else facts).items():
+                self.variable_manager.set_host_facts(name, {"divest": value})
+        self.hostvars = HostVars(inventory=self.inventory, variable_manager=self.variable_manager, loader=self.loader)
+
+    def task_vars(self):
+        groups = {name: [h.name for h in group.get_hosts()] for name, group in self.inventory.groups.items()}
+        return {"hostvars": self.hostvars, "groups": groups, "inventory_hostname": "localhost"}
+
+    def cached(self, name):
+        """What a later job would read from the fact cache (a fresh plugin instance)."""
+        try:
+            return cache_loader.get("jsonfile").get(name)
+        except KeyError:
+            return None
+
+
+@pytest.fixture
+def fleet(tmp_path, monkeypatch):
+    return Fleet(tmp_path, monkeypatch)
+
+
+def make_action(args, check_mode=False, diff=False, loader=None):
+    task = MagicMock(Task)
+    task.args = args
+    task.action = "fleetsec.divest.plan"
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.diff = diff
+    task.run_once = True
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    action = ActionModule(task, connection, MagicMock(), loader=loader, templar=None, shared_loader_obj=None)
+    action._load_name = "fleetsec.divest.plan"
+    return action
+
+
+def run(fleet, now=NOW, task_vars=None, **args):
+    args.setdefault("hosts", ALL)
+    args.setdefault("dest", fleet.dest)
+    with patch.object(action_plan, "utc_now", return_value=now):
+        return make_action(args, check_mode=args.pop("_check", False), diff=args.pop("_diff", False),
+                           loader=fleet.loader).run(task_vars=task_vars or fleet.task_vars())
+
+
+POLICY = {"max_age": "7d", "waves": {"canary": 1, "size": 2}, "directive_start": "2026-10-01"}
+
+
+# ------------------------------------------------------------------------------------ files
+
+def test_plan_files_are_written_and_verify(fleet):
+    result = run(fleet, policy=POLICY)
+    assert result["changed"] is True and result["planned"] is True
+    assert set(result["files"]) == {"json", "yml", "html", "md"}
+    with open(result["files"]["json"], "rb") as handle:
+        plan = json.loads(handle.read().decode("utf-8"))
+    assert _planner.verify(plan) and plan["digest"] == result["digest"] == result["plan"]["digest"]
+    with open(result["files"]["yml"], "rb") as handle:
+        assert yaml.safe_load(handle) == plan
+    with open(result["files"]["html"], "rb") as handle:
+        html = handle.read().decode("utf-8")
+    assert result["digest"] in html and "Removal plan" in html and "<script>alert" not in html
+    with open(result["files"]["md"], "rb") as handle:
+        assert result["digest"] in handle.read().decode("utf-8")
+    assert sorted(plan["hosts"]) == ["ksc1", "web1", "web2", "win1"]
+    assert plan["clean"] == ["web3"]
+    assert {e["host"]: e["reason"] for e in plan["not_scanned"]} == {
+        "new1": "no scan result", "old1": "last scan 2026-11-01T10:00:00Z is older than max_age"}
+    assert plan["waves"][-1] == {"name": "management", "kind": "management", "hosts": ["ksc1"]}
+    assert plan["hosts"]["win1"]["blockers"][0]["kind"] == "password_required"
+    assert result["summary"]["hosts"]["planned"] == 4 and len(json.dumps(result["summary"])) < 1000
+
+
+def test_second_run_changes_nothing(fleet):
+    first = run(fleet, policy=POLICY)
+    contents = {fmt: open(path, "rb").read() for fmt, path in first["files"].items()}
+    second = run(fleet, policy=POLICY, now=NOW + datetime.timedelta(hours=3))
+    assert second["changed"] is False and second["changed_files"] == []
+    assert second["digest"] == first["digest"]
+    assert second["summary"]["generated_at"] == "2026-11-28T12:00:00Z"   # the time of the content
+    assert {fmt: open(path, "rb").read() for fmt, path in second["files"].items()} == contents
+
+
+def test_a_policy_change_rewrites_the_files(fleet):
+    first = run(fleet, policy=POLICY)
+    second = run(fleet, policy=dict(POLICY, waves={"canary": 2}))
+    assert second["changed"] is True and second["digest"] != first["digest"]
+    assert sorted(second["changed_files"]) == sorted(second["files"].values())
+
+
+def test_only_requested_formats(fleet):
+    result = run(fleet, policy=POLICY, formats=["json"], return_plan=False)
+    assert list(result["files"]) == ["json"] and "plan" not in result
+    assert sorted(os.listdir(fleet.dest)) == ["plan.json"]
+
+
+def test_check_mode_writes_nothing_but_tells_the_truth(fleet):
+    result = run(fleet, policy=POLICY, store_host_facts=True, _check=True)
+    assert result["changed"] is True and "check mode" in result["msg"]
+    assert not os.path.exists(fleet.dest)
+    assert result["host_facts"]["stored"] == 0 and result["summary"]["hosts"]["planned"] == 4
+    assert "divest_plan" not in fleet.cached("web1")
+    real = run(fleet, policy=POLICY, store_host_facts=True)
+    assert real["digest"] == result["digest"]        # what check mode announced is what a run makes
+    again = run(fleet, policy=POLICY, store_host_facts=True, _check=True)
+    assert again["changed"] is False
+
+
+def test_diff_mode_shows_per_host_changes(fleet):
+    run(fleet, policy=POLICY)
+    result = run(fleet, policy=dict(POLICY, exceptions=[{"host": "web2", "reason": "freeze", "expires": "2027-01-01"}]),
+                 _diff=True)
+    before, after = result["diff"]["before"], result["diff"]["after"]
+    assert "web2: wave=" in before and "blockers=none" in before.split("web2:")[1].splitlines()[0]
+    assert "blockers=exception" in after.split("web2:")[1].splitlines()[0]
+
+
+# ----------------------------------------------------------------------------- host facts
+
+def test_planned_hosts_get_their_part_in_the_fact_cache(fleet):
+    result = run(fleet, policy=POLICY, store_host_facts=True)
+    assert result["host_facts"] == {"stored": 4, "unchanged": 0, "cache": result["host_facts"]["cache"]}
+    assert "jsonfile" in result["host_facts"]["cache"]
+    plan = result["plan"]
+    for name in ("web1", "web2", "win1", "ksc1"):
+        cached = fleet.cached(name)
+        assert cached["divest_plan"] == _planner.host_part(plan, name)
+        assert cached["divest"] == FACTS[name]                 # merged, not replaced
+        assert cached["discovered_interpreter_python"] == "/usr/bin/python3"
+    for name in ("web3", "old1"):
+        assert "divest_plan" not in fleet.cached(name)
+    assert fleet.cached("new1") is None
+    assert set(fleet.cached("web1")["divest_plan"]) == {"digest", "wave", "actions", "expect", "blockers"}
+
+
+def test_unchanged_parts_are_not_rewritten(tmp_path, monkeypatch):
+    fleet = Fleet(tmp_path, monkeypatch)
+    run(fleet, policy=POLICY, store_host_facts=True)
+    again = Fleet(tmp_path, monkeypatch, facts={})   # a later job: reads the cache as stored
+    result = run(again, policy=POLICY, store_host_facts=True)
+    assert result["host_facts"]["stored"] == 0 and result["host_facts"]["unchanged"] == 4
+    assert result["changed"] is False
+    changed = run(again, policy=dict(POLICY, waves={"canary": 0}), store_host_facts=True)
+    assert changed["host_facts"]["stored"] == 4 and changed["changed"] is True
+
+
+def test_many_hosts_are_stored_by_child_processes(tmp_path, monkeypatch):
+    facts = {"web1": divest("affected", [kesl()])}
+    fleet = Fleet(tmp_path, monkeypatch, facts=facts)
+    monkeypatch.setattr(action_plan._in_background, "__defaults__", (1,))   # fork even for one host
+    result = run(fleet, hosts=["web1"], policy=POLICY, store_host_facts=True)
+    assert result["host_facts"]["stored"] == 1
+    assert fleet.cached("web1")["divest_plan"]["digest"] == result["digest"]
+
+
+def test_background_errors_are_reported(tmp_path):
+    def boom(items):
+        raise OSError("disk full on %s" % items[0])
+    wait = action_plan._in_background(boom, ["web1", "web2"], minimum=1)
+    with pytest.raises(RuntimeError, match="disk full on web"):
+        wait()
+    marker = tmp_path / "done"
+    wait = action_plan._in_background(lambda items: marker.write_text(",".join(items)), ["a"], minimum=1)
+    wait()
+    assert marker.read_text() == "a"
+
+
+def test_memory_cache_warns_and_stores_nothing(tmp_path, monkeypatch):
+    fleet = Fleet(tmp_path, monkeypatch, plugin="memory")
+    with patch.object(action_plan.display, "warning") as warning:
+        result = run(fleet, policy=POLICY, store_host_facts=True)
+    assert result["host_facts"]["stored"] == 0 and result["host_facts"]["skipped"] == "non-persistent fact cache"
+    assert "non-persistent" in warning.call_args[0][0]
+    assert result["summary"]["hosts"]["planned"] == 4      # the plan itself is made from the in-memory facts
+
+
+@pytest.mark.skipif(tuple(int(p) for p in ansible_version.split(".")[:2]) < (2, 19),
+                    reason="ansible-core before 2.19 has no cache payload wrapper")
+def test_fast_cache_reading_agrees_with_ansible(fleet):
+    cache = fleet.variable_manager._fact_cache
+    assert hasattr(cache, "__wrapped__")
+    get = action_plan._fast_get(cache)
+    assert get is not cache.get
+    for name in FACTS:
+        assert get(name) == cache.get(name)
+    with pytest.raises(KeyError):
+        get("new1")
+
+
+# ----------------------------------------------------------------------------- modes, input
+
+def test_stale_mode_lists_hosts_to_scan_and_writes_nothing(fleet):
+    result = run(fleet, mode="stale", policy={"max_age": "7d"})
+    assert result["stale_hosts"] == ["new1", "old1"] and result["fresh"] == 5 and result["hosts"] == 7
+    assert result["changed"] is False and result["planned"] is False
+    assert not os.path.exists(fleet.dest)
+
+
+def test_auto_mode_plans_only_when_nothing_is_to_be_scanned(fleet):
+    waiting = run(fleet, mode="auto", policy=dict(POLICY, scan=True))
+    assert waiting["planned"] is False and waiting["stale_hosts"] == ["new1", "old1"]
+    assert not os.path.exists(fleet.dest)
+    now = run(fleet, mode="auto", policy=dict(POLICY, scan=False))
+    assert now["planned"] is True and os.path.exists(now["files"]["json"])
+    assert now["summary"]["hosts"]["not_scanned"] == 2
+    fresh_only = run(fleet, mode="auto", hosts=["web1", "web2"], policy=dict(POLICY, scan=True))
+    assert fresh_only["planned"] is True and fresh_only["stale_hosts"] == []
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("all", ALL), ("linux", ["web1", "web2", "web3", "old1", "ksc1", "new1"]), ("prod", ["web1", "win1"]),
+    ("linux:!web*", ["old1", "ksc1", "new1"]), ("~web[12]", ["web1", "web2"]), ("linux[0:1]", ["web1", "web2"]),
+])
+def test_pattern_selects_hosts_like_inventory_hostnames(fleet, pattern, expected):
+    result = run(fleet, hosts=None, pattern=pattern, mode="stale", policy={})
+    assert result["hosts"] == len(expected)
+    args = {"pattern": pattern, "mode": "stale", "policy": {}}
+    tvars = fleet.task_vars()
+    tvars["hostvars"] = {}     # no inventory reachable: resolved from the groups, like the lookup does
+    with patch.object(action_plan, "utc_now", return_value=NOW):
+        fallback = make_action(args, loader=fleet.loader).run(task_vars=tvars)
+    assert fallback["hosts"] == len(expected)
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"pattern": "all"}, "exactly one of hosts"),
+    ({"hosts": None}, "exactly one of hosts"),
+    ({"hosts": [1, 2]}, "list of inventory host names"),
+    ({"policy": {"waves": {"size": 0}}}, "invalid plan policy: waves.size must be at least 1"),
+    ({"policy": {"selector": "groups[?"}}, "invalid plan policy: selector"),
+    ({"formats": ["pdf"]}, "formats"),
+    ({"mode": "execute"}, "mode"),
+    ({"bogus": 1}, "bogus"),
+])
+def test_bad_arguments_fail_clearly(fleet, args, message):
+    with pytest.raises(AnsibleActionFail, match=message):
+        run(fleet, **args)
+
+
+def test_hosts_unknown_to_the_inventory_are_not_scanned(fleet):
+    result = run(fleet, hosts=["web1", "ghost"], policy={})
+    assert result["plan"]["not_scanned"] == [{"host": "ghost", "reason": "host not found in the inventory",
+                                              "scanned_at": None, "error": None}]
+
+
+def test_scan_errors_of_this_run_are_reported(fleet):
+    fleet.variable_manager.set_nonpersistent_facts("old1", {"divest_error": {"kind": "unreachable",
+                                                                             "message": "ssh: timed out"}})
+    plan = run(fleet, policy={"max_age": "7d"})["plan"]
+    reasons = {e["host"]: e for e in plan["not_scanned"]}
+    assert reasons["old1"]["error"] == "unreachable: ssh: timed out"
+    assert "the new scan failed" in reasons["old1"]["reason"]
+
+
+def test_hostvars_without_a_variable_manager_are_read_too(fleet):
+    tvars = {"hostvars": {"h1": {"ansible_facts": {"divest": FACTS["web1"]}, "group_names": ["x"]},
+                          "h2": {"divest": FACTS["web3"]},
+                          "h3": {"divest_error": {"kind": "failed", "message": "boom"}}},
+             "groups": {"all": ["h1", "h2", "h3"], "web": ["h1"]}}
+    result = run(fleet, hosts=["h1", "h2", "h3"], policy={"waves": {"by_group": ["web"]}}, task_vars=tvars)
+    plan = result["plan"]
+    assert list(plan["hosts"]) == ["h1"] and plan["hosts"]["h1"]["wave"] == "group-web"
+    assert plan["clean"] == ["h2"] and plan["not_scanned"][0]["reason"] == "scan failed (failed: boom)"
+
+
+# -------------------------------------------------------------------------------- secrets
+
+def test_no_secret_reaches_files_facts_or_results(fleet):
+    policy = dict(POLICY, passwords={"kaspersky": SECRET, "kaspersky/kes": {"login": "kladmin", "password": SECRET}})
+    result = run(fleet, policy=policy, store_host_facts=True)
+    assert SECRET not in json.dumps(result) and "kladmin" not in json.dumps(result)
+    for path in result["files"].values():
+        with open(path, "rb") as handle:
+            assert SECRET.encode() not in handle.read()
+    for name in os.listdir(fleet.cache_dir):
+        with open(os.path.join(fleet.cache_dir, name), "rb") as handle:
+            assert SECRET.encode() not in handle.read()
+    assert result["plan"]["policy"]["passwords"] == {"kaspersky": True, "kaspersky/kes": True}
+    assert result["plan"]["hosts"]["win1"]["blockers"] == []    # configured: not blocked
+
+
+class FakeInterposer(object):
+    """The shape of ansible-core 2.19+'s cache wrapper, to test the fast reading logic."""
+
+    _PAYLOAD_KEY = "__payload__"
+
+    def __init__(self, entries, official=None):
+        self.__wrapped__ = MagicMock()
+        self.__wrapped__.get.side_effect = lambda key: entries[key]
+        self.official = official or (lambda name: json.loads(entries["s1_" + name]["__payload__"]))
+        self.calls = 0
+
+    def _get_key(self, name):
+        return "s1_" + name
+
+    def get(self, name):
+        self.calls += 1
+        return self.official(name)
+
+
+def test_fast_reading_falls_back_to_ansible_when_in_doubt():
+    entries = {"s1_a": {"__payload__": json.dumps({"divest": {"x": 1}})},
+               "s1_b": {"__payload__": json.dumps({"divest": {"x": "__ansible_lookalike"}})},
+               "s1_c": {"__payload__": json.dumps({"divest": {"x": 3}})}}
+    cache = FakeInterposer(entries)
+    get = action_plan._fast_get(cache)
+    assert get("a") == {"divest": {"x": 1}} and cache.calls == 1      # first one checked both ways
+    assert get("c") == {"divest": {"x": 3}} and cache.calls == 1      # then the fast path
+    assert get("b") == {"divest": {"x": "__ansible_lookalike"}} and cache.calls == 2   # marker: official
+    disagreeing = FakeInterposer(entries, official=lambda name: {"tagged": name})
+    get = action_plan._fast_get(disagreeing)
+    assert get("a") == {"tagged": "a"} and get("c") == {"tagged": "c"}   # never trusted again
+    assert action_plan._fast_get(MagicMock(spec=["get"])) is not None     # no wrapper: the plugin's get
+
+
+def test_hostile_values_are_escaped_in_every_format():
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _plan_report
+    evil = "<script>alert(1)</script>|`x`*\u202e\x7f\udcff"
+    finding = dict(kes_win("none"), product=evil, name=evil, version=evil)
+    finding["removal"] = dict(finding["removal"], note=evil)
+    hosts = {evil: {"divest": divest("affected", [finding], system="Windows"), "groups": [evil], "error": None}}
+    plan, parts = _planner.build_plan_parts(hosts, {"exceptions": [{"host": evil, "reason": evil, "expires": "2020-01-01"}]},
+                                            now=NOW)
+    files = _plan_report.render(plan, _plan_report.FORMATS, parts)
+    html = files["html"].decode("utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "\u202e" not in html and "\x7f" not in html
+    md = files["md"].decode("utf-8")
+    assert "<script>" not in md and "\\|" in md and "\\`x\\`" in md
+    assert yaml.safe_load(files["yml"].decode("utf-8")) == json.loads(files["json"].decode("utf-8")) == plan
+    assert _planner.verify(yaml.safe_load(files["yml"].decode("utf-8")))
