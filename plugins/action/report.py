@@ -162,6 +162,8 @@ class ActionModule(ActionBase):
         except _report.ReportWriteError as exc:
             raise AnsibleActionFail("cannot write the %s report to %s: %s" % (args["phase"], dest, exc))
 
+        main = files.get("html") or next(iter(files.values()))
+        display.display("fleetsec.divest %s report: %s" % (args["phase"], main))
         summary = _report.compact_summary(document)
         result.update(changed=changed, files=files, summary=summary)
         if args["stats"]:
