@@ -1,0 +1,1031 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner: findings of many hosts + a policy -> the day-60 plan document (BOD 17-01).
+
+Pure functions, controller side, standard library plus ``jmespath`` (for the host selector),
+no Ansible imports. The ``fleetsec.divest.plan`` action reads the hosts' facts and hands
+them here; tests call these functions directly. The document format, the digest rule and
+the policy are described in ``docs/plan.md``.
+
+* :func:`normalize_policy` validates a policy and returns its canonical, non-secret form
+  (raises :class:`PolicyError` with a message that names the offending key).
+* :func:`scan_state` / :func:`stale_hosts` say which hosts have no findings or findings
+  older than ``max_age`` (the playbook scans those before planning).
+* :func:`build_plan` returns the plan document; :func:`digest` and :func:`verify` implement
+  the digest rule; :func:`host_part` is what a host stores in its facts (``divest_plan``);
+  :func:`compact_summary` is the few hundred bytes meant for ``set_stats``.
+
+Everything is deterministic (host names in natural order, no randomness, no clock reads
+other than the ``now`` argument), so the same input gives the same digest. Work is linear in
+the number of hosts (plus sorting).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+
+try:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+except ImportError as _exc:  # pragma: no cover - jmespath is a declared dependency
+    jmespath = None
+    JMESPathError = Exception
+    JMESPATH_IMPORT_ERROR = _exc
+else:
+    JMESPATH_IMPORT_ERROR = None
+
+__all__ = [
+    "SCHEMA", "ROLES", "BLOCKER_KINDS", "PolicyError", "normalize_policy", "parse_duration",
+    "parse_time", "scan_state", "stale_hosts", "build_plan", "build_plan_parts", "host_json",
+    "canonical_json", "digest", "verify", "host_part",
+    "compact_summary", "natural_key",
+]
+
+SCHEMA = 1
+KIND = "fleetsec.divest/plan"
+#: Product roles in removal order (docs/catalog.md): a host's protection product goes first,
+#: then the agent that manages it, other tools, and management servers last.
+ROLES = ("protection", "agent", "tool", "management")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+PLATFORMS = ("linux", "windows")
+#: Replacement antivirus per platform; ``none`` is accepted only with a waiver.
+REPLACEMENTS = {"linux": ("clamav", "none"), "windows": ("defender", "none")}
+DEFAULT_REPLACEMENT = {"linux": "clamav", "windows": "defender"}
+#: Scan statuses whose hosts are planned (when the selector selects them).
+PLANNED_STATUSES = ("affected", "residual", "unknown")
+METHODS = ("package", "residue", "msi", "manual", "unknown")
+#: Every blocker kind, in the order they are reported.
+BLOCKER_KINDS = (
+    "not_scanned",           # no findings, findings older than max_age, or the scan failed
+    "incomplete_scan",       # scanned, but a source needed to call the host clean was unreadable
+    "unsupported_platform",  # neither Linux nor Windows: no replacement is known
+    "no_replacement",        # replacement `none` without a waiver
+    "unknown_removal",       # product `unknown` or removal method `unknown`
+    "manual_step",           # removal method `manual`: a human must act
+    "password_required",     # uninstall password required and none configured
+    "exception",             # an exception in force for the host
+)
+DIRECTIVE = "DHS BOD 17-01"
+DIRECTIVE_DAYS = (("identify_by", 30), ("plan_by", 60), ("remove_from", 90))
+POLICY_KEYS = ("max_age", "scan", "directive_start", "replacement", "replacement_waiver",
+               "waves", "exceptions", "selector", "passwords")
+WAVE_KEYS = ("canary", "size", "percent", "by_group")
+_DEFAULT_ORDER = 100
+
+
+class PolicyError(ValueError):
+    """A policy the planner cannot use; the message names the key and what is wrong."""
+
+
+# ------------------------------------------------------------------------------------ values
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_repr(match):
+    code = ord(match.group(0))
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, decoded with surrogateescape
+        return "\\x%02x" % (code - 0xDC00)
+    return "\\u%04x" % code
+
+
+def _text(value):
+    """``value`` as a plain ``str`` that encodes to UTF-8 (lone surrogates shown as ``\\xNN``)."""
+    if value.__class__ is str and value.isascii():  # the common case, fast
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    value = str.__str__(value) if isinstance(value, str) else str(value)
+    if not value.isascii() and _SURROGATES.search(value):
+        value = _SURROGATES.sub(_surrogate_repr, value)
+    return value
+
+
+def _opt_text(value):
+    return None if value is None else _text(value)
+
+
+def plain(value, _depth=0):
+    """Deep copy of ``value`` in plain JSON types (dict with str keys, list, str, int, float,
+    bool, None): str subclasses become ``str``, tuples and sets lists, non-finite floats and
+    unknown objects strings. The result serialises with ``json.dumps(allow_nan=False)``."""
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else _text(value)
+    if kind is dict:
+        if _depth > 64:
+            return _text(repr(value))
+        return {(k if k.__class__ is str and k.isascii() else _text(k)): plain(v, _depth + 1) for k, v in value.items()}
+    if kind is list:
+        if _depth > 64:
+            return _text(repr(value))
+        return [plain(v, _depth + 1) for v in value]
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else str(value)
+    if _depth > 64:
+        return _text(repr(value))
+    if isinstance(value, Mapping):
+        return {_text(k): plain(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v, _depth + 1) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return _text(value)
+
+
+def _plain_fast(value):
+    """:func:`plain`, through the C JSON codec when ``value`` is plain JSON data already
+    (the usual case for facts read from a fact cache): about five times faster."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")  # a lone surrogate fails here: plain() shows it as \xNN
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        return plain(value)
+    return json.loads(text)
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _natural_key_cached(value):
+    return natural_key(value)
+
+
+def natural_key(value):
+    """Sort key: ``web2`` before ``web10``, case-insensitive, ties broken by the exact text."""
+    value = _text(value)
+    key = []
+    for index, part in enumerate(_DIGITS.split(value.casefold())):
+        if index % 2:
+            digits = part.lstrip("0") or "0"
+            key.append((len(digits), digits))
+        else:
+            key.append((0, part))
+    return (tuple(key), value)
+
+
+def _none_last(value):
+    return (1, "") if value is None else (0, _text(value))
+
+
+# ------------------------------------------------------------------------------ time, dates
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw]?)", re.IGNORECASE)
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value, key="max_age"):
+    """``"24h"``, ``"7d"``, ``"1d12h"``, ``"90m"``, ``"3600"`` or an integer (seconds) -> seconds.
+
+    ``None``, ``""``, ``0`` and ``"0"`` mean "no limit" and give ``None``.
+    """
+    if value is None or value is False or value == "":
+        return None
+    if isinstance(value, bool):
+        raise PolicyError("%s must be a duration such as 24h or 7d, got %r" % (key, value))
+    if isinstance(value, (int, float)):
+        if value < 0 or not math.isfinite(value):
+            raise PolicyError("%s must not be negative, got %r" % (key, value))
+        return int(value) or None
+    if not isinstance(value, str):
+        raise PolicyError("%s must be a duration such as 24h or 7d, got %r" % (key, value))
+    text = value.strip()
+    pos, total = 0, 0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos and text[pos:match.start()].strip():
+            break
+        total += int(match.group(1)) * _UNITS[match.group(2).lower()]
+        pos = match.end()
+    if not text or text[pos:].strip() or pos == 0:
+        raise PolicyError("%s must be a duration such as 24h, 7d or 1d12h (units s, m, h, d, w), got %r"
+                          % (key, value))
+    return total or None
+
+
+def parse_time(value):
+    """An ISO 8601 timestamp (``2026-11-27T10:00:00Z``) or datetime -> aware UTC datetime, else None."""
+    if isinstance(value, datetime.datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def _parse_date(value, key, optional=False):
+    if value is None or value == "":
+        if optional:
+            return None
+        raise PolicyError("%s is required (a date such as 2026-12-31)" % key)
+    if isinstance(value, datetime.datetime):
+        return parse_time(value).date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            moment = parse_time(text)
+            if moment is not None:
+                return moment.date()
+    raise PolicyError("%s must be a date such as 2026-12-31, got %r" % (key, value))
+
+
+def _now(now):
+    moment = parse_time(now)
+    if moment is None:
+        raise ValueError("now must be a datetime or an ISO 8601 timestamp, got %r" % (now,))
+    return moment
+
+
+def _iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ----------------------------------------------------------------------------------- policy
+
+
+def _bool(value, key):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise PolicyError("%s must be true or false, got %r" % (key, value))
+
+
+def _int(value, key, minimum):
+    if isinstance(value, bool):
+        raise PolicyError("%s must be an integer, got %r" % (key, value))
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise PolicyError("%s must be an integer, got %r" % (key, value))
+    if value < minimum:
+        raise PolicyError("%s must be at least %d, got %d" % (key, minimum, value))
+    return value
+
+
+def _mapping(value, key):
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PolicyError("%s must be a mapping, got %s" % (key, type(value).__name__))
+    return value
+
+
+def _waves(value):
+    waves = _mapping(value, "waves")
+    unknown = sorted(_text(k) for k in waves if k not in WAVE_KEYS)
+    if unknown:
+        raise PolicyError("waves: unknown key(s) %s (expected %s)" % (", ".join(unknown), ", ".join(WAVE_KEYS)))
+    given = [k for k in ("size", "percent", "by_group") if waves.get(k) not in (None, "", [])]
+    if len(given) > 1:
+        raise PolicyError("waves: use only one of size, percent or by_group (got %s)" % ", ".join(given))
+    out = {"canary": _int(waves.get("canary", 0) or 0, "waves.canary", 0)}
+    if "size" in given:
+        out["size"] = _int(waves["size"], "waves.size", 1)
+    elif "percent" in given:
+        percent = waves["percent"]
+        if isinstance(percent, str):
+            try:
+                percent = float(percent.strip().rstrip("%"))
+            except ValueError:
+                raise PolicyError("waves.percent must be a number between 0 and 100, got %r" % (waves["percent"],))
+        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not math.isfinite(percent) \
+                or not 0 < percent <= 100:
+            raise PolicyError("waves.percent must be a number above 0 and at most 100, got %r" % (waves["percent"],))
+        out["percent"] = int(percent) if float(percent).is_integer() else float(percent)
+    elif "by_group" in given:
+        groups = waves["by_group"]
+        if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
+            raise PolicyError("waves.by_group must be a list of inventory group names, got %r" % (groups,))
+        names = []
+        for group in groups:
+            if not isinstance(group, str) or not group.strip():
+                raise PolicyError("waves.by_group must list group names (non-empty strings), got %r" % (group,))
+            if group in names:
+                raise PolicyError("waves.by_group lists group %r twice" % group)
+            names.append(_text(group))
+        out["by_group"] = names
+    return out
+
+
+def _replacement(value):
+    repl = _mapping(value, "replacement")
+    out = dict(DEFAULT_REPLACEMENT)
+    for platform, choice in repl.items():
+        if platform not in REPLACEMENTS:
+            raise PolicyError("replacement: unknown platform %r (expected linux, windows)" % (platform,))
+        choice = "none" if choice is None or choice is False else choice
+        if not isinstance(choice, str) or choice.strip().lower() not in REPLACEMENTS[platform]:
+            raise PolicyError("replacement.%s must be one of %s, got %r"
+                              % (platform, ", ".join(REPLACEMENTS[platform]), choice))
+        out[platform] = choice.strip().lower()
+    return out
+
+
+def _waiver(value):
+    out = dict.fromkeys(PLATFORMS)
+    if value is None or value is False or value == "" or value == {}:
+        return out
+    if isinstance(value, str):
+        return dict.fromkeys(PLATFORMS, _text(value.strip()))
+    if not isinstance(value, Mapping):
+        raise PolicyError("replacement_waiver must be a reason (text) or a mapping of platform to reason, got %r"
+                          % (value,))
+    for platform, reason in value.items():
+        if platform not in PLATFORMS:
+            raise PolicyError("replacement_waiver: unknown platform %r (expected linux, windows)" % (platform,))
+        if reason in (None, "", False):
+            continue
+        if not isinstance(reason, str):
+            raise PolicyError("replacement_waiver.%s must be a reason (text), got %r" % (platform, reason))
+        out[platform] = _text(reason.strip()) or None
+    return out
+
+
+def _exceptions(value):
+    if value is None or value == "":
+        return []
+    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+        raise PolicyError("exceptions must be a list of {host, reason, expires}, got %r" % (value,))
+    out = []
+    for index, item in enumerate(value):
+        key = "exceptions[%d]" % index
+        if not isinstance(item, Mapping):
+            raise PolicyError("%s must be a mapping with host, reason and expires, got %r" % (key, item))
+        extra = sorted(_text(k) for k in item if k not in ("host", "reason", "expires"))
+        if extra:
+            raise PolicyError("%s: unknown key(s) %s (expected host, reason, expires)" % (key, ", ".join(extra)))
+        host, reason = item.get("host"), item.get("reason")
+        if not isinstance(host, str) or not host.strip():
+            raise PolicyError("%s.host must be an inventory host name" % key)
+        if not isinstance(reason, str) or not reason.strip():
+            raise PolicyError("%s.reason must say why the host is excepted (host %s)" % (key, host))
+        expires = _parse_date(item.get("expires"), "%s.expires" % key)
+        out.append({"host": _text(host.strip()), "reason": _text(reason.strip()), "expires": expires.isoformat()})
+    out.sort(key=lambda e: (natural_key(e["host"]), e["expires"], e["reason"]))
+    return out
+
+
+_PASSWORD_KEY = re.compile(r"^[a-z0-9_-]+(/[A-Za-z0-9_.+-]+)?$")
+
+
+def _passwords(value):
+    """``{"vendor" | "vendor/product": configured}`` with booleans only (never a secret)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, (list, tuple)):
+        items = [(k, True) for k in value]
+    elif isinstance(value, Mapping):
+        # A value that is not a boolean (a secret passed by mistake) only says "configured".
+        items = [(k, (v if isinstance(v, bool) else v not in (None, "", {}, []))) for k, v in value.items()]
+    else:
+        raise PolicyError("passwords must map vendor or vendor/product to true/false (whether an uninstall "
+                          "password is configured), got %s" % type(value).__name__)
+    out = {}
+    for key, configured in items:
+        if not isinstance(key, str) or not _PASSWORD_KEY.match(key):
+            raise PolicyError("passwords: keys are a vendor (kaspersky) or vendor/product (kaspersky/kes), got %r"
+                              % (key if isinstance(key, str) and len(key) < 80 else type(key).__name__,))
+        out[key] = bool(configured)
+    return dict(sorted(out.items()))
+
+
+def compile_selector(expression):
+    """Compile a JMESPath selector; ``None`` / empty selects every host."""
+    if expression is None or expression == "":
+        return None
+    if not isinstance(expression, str):
+        raise PolicyError("selector must be a JMESPath expression (text), got %r" % (expression,))
+    if jmespath is None:
+        raise PolicyError("selector needs the jmespath Python library on the controller (%s)" % JMESPATH_IMPORT_ERROR)
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        raise PolicyError("selector %r is not a valid JMESPath expression: %s"
+                          % (expression, " ".join(_text(exc).split())))
+
+
+def normalize_policy(policy):
+    """Validate ``policy`` and return its canonical form (what the plan document records).
+
+    Keys (all optional): ``max_age`` (duration; empty/0 = no limit), ``scan`` (bool,
+    recorded only), ``directive_start`` (date), ``replacement`` ({linux: clamav|none,
+    windows: defender|none}), ``replacement_waiver`` (reason, or {platform: reason}),
+    ``waves`` ({canary, size | percent | by_group}), ``exceptions`` ([{host, reason,
+    expires}]), ``selector`` (JMESPath), ``passwords`` ({vendor[/product]: bool} or a list
+    of the keys that have one). Raises :class:`PolicyError`.
+    """
+    policy = _mapping(policy, "policy")
+    if "max_age_seconds" in policy:  # a policy this function returned (a plan's): accept it again
+        policy = dict(policy)
+        seconds = policy.pop("max_age_seconds")
+        if policy.get("max_age") in (None, ""):
+            policy["max_age"] = seconds
+    unknown = sorted(_text(k) for k in policy if k not in POLICY_KEYS)
+    if unknown:
+        raise PolicyError("unknown policy key(s) %s (expected %s)" % (", ".join(unknown), ", ".join(POLICY_KEYS)))
+    max_age = policy.get("max_age")
+    seconds = parse_duration(max_age)
+    start = _parse_date(policy.get("directive_start"), "directive_start", optional=True)
+    selector = policy.get("selector")
+    compile_selector(selector)
+    return {
+        "max_age": None if seconds is None else (_text(max_age).strip() if isinstance(max_age, str) else "%ds" % seconds),
+        "max_age_seconds": seconds,
+        "scan": _bool(policy.get("scan", True), "scan"),
+        "directive_start": None if start is None else start.isoformat(),
+        "replacement": _replacement(policy.get("replacement")),
+        "replacement_waiver": _waiver(policy.get("replacement_waiver")),
+        "waves": _waves(policy.get("waves")),
+        "exceptions": _exceptions(policy.get("exceptions")),
+        "selector": _text(selector) if selector else None,
+        "passwords": _passwords(policy.get("passwords")),
+    }
+
+
+# ------------------------------------------------------------------------------ scan state
+
+
+def _get(mapping, key, default=None):
+    if mapping.__class__ is dict:
+        return mapping.get(key, default)
+    if isinstance(mapping, Mapping):
+        try:
+            return mapping.get(key, default)
+        except Exception:  # a lazy mapping that fails to resolve one key
+            return default
+    return default
+
+
+def _error_text(error):
+    if error in (None, False, "", {}):
+        return None
+    if isinstance(error, Mapping):
+        kind = _text(_get(error, "kind") or "failed")
+        message = _get(error, "message")
+        if message is None:
+            message = _get(error, "msg")
+        return "%s: %s" % (kind, _text(message)) if message else kind
+    return _text(error)
+
+
+def scan_state(entry, max_age_seconds, now):
+    """``(facts, None)`` when ``entry`` has usable findings no older than ``max_age_seconds``,
+    else ``(None, reason)``. ``entry`` is ``{"divest": facts or None, "error": ...}``."""
+    now = _now(now)
+    if not isinstance(entry, Mapping):
+        return None, "host not found in the inventory"
+    facts = _get(entry, "divest")
+    error = _error_text(_get(entry, "error"))
+    if facts is None:
+        return None, ("scan failed (%s)" % error) if error else "no scan result"
+    if not isinstance(facts, Mapping):
+        return None, "the divest fact is not a mapping"
+    schema = _get(facts, "schema", SCHEMA)
+    if schema != SCHEMA:
+        return None, "facts schema %r is not supported (expected %d)" % (schema, SCHEMA)
+    scanned_at = parse_time(_get(facts, "scanned_at"))
+    if scanned_at is None:
+        return None, "scan time unknown"
+    if max_age_seconds and (now - scanned_at).total_seconds() > max_age_seconds:
+        reason = "last scan %s is older than max_age" % _iso(scanned_at)
+        return None, ("%s; the new scan failed (%s)" % (reason, error)) if error else reason
+    status = _get(facts, "status")
+    if status not in PLANNED_STATUSES and status != "clean":
+        return None, "unexpected scan status %r" % (status,)
+    return facts, None
+
+
+def stale_hosts(hosts, policy, now):
+    """Names (natural order) of the hosts in ``hosts`` that need a scan before planning:
+    no findings, unusable findings, or findings older than the policy's ``max_age``."""
+    seconds = normalize_policy(policy)["max_age_seconds"]
+    now = _now(now)
+    return sorted((_text(name) for name, entry in hosts.items() if scan_state(entry, seconds, now)[0] is None),
+                  key=natural_key)
+
+
+# --------------------------------------------------------------------------------- per host
+
+
+def _platform(value):
+    if not isinstance(value, Mapping):
+        return {"system": None, "distribution": None, "version": None}
+    return {k: _opt_text(_get(value, k)) for k in ("system", "distribution", "version")}
+
+
+def _blocker(kind, message, **extra):
+    out = {"kind": kind, "message": message}
+    out.update((k, v) for k, v in extra.items() if v is not None)
+    return out
+
+
+def _password_configured(passwords, vendor, product):
+    key = "%s/%s" % (vendor, product)
+    if key in passwords:
+        return passwords[key]
+    return passwords.get(vendor, False)
+
+
+def _order(removal):
+    order = removal.get("order")
+    if isinstance(order, bool) or not isinstance(order, (int, float)):
+        return _DEFAULT_ORDER
+    return order
+
+
+def _finding_key(finding):
+    return (ROLE_RANK.get(finding["role"], len(ROLES)), _order(finding["removal"]),
+            _natural_key_cached(finding["product"]), _none_last(finding["version"]), finding["state"])
+
+
+def _findings(facts):
+    out = []
+    for item in _get(facts, "findings") or []:
+        if not isinstance(item, Mapping):
+            continue
+        removal = _get(item, "removal")
+        out.append({
+            "vendor": _text(_get(item, "vendor")),
+            "product": _text(_get(item, "product")),
+            "name": _opt_text(_get(item, "name")),
+            "role": _opt_text(_get(item, "role")),
+            "version": _opt_text(_get(item, "version")),
+            "state": _text(_get(item, "state")),
+            "removal": _plain_fast(removal) if isinstance(removal, Mapping) else {},
+        })
+    return out
+
+
+def _plan_host(facts, policy, exceptions, today):
+    """The host's entry (without ``wave``) for usable ``facts``."""
+    platform = _platform(_get(facts, "platform"))
+    system = (platform["system"] or "").lower()
+    findings = _findings(facts)
+    status = _text(_get(facts, "status"))
+    blockers = []
+    notes = []
+
+    # 1. The replacement antivirus, installed and healthy before anything is removed.
+    if system in PLATFORMS:
+        replacement = policy["replacement"][system]
+        install = {"action": "install_replacement", "platform": system, "replacement": replacement}
+        if replacement == "none":
+            waiver = policy["replacement_waiver"][system]
+            if waiver:
+                install["waiver"] = waiver
+            else:
+                blockers.append(_blocker("no_replacement", "the policy sets no replacement antivirus for %s and "
+                                         "gives no waiver: the host would be left unprotected" % system))
+    else:
+        replacement = None
+        install = {"action": "install_replacement", "platform": system or None, "replacement": None}
+        blockers.append(_blocker("unsupported_platform", "platform %r is neither Linux nor Windows: no replacement "
+                                 "antivirus is known" % (platform["system"],)))
+
+    if status == "unknown":
+        errors = [e for e in (_get(_get(facts, "scan"), "errors") or []) if isinstance(e, Mapping)]
+        detail = "; ".join("%s: %s" % (_text(_get(e, "section")), _text(_get(e, "message"))) for e in errors[:5])
+        blockers.append(_blocker("incomplete_scan", "the scan could not read a source needed to call the host "
+                                 "clean%s" % (" (%s)" % detail if detail else "")))
+
+    # 2. One removal per product, protection first, management last; leftovers are cleanup.
+    removes, cleanups = [], []
+    for finding in sorted(findings, key=_finding_key):
+        removal = finding["removal"]
+        method = removal.get("method")
+        vendor, product = finding["vendor"], finding["product"]
+        action = {
+            "action": "cleanup" if product == "leftovers" else "remove",
+            "vendor": vendor, "product": product, "name": finding["name"], "role": finding["role"],
+            "version": finding["version"], "state": finding["state"], "method": _opt_text(method),
+            "removal": removal,
+        }
+        password = removal.get("password", "none")
+        if password in ("optional", "required"):
+            action["password_configured"] = _password_configured(policy["passwords"], vendor, product)
+        (cleanups if product == "leftovers" else removes).append(action)
+        if product == "unknown" or method == "unknown" or method not in METHODS:
+            candidates = removal.get("candidates")
+            blockers.append(_blocker(
+                "unknown_removal", "%s %s: no known way to remove it; a human must identify it%s"
+                % (vendor, product, (" (%s)" % ", ".join(_text(c) for c in candidates[:10]))
+                   if isinstance(candidates, list) and candidates else ""),
+                vendor=vendor, product=product))
+        elif method == "manual":
+            note = removal.get("note")
+            blockers.append(_blocker("manual_step", "%s %s must be removed by hand%s"
+                                     % (vendor, product, (": %s" % _text(note)) if note else ""),
+                                     vendor=vendor, product=product))
+        if password == "required" and not action.get("password_configured"):
+            blockers.append(_blocker("password_required", "%s %s needs an uninstall password and none is configured "
+                                     "for %s/%s or %s" % (vendor, product, vendor, product, vendor),
+                                     vendor=vendor, product=product))
+
+    # 3. Exceptions: in force -> blocker; expired -> ignored, noted.
+    for exc in exceptions:
+        if exc["expires"] >= today:
+            blockers.append(_blocker("exception", "exception until %s: %s" % (exc["expires"], exc["reason"]),
+                                     expires=exc["expires"]))
+        else:
+            notes.append("exception expired on %s and is ignored: %s" % (exc["expires"], exc["reason"]))
+
+    packages, codes, absent = [], [], []
+    reboot = False
+    for action in removes + cleanups:
+        removal = action["removal"]
+        if action["method"] == "package":
+            packages.extend(p for p in removal.get("packages") or [] if isinstance(p, str))
+        if action["method"] == "msi":
+            codes.extend(c for c in removal.get("product_codes") or [] if isinstance(c, str))
+        reboot = reboot or removal.get("reboot") is True
+        absent.append({"vendor": action["vendor"], "product": action["product"]})
+
+    actions = [install] + removes + cleanups
+    actions.append({"action": "block_reinstall",
+                    "vendors": sorted({f["vendor"] for f in findings}, key=_natural_key_cached),
+                    "packages": sorted(set(packages), key=_natural_key_cached),
+                    "product_codes": sorted(set(codes), key=_natural_key_cached)})
+    actions.append({"action": "verify", "replacement": replacement, "reboot": reboot, "absent": absent})
+    actions = [dict({"step": step}, **action) for step, action in enumerate(actions, 1)]
+
+    expect = sorted(({"vendor": f["vendor"], "product": f["product"], "version": f["version"], "state": f["state"]}
+                     for f in findings),
+                    key=lambda e: (e["vendor"], e["product"], _none_last(e["version"]), e["state"]))
+    order = {kind: rank for rank, kind in enumerate(BLOCKER_KINDS)}
+    blockers.sort(key=lambda b: order[b["kind"]])
+    return {
+        "status": status,
+        "platform": platform,
+        "wave": None,
+        "scanned_at": _opt_text(_get(facts, "scanned_at")),
+        "management": any(f["role"] == "management" for f in findings),
+        "reboot": reboot,
+        "replacement": replacement,
+        "expect": expect,
+        "actions": actions,
+        "blockers": blockers,
+        "notes": notes,
+    }
+
+
+# ------------------------------------------------------------------------------------ waves
+
+
+def _canary(candidates, count):
+    """Up to ``count`` ready hosts, taken in turn from each platform (natural order within)."""
+    if count <= 0:
+        return []
+    by_platform = {}
+    for name, entry in candidates:
+        if not entry["blockers"]:
+            by_platform.setdefault((entry["platform"]["system"] or "").lower(), []).append(name)
+    queues = [by_platform[p] for p in sorted(by_platform)]
+    chosen = []
+    index = 0
+    while len(chosen) < count and any(index < len(q) for q in queues):
+        for queue in queues:
+            if index < len(queue) and len(chosen) < count:
+                chosen.append(queue[index])
+        index += 1
+    return chosen
+
+
+def _assign_waves(planned, groups, waves_policy, notes):
+    """``planned``: [(name, entry)] in natural order. Returns the ordered wave list."""
+    management = [name for name, entry in planned if entry["management"]]
+    rest = [(name, entry) for name, entry in planned if not entry["management"]]
+    waves = []
+    canary = _canary(rest, waves_policy["canary"])
+    if waves_policy["canary"] and not canary and rest:
+        notes.append("no canary wave: no host without blockers to take it")
+    if canary:
+        waves.append({"name": "canary", "kind": "canary", "hosts": sorted(canary, key=natural_key)})
+    taken = set(canary)
+    remaining = [name for name, dummy in rest if name not in taken]
+
+    def chunks(size, kind):
+        for start in range(0, len(remaining), size):
+            waves.append({"name": "wave-%d" % (start // size + 1), "kind": kind,
+                          "hosts": remaining[start:start + size]})
+
+    if "size" in waves_policy:
+        chunks(waves_policy["size"], "size")
+    elif "percent" in waves_policy:
+        if remaining:
+            chunks(max(1, int(math.ceil(len(remaining) * waves_policy["percent"] / 100.0))), "percent")
+    elif "by_group" in waves_policy:
+        left = remaining
+        for group in waves_policy["by_group"]:
+            members = [name for name in left if group in groups.get(name, ())]
+            if not members:
+                notes.append("waves.by_group: no planned host in group %s" % group)
+                continue
+            waves.append({"name": "group-%s" % group, "kind": "group", "group": group, "hosts": members})
+            chosen = set(members)
+            left = [name for name in left if name not in chosen]
+        if left:
+            waves.append({"name": "remaining", "kind": "remaining", "hosts": left})
+    elif remaining:
+        waves.append({"name": "wave-1", "kind": "all", "hosts": remaining})
+    if management:
+        waves.append({"name": "management", "kind": "management", "hosts": management})
+    return waves
+
+
+# ------------------------------------------------------------------------------------- plan
+
+
+def _directive(start):
+    out = {"name": DIRECTIVE, "start": start}
+    begin = datetime.date.fromisoformat(start) if start else None
+    for key, days in DIRECTIVE_DAYS:
+        out[key] = (begin + datetime.timedelta(days=days)).isoformat() if begin else None
+    return out
+
+
+def _selector_input(name, groups, facts):
+    return {
+        "host": name,
+        "groups": list(groups),
+        "status": _text(_get(facts, "status")),
+        "platform": _platform(_get(facts, "platform")),
+        "findings": _plain_fast(_get(facts, "findings") or []),
+        "scanned_at": _opt_text(_get(facts, "scanned_at")),
+    }
+
+
+def _groups_of(entry):
+    groups = _get(entry, "groups") or ()
+    if isinstance(groups, str):
+        groups = (groups,)
+    return sorted({_text(g) for g in groups if g not in (None, "all")}, key=_natural_key_cached)
+
+
+def build_plan(hosts, policy, *, now):
+    """Return the plan document for ``hosts`` under ``policy`` at time ``now``
+    (see :func:`build_plan_parts`)."""
+    return build_plan_parts(hosts, policy, now=now)[0]
+
+
+def build_plan_parts(hosts, policy, *, now):
+    """Return ``(plan, {host: canonical JSON of its entry})``: the plan document for ``hosts``
+    under ``policy`` at time ``now``, and the per-host pieces its digest was computed from.
+
+    ``hosts``: ``{name: {"divest": facts or None, "groups": [...], "error": ... or None}}``
+    (a value of ``None``: a name the inventory does not know). ``policy``: see
+    :func:`normalize_policy`. ``now``: aware datetime or ISO 8601 text; it decides which
+    findings are too old and which exceptions are in force, and is the ``generated_at``.
+
+    Each host lands in exactly one of: a wave (``hosts`` map; affected, residual or
+    unknown-status hosts the selector selects), ``clean``, ``not_selected`` or
+    ``not_scanned``. Raises :class:`PolicyError` for an unusable policy or a selector that
+    fails on a host.
+    """
+    policy = normalize_policy(policy)
+    now = _now(now)
+    today = now.date().isoformat()
+    selector = compile_selector(policy["selector"])
+    by_host = {}
+    for exc in policy["exceptions"]:
+        by_host.setdefault(exc["host"], []).append(exc)
+
+    names = sorted((_text(n) for n in hosts), key=natural_key)
+    raw = {_text(n): v for n, v in hosts.items()}
+    planned, groups_of = [], {}
+    clean, not_selected, not_scanned = [], [], []
+    notes = []
+    for name in names:
+        entry = raw[name]
+        facts, reason = scan_state(entry, policy["max_age_seconds"], now)
+        if facts is None:
+            divest = _get(entry, "divest")
+            not_scanned.append({"host": name, "reason": reason,
+                                "scanned_at": _opt_text(_get(divest, "scanned_at")),
+                                "error": _error_text(_get(entry, "error"))})
+            continue
+        if _get(facts, "status") == "clean":
+            clean.append(name)
+            continue
+        groups = _groups_of(entry)
+        if selector is not None:
+            try:
+                chosen = selector.search(_selector_input(name, groups, facts))
+            except JMESPathError as exc:
+                raise PolicyError("selector %r failed on host %s: %s"
+                                  % (policy["selector"], name, " ".join(_text(exc).split())))
+            if not chosen:
+                not_selected.append(name)
+                continue
+        groups_of[name] = groups
+        planned.append((name, _plan_host(facts, policy, by_host.get(name, ()), today)))
+
+    waves = _assign_waves(planned, groups_of, policy["waves"], notes)
+    entries = dict(planned)
+    for wave in waves:
+        for name in wave["hosts"]:
+            entries[name]["wave"] = wave["name"]
+
+    state = {}
+    for name, dummy in planned:
+        state[name] = "planned"
+    state.update((n, "clean") for n in clean)
+    state.update((n, "not_selected") for n in not_selected)
+    state.update((e["host"], "not_scanned") for e in not_scanned)
+    exceptions = []
+    for exc in policy["exceptions"]:
+        host_state = state.get(exc["host"], "not_in_run")
+        exceptions.append(dict(exc, state="in_force" if exc["expires"] >= today else "expired", host_state=host_state))
+        if host_state != "planned":
+            notes.append("exception for %s has no effect: the host is %s" % (exc["host"], host_state.replace("_", " ")))
+
+    document = {
+        "schema": SCHEMA,
+        "kind": KIND,
+        "digest": None,
+        "generated_at": _iso(now),
+        "directive": _directive(policy["directive_start"]),
+        "policy": policy,
+        "summary": _summary(names, planned, waves, clean, not_selected, not_scanned, exceptions),
+        "waves": waves,
+        "hosts": entries,
+        "clean": clean,
+        "not_selected": not_selected,
+        "not_scanned": not_scanned,
+        "exceptions": exceptions,
+        "notes": notes,
+    }
+    parts = host_json(entries)
+    document["digest"] = digest(document, parts)
+    return document, parts
+
+
+def _summary(names, planned, waves, clean, not_selected, not_scanned, exceptions):
+    entries = dict(planned)
+    blocked = sum(1 for dummy, e in planned if e["blockers"])
+    by_status = dict.fromkeys(PLANNED_STATUSES, 0)
+    by_platform = {}
+    blockers = dict.fromkeys(BLOCKER_KINDS, 0)
+    blockers["not_scanned"] = len(not_scanned)
+    products = {}
+    reboots = 0
+    for name, entry in planned:
+        by_status[entry["status"]] = by_status.get(entry["status"], 0) + 1
+        system = (entry["platform"]["system"] or "other").lower()
+        by_platform[system] = by_platform.get(system, 0) + 1
+        reboots += entry["reboot"]
+        for kind in {b["kind"] for b in entry["blockers"]}:
+            blockers[kind] += 1
+        seen = {}
+        for action in entry["actions"]:
+            if action["action"] not in ("remove", "cleanup"):
+                continue
+            key = (action["vendor"], action["product"])
+            seen[key] = seen.get(key) or action["state"] == "installed"
+            if key not in products:
+                products[key] = {"vendor": key[0], "product": key[1], "name": action["name"], "role": action["role"],
+                                 "hosts": 0, "installed": 0, "residual": 0, "blocked": 0, "by_wave": {}}
+        for key, installed in seen.items():
+            prod = products[key]
+            prod["hosts"] += 1
+            prod["installed" if installed else "residual"] += 1
+            prod["blocked"] += bool(entry["blockers"])
+            prod["by_wave"][entry["wave"]] = prod["by_wave"].get(entry["wave"], 0) + 1
+    wave_rank = {w["name"]: i for i, w in enumerate(waves)}
+    for prod in products.values():
+        prod["by_wave"] = dict(sorted(prod["by_wave"].items(), key=lambda item: wave_rank.get(item[0], len(waves))))
+    by_product = [products[k] for k in sorted(
+        products, key=lambda k: (ROLE_RANK.get(products[k]["role"], len(ROLES)), natural_key(k[0]), natural_key(k[1])))]
+    by_wave = []
+    for wave in waves:
+        stuck = sum(1 for n in wave["hosts"] if entries[n]["blockers"])
+        by_wave.append({"name": wave["name"], "kind": wave["kind"], "hosts": len(wave["hosts"]),
+                        "ready": len(wave["hosts"]) - stuck, "blocked": stuck})
+    return {
+        "hosts": {"total": len(names), "planned": len(planned), "ready": len(planned) - blocked, "blocked": blocked,
+                  "clean": len(clean), "not_selected": len(not_selected), "not_scanned": len(not_scanned)},
+        "by_status": by_status,
+        "by_platform": dict(sorted(by_platform.items())),
+        "by_wave": by_wave,
+        "by_product": by_product,
+        "blockers": blockers,
+        "exceptions": {"in_force": sum(1 for e in exceptions if e["state"] == "in_force"),
+                       "expired": sum(1 for e in exceptions if e["state"] == "expired")},
+        "reboots": reboots,
+    }
+
+
+# ----------------------------------------------------------------------------------- digest
+
+
+def _dumps(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def host_json(hosts):
+    """``{name: canonical JSON of the host's entry}``: the pieces :func:`canonical_json` joins.
+
+    Serialising each host once lets the action reuse the same text for the digest and for
+    ``plan.json`` / ``plan.yml`` (one host per line)."""
+    return {name: _dumps(entry) for name, entry in hosts.items()}
+
+
+def canonical_json(document, hosts_json=None):
+    """The bytes the digest is computed over: ``document`` without ``digest`` and
+    ``generated_at``, as JSON with sorted keys, compact separators (``,`` ``:``), UTF-8.
+
+    Built key by key (the ``hosts`` map host by host, from ``hosts_json`` when given), which
+    gives exactly ``json.dumps(body, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)``."""
+    parts = []
+    for key in sorted(k for k in document if k not in ("digest", "generated_at")):
+        value = document[key]
+        if key == "hosts" and isinstance(value, dict):
+            pieces = hosts_json if hosts_json is not None else host_json(value)
+            text = "{%s}" % ",".join("%s:%s" % (_dumps(name), pieces[name]) for name in sorted(value))
+        else:
+            text = _dumps(value)
+        parts.append("%s:%s" % (_dumps(key), text))
+    return ("{%s}" % ",".join(parts)).encode("utf-8")
+
+
+def digest(document, hosts_json=None):
+    """``sha256:<hex>`` of :func:`canonical_json` of ``document``."""
+    return "sha256:" + hashlib.sha256(canonical_json(document, hosts_json)).hexdigest()
+
+
+def verify(document):
+    """True when ``document`` is a plan of this schema whose ``digest`` matches its content."""
+    if not isinstance(document, Mapping) or document.get("schema") != SCHEMA or document.get("kind") != KIND:
+        return False
+    claimed = document.get("digest")
+    if not isinstance(claimed, str):
+        return False
+    try:
+        return digest(document) == claimed
+    except (TypeError, ValueError):
+        return False
+
+
+def host_part(document, name):
+    """What host ``name`` stores as its ``divest_plan`` fact, or ``None`` when not planned."""
+    entry = document["hosts"].get(name)
+    if entry is None:
+        return None
+    return {"digest": document["digest"], "wave": entry["wave"], "actions": entry["actions"],
+            "expect": entry["expect"], "blockers": entry["blockers"]}
+
+
+def compact_summary(document, max_items=50):
+    """A small dict for ``set_stats``: digest, generated_at, host counts, waves (name: hosts;
+    at most ``max_items``), blockers by kind, exceptions, products (``vendor/product``: hosts)."""
+    summary = document["summary"]
+    waves = summary["by_wave"]
+    products = sorted(summary["by_product"], key=lambda p: (-p["hosts"], p["vendor"], p["product"]))
+    out = {
+        "digest": document["digest"],
+        "generated_at": document["generated_at"],
+        "hosts": dict(summary["hosts"]),
+        "waves": {w["name"]: w["hosts"] for w in waves[:max_items]},
+        "blockers": {k: v for k, v in summary["blockers"].items() if v},
+        "exceptions": dict(summary["exceptions"]),
+        "products": {"%s/%s" % (p["vendor"], p["product"]): p["hosts"] for p in products[:max_items]},
+    }
+    if len(waves) > max_items:
+        out["waves_truncated"] = len(waves) - max_items
+    if len(products) > max_items:
+        out["products_truncated"] = len(products) - max_items
+    return out
