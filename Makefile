@@ -34,6 +34,12 @@ compat:
 molecule:
 	$(ENV) tests/run-all.sh molecule
 
+# Benchmarks print figures (ratios measured in one run); they assert nothing about time.
+bench-identify: bootstrap-demo
+	$(ENV) python tests/bench/identify_bench.py
+bench-plan: bootstrap-demo
+	$(ENV) python tests/bench/plan_bench.py
+
 build:
 	$(ENV) ansible-galaxy collection build --force --output-path .cache/dist .
 
