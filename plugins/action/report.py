@@ -18,21 +18,29 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute_report, _report
 
 display = Display()
 
 
-def _identify(hosts, generated_at, fact, scan_result):
+def _identify(hosts, generated_at, fact, scan_result, gate=None, check_mode=False):
     return _report.build_identify_report(hosts, generated_at, fact=fact, scan_result=scan_result)
 
 
-# One entry per report. ``build(hosts, generated_at, fact, scan_result) -> document`` where
-# ``hosts`` is {name: host variables or None}; ``renderers`` maps a format to a
-# ``document -> bytes`` function. Adding plan/execute: a builder and renderers in
-# plugin_utils/_report.py, an entry here and the choice in plugins/modules/report.py.
+def _execute(hosts, generated_at, fact, scan_result, gate=None, check_mode=False):
+    return _execute_report.build_execute_report(hosts, generated_at, gate, check_mode=check_mode)
+
+
+# One entry per report. ``build(hosts, generated_at, fact, scan_result, gate, check_mode) ->
+# document`` where ``hosts`` is {name: host variables or None}; ``renderers`` maps a format to
+# a ``document -> bytes`` function; ``summary`` makes the set_stats artifact; ``keys`` (execute)
+# are the host variables the builder reads (through the fact caches, nothing templated).
+# Adding a phase: a builder and renderers in plugin_utils, an entry here and the choice in
+# plugins/modules/report.py.
 PHASES = {
-    "identify": {"build": _identify, "renderers": _report.RENDERERS},
+    "identify": {"build": _identify, "renderers": _report.RENDERERS, "summary": _report.compact_summary},
+    "execute": {"build": _execute, "renderers": _execute_report.RENDERERS,
+                "summary": _execute_report.compact_summary, "keys": ("divest_outcome", "divest"), "gate": True},
 }
 
 ARGUMENT_SPEC = dict(
@@ -44,6 +52,7 @@ ARGUMENT_SPEC = dict(
     fact=dict(type="str", default="divest"),
     scan_result=dict(type="str", default="divest_scan"),
     stats=dict(type="str"),
+    gate=dict(type="str", default="divest_gate"),
 )
 
 
@@ -119,6 +128,42 @@ def _fact_cache_reader(hostvars, fact, scan_result):
     return read
 
 
+def _keys_reader(hostvars, keys):
+    """Read the host variables ``keys`` (execute: the outcome and the last scan), from the
+    play's fact caches when reachable (a ``set_fact`` value first, then the cached fact), else
+    through ``hostvars``. Returns ``{key: value}``, ``None`` for a host the inventory does not know."""
+    manager = getattr(hostvars, "_variable_manager", None)
+    inventory = getattr(hostvars, "_inventory", None)
+    cache = getattr(manager, "_fact_cache", None)
+    volatile = getattr(manager, "_nonpersistent_fact_cache", None)
+    fast = cache is not None and hasattr(cache, "get") and isinstance(volatile, Mapping) and hasattr(inventory, "get_host")
+
+    def read(name):
+        try:
+            if fast:
+                if inventory.get_host(name) is None:
+                    return None
+                try:
+                    facts = cache.get(name)
+                except KeyError:
+                    facts = None
+                facts = facts if isinstance(facts, Mapping) else {}
+                extra = volatile.get(name) or {}
+                return {key: extra[key] if key in extra else facts.get(key) for key in keys}
+            if name not in hostvars:
+                return None
+            data = hostvars.raw_get(name) if hasattr(hostvars, "raw_get") else hostvars.get(name)
+            if not isinstance(data, Mapping):
+                return None
+            facts = data.get("ansible_facts") or {}
+            return {key: data[key] if key in data else (facts.get(key) if isinstance(facts, Mapping) else None)
+                    for key in keys}
+        except Exception:  # pylint: disable=broad-exception-caught  # an unreadable host reads as empty
+            return {}
+
+    return read
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -137,7 +182,17 @@ class ActionModule(ActionBase):
         if not formats:
             raise AnsibleActionFail("formats must name at least one of: %s" % ", ".join(_report.FORMATS))
 
+        phase = PHASES[args["phase"]]
+        gate = None
+        if phase.get("gate"):
+            gate = task_vars.get(args["gate"])
+            if not isinstance(gate, Mapping) or "order" not in gate:
+                raise AnsibleActionFail("the %s report needs the result of fleetsec.divest.plan_gate in the variable "
+                                        "%r (register it in the gate play)" % (args["phase"], args["gate"]))
         hosts = args["hosts"]
+        if hosts is None and gate is not None:
+            extra = [i.get("host") for i in gate.get("not_in_plan") or [] if isinstance(i, Mapping)]
+            hosts = list(gate.get("order") or []) + extra
         if hosts is None:
             hosts = task_vars.get("ansible_play_hosts_all")
             if hosts is None:
@@ -150,13 +205,16 @@ class ActionModule(ActionBase):
                             "with 'run_once: true', otherwise every host rewrites the same files.")
 
         hostvars = task_vars.get("hostvars") or {}
-        read = _fact_cache_reader(hostvars, args["fact"], args["scan_result"]) \
-            or _public_reader(hostvars, args["fact"], args["scan_result"])
+        if phase.get("keys"):
+            read = _keys_reader(hostvars, phase["keys"])
+        else:
+            read = _fact_cache_reader(hostvars, args["fact"], args["scan_result"]) \
+                or _public_reader(hostvars, args["fact"], args["scan_result"])
         data = {name: read(name) for name in hosts}
 
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
-        phase = PHASES[args["phase"]]
-        document = phase["build"](data, _utc_now(), args["fact"], args["scan_result"])
+        document = phase["build"](data, _utc_now(), args["fact"], args["scan_result"], gate=gate,
+                                  check_mode=bool(self._task.check_mode))
         try:
             files, changed, document = _report.write_reports(dest, document, formats, phase["renderers"])
         except _report.ReportWriteError as exc:
@@ -164,7 +222,7 @@ class ActionModule(ActionBase):
 
         main = files.get("html") or next(iter(files.values()))
         display.display("fleetsec.divest %s report: %s" % (args["phase"], main))
-        summary = _report.compact_summary(document)
+        summary = phase["summary"](document)
         result.update(changed=changed, files=files, summary=summary)
         if args["stats"]:
             # The same artifact set_stats would publish, without a task of its own.

@@ -39,8 +39,14 @@ options:
   phase:
     description:
       - Which report to write. Files are named C(divest-<phase>.<format>) in O(dest).
+      - V(identify) - the fleet's findings (BOD 17-01 day 30), from each host's C(divest) fact.
+      - V(execute) - before and after of the removal (day 90 on) - what the approved plan expected
+        on each host and what happened (its C(divest_outcome) fact, written by the execute role),
+        with counts toward the directive. Needs O(gate). In check mode the files are named
+        C(divest-execute-check.<format>), so that a dry run never replaces the report of a real
+        one. See C(docs/execute.md).
     type: str
-    choices: [identify]
+    choices: [identify, execute]
     default: identify
   dest:
     description:
@@ -80,6 +86,14 @@ options:
         V(failed)) and C(message).
     type: str
     default: divest_scan
+  gate:
+    description:
+      - Execute report only - the name of the variable holding the result of
+        M(fleetsec.divest.plan_gate) (registered in the gate play). Its hosts (in wave order,
+        then the targeted hosts that are not in the plan) are the report's hosts unless O(hosts)
+        is given.
+    type: str
+    default: divest_gate
   stats:
     description:
       - Also publish RV(summary) as a custom statistic under this name, exactly as
@@ -118,6 +132,7 @@ notes:
   - With AWX job slicing each slice writes the report of its own hosts.
 seealso:
   - module: fleetsec.divest.vendor_facts
+  - module: fleetsec.divest.plan_gate
   - module: ansible.builtin.set_stats
 """
 
@@ -134,6 +149,14 @@ EXAMPLES = r"""
     phase: identify
     dest: divest-reports
     stats: divest_identify
+  run_once: true
+
+- name: Write the execute report from the gate's result (in the play after the execute play)
+  fleetsec.divest.report:
+    phase: execute
+    dest: divest-reports
+    gate: divest_gate
+    stats: divest_execute
   run_once: true
 
 - name: Only the CSV, for the hosts of one group
@@ -156,6 +179,9 @@ files:
 summary:
   description:
     - Compact counts, small enough for M(ansible.builtin.set_stats).
+    - For the execute report - C(report), C(generated_at), C(digest), C(run_id), C(check_mode),
+      C(hosts), C(status) (hosts by outcome), C(vendor_free), C(still_affected), C(not_in_plan),
+      C(stopped_after); the keys below that only the identify report has are absent.
     - C(status) has every status with its number of hosts; C(products) has the number of hosts
       carrying each product, keyed C(vendor/product) (at most 50, most frequent first;
       C(products_truncated) is set when some were left out).
@@ -165,7 +191,7 @@ summary:
   type: dict
   contains:
     report:
-      description: The phase of the report.
+      description: The report written (V(identify), V(execute), V(execute-check)).
       type: str
       sample: identify
     generated_at:

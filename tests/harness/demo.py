@@ -5,12 +5,19 @@
     python tests/harness/demo.py down     remove the containers
 
 The main job is the collection's own playbooks, run as an operator would run them:
-fleetsec.divest.identify (BOD 17-01 day 30). Reports go to divest-reports/.
+fleetsec.divest.identify (BOD 17-01 day 30), fleetsec.divest.plan (day 60), then
+fleetsec.divest.execute (day 90) with the digest the plan printed, as the operator's approval.
+Reports go to divest-reports/ (before: the identify report and plan.html; after: the execute
+report and a second identify report in divest-reports/after/).
+
+ClamAV, the replacement antivirus, comes from the local Debian mirror (.cache/repos/debian),
+with a tiny offline signature bundle generated under .cache/demo (molecule/clamav/eicar.py):
+no network is needed.
 
 Containers are named divest-demo-<host> and labelled divest.scenario=demo.  The inventory for
 the collection's playbooks is written to .cache/demo/inventory.yml (hosts reachable with the
-containers.podman.podman connection).  `up` reuses running containers and changes nothing on a
-second run.  The work is done by the same playbooks as the molecule scenarios
+containers.podman.podman connection).  `up` reuses running containers; when an earlier `up` already cleaned
+them, it recreates the fleet so the whole flow runs again.  The work is done by the same playbooks as the molecule scenarios
 (molecule/shared/create.yml, prepare.yml, destroy.yml).
 
 Every vendor package on these hosts is a TEST DOUBLE without vendor code (tests/harness/README.md).
@@ -35,6 +42,9 @@ SHARED = ROOT / "molecule" / "shared"
 SCENARIO = "demo"
 
 # host -> what prepare.yml puts on it (same variables as the molecule inventories)
+# the site's Debian mirror (ClamAV comes from there), written only when missing
+MIRROR = [{"path": "/etc/apt/sources.list.d/site-mirror.list",
+           "content": "deb [trusted=yes] file:/srv/divest-repos/debian ./\n"}]
 FLEET: dict[str, dict] = {
     "web01": {"harness_packages": ["kesl=12.2.0-2412", "kesl-gui=12.2.0-2412", "klnagent64"]},
     "app01": {"harness_packages": ["kesl=12.1.0-1508", "klnagent64"], "harness_apt_sources": True},
@@ -64,11 +74,32 @@ def environment() -> dict[str, str]:
 ENV = environment()
 DEMO_DIR = Path(ENV["DIVEST_CACHE"]) / "demo"
 INVENTORY = DEMO_DIR / "inventory.yml"
+BUNDLE = DEMO_DIR / "clamav-bundle"
+
+
+def write_bundle() -> None:
+    """The tiny ClamAV signature bundle that detects EICAR (never committed: made here)."""
+    sys.path.insert(0, str(ROOT / "molecule" / "clamav"))
+    import eicar  # noqa: E402  pylint: disable=import-outside-toplevel
+    BUNDLE.mkdir(parents=True, exist_ok=True)
+    for name, content in eicar.bundle().items():
+        path = BUNDLE / name
+        if not path.exists() or path.read_text() != content:
+            path.write_text(content)
 
 
 def write_inventory() -> None:
     inventory = {
         "all": {
+            # what the site decided for its plan and its replacement antivirus
+            "vars": {
+                "divest_waves": {"canary": 1},          # a canary, then the rest, KSC last
+                "divest_directive_start": "2026-10-01",
+                "divest_clamav_signatures": "offline",  # no Internet: the local bundle
+                "divest_clamav_offline_bundle": str(BUNDLE),
+                "divest_clamav_start_timeout": 60,
+                "divest_kill_timeout": 5,
+            },
             "children": {
                 "harness_hosts": {
                     "vars": {
@@ -78,6 +109,7 @@ def write_inventory() -> None:
                         "ansible_python_interpreter": "/usr/bin/python3",
                         # the podman connection is root already; the image has no sudo
                         "divest_become": False,
+                        "harness_seed_files": MIRROR,
                     },
                     "hosts": FLEET,
                 }
@@ -151,11 +183,12 @@ def table() -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
-def identify() -> None:
+def identify(reports: Path = REPORTS, label: str = "identify (BOD 17-01 day 30)") -> None:
     start = time.monotonic()
-    print("\n== identify (BOD 17-01 day 30): ansible-playbook fleetsec.divest.identify")
-    playbook("fleetsec.divest.identify", extra=("-e", f"divest_report_dir={REPORTS}"), log_name="identify.log")
-    report = json.loads((REPORTS / "divest-identify.json").read_text())
+    print(f"\n== {label}: ansible-playbook fleetsec.divest.identify")
+    playbook("fleetsec.divest.identify", extra=("-e", f"divest_report_dir={reports}"),
+             log_name="identify-after.log" if reports != REPORTS else "identify.log")
+    report = json.loads((reports / "divest-identify.json").read_text())
     counts = report["summary"]["by_status"]
     print(f"  {report['summary']['hosts']} hosts in {time.monotonic() - start:.0f} s: "
           + ", ".join(f"{counts[k]} {k}" for k in counts if counts[k]))
@@ -163,18 +196,74 @@ def identify() -> None:
         found = ", ".join(f"{f['name']} {f['version'] or ''}".strip() + ("" if f["state"] == "installed" else " (residual)")
                           for f in host["findings"]) or "-"
         print(f"  {host['name']:<10} {host['status']:<11} {found}")
-    print(f"  report: {REPORTS / 'divest-identify.html'} (also .json, .csv)")
+    print(f"  report: {reports / 'divest-identify.html'} (also .json, .csv)")
+
+
+def plan() -> str:
+    start = time.monotonic()
+    print("\n== plan (BOD 17-01 day 60): ansible-playbook fleetsec.divest.plan")
+    playbook("fleetsec.divest.plan", extra=("-e", f"divest_report_dir={REPORTS}"), log_name="plan.log")
+    document = json.loads((REPORTS / "plan.json").read_text())
+    hosts = document["summary"]["hosts"]
+    print(f"  {hosts['planned']} hosts planned in {len(document['waves'])} waves, {hosts['clean']} clean, "
+          f"in {time.monotonic() - start:.0f} s: "
+          + "; ".join(f"{w['name']}: {', '.join(w['hosts'])}" for w in document["waves"]))
+    print(f"  plan: {REPORTS / 'plan.html'}")
+    print(f"  digest: {document['digest']}")
+    return document["digest"]
+
+
+def execute(digest: str) -> None:
+    start = time.monotonic()
+    print("\n== execute (BOD 17-01 day 90): ansible-playbook fleetsec.divest.execute "
+          f"-e divest_plan_digest={digest}")
+    print("  (the operator approves the plan by passing the digest the plan printed)")
+    playbook("fleetsec.divest.execute", extra=("-e", f"divest_report_dir={REPORTS}", "-e", f"divest_plan_digest={digest}"),
+             log_name="execute.log")
+    report = json.loads((REPORTS / "divest-execute.json").read_text())
+    counts = report["summary"]["by_status"]
+    print(f"  {report['summary']['hosts']} hosts in {time.monotonic() - start:.0f} s: "
+          + ", ".join(f"{counts[k]} {k}" for k in counts if counts[k]))
+    for host in report["hosts"]:
+        removed = ", ".join(f"{r['product']} ({', '.join(r.get('packages') or [])})" for r in host["removed"]) or "-"
+        print(f"  {host['name']:<10} {host['wave']:<11} {host['status']:<14} {removed}")
+    for item in report["not_in_plan"]:
+        print(f"  {item['host']:<10} {'-':<11} {'not in plan':<14} {item['reason']}")
+
+
+def already_executed() -> bool:
+    """True when an earlier `up` cleaned the fleet (its reinstall pin is on a host)."""
+    for host in FLEET:
+        res = podman("exec", f"divest-{SCENARIO}-{host}", "test", "-e",
+                     "/etc/apt/preferences.d/divest-kaspersky.pref", check=False)
+        if res.returncode == 0:
+            return True
+    return False
 
 
 def up() -> None:
     start = time.monotonic()
     write_inventory()
+    write_bundle()
     print(f"demo fleet: {len(FLEET)} hosts, inventory {INVENTORY}")
+    if already_executed():
+        print("  an earlier run already cleaned the fleet: recreating it")
+        playbook("destroy.yml")
     playbook("create.yml", "prepare.yml")
     print(f"ready in {time.monotonic() - start:.0f} s\n")
     table()
     identify()
-    print(f"\nTry: ansible-playbook -i {INVENTORY} fleetsec.divest.identify   (down: make demo-down)")
+    digest = plan()
+    execute(digest)
+    identify(REPORTS / "after", "identify again, after execute")
+    print("\nBefore:")
+    print(f"  {REPORTS / 'divest-identify.html'}   what was found (day 30)")
+    print(f"  {REPORTS / 'plan.html'}   the approved plan (day 60)")
+    print("After:")
+    print(f"  {REPORTS / 'divest-execute.html'}   per host: what the plan expected, what happened")
+    print(f"  {REPORTS / 'after' / 'divest-identify.html'}   what a scan finds now")
+    print(f"\nTry: ansible-playbook -i {INVENTORY} fleetsec.divest.execute -e divest_plan_digest={digest} --check"
+          "   (down: make demo-down)")
 
 
 def down() -> None:

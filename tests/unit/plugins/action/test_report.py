@@ -306,8 +306,8 @@ def test_fact_cache_reader_errors(real_hostvars):
 
     real_hostvars._variable_manager._fact_cache.get = boom
     read = action_report._fact_cache_reader(real_hostvars, "divest", "divest_scan")
-    assert read("web1") == {"divest_scan": {"kind": "failed", "message":
-                                             "cannot read the host's facts on the controller: disk on fire"}}
+    message = "cannot read the host's facts on the controller: disk on fire"
+    assert read("web1") == {"divest_scan": {"kind": "failed", "message": message}}
     assert read("ghost") is None
 
 

@@ -53,7 +53,7 @@ def run(args, shell_family="sh", collected=None, check_mode=False, become=False)
 
 def test_linux_host_runs_the_python_collector_once():
     result, calls = run({})
-    assert [name for name, _ in calls] == ["fleetsec.divest.collect"]
+    assert [name for name, dummy in calls] == ["fleetsec.divest.collect"]
     query = calls[0][1]
     assert "kesl" in query["packages"] and "kesl-supervisor" in query["units"]
     assert "display_names" not in query
@@ -65,7 +65,7 @@ def test_linux_host_runs_the_python_collector_once():
 def test_windows_host_runs_the_powershell_collector_with_the_same_matcher():
     inventory = json.loads((FIXTURES / "01-win10-kes12-agent.json").read_text(encoding="utf-8"))
     result, calls = run({}, shell_family="powershell", collected={"changed": False, "inventory": inventory})
-    assert [name for name, _ in calls] == ["fleetsec.divest.win_collect"]
+    assert [name for name, dummy in calls] == ["fleetsec.divest.win_collect"]
     query = calls[0][1]
     assert {"display_names", "publishers", "services", "drivers", "registry_keys"} <= set(query)
     assert "packages" not in query and "root" not in query
@@ -75,20 +75,20 @@ def test_windows_host_runs_the_powershell_collector_with_the_same_matcher():
 
 
 def test_root_is_passed_to_the_linux_collector_and_refused_on_windows():
-    _, calls = run({"root": "/mnt/image"})
+    dummy, calls = run({"root": "/mnt/image"})
     assert calls[0][1]["root"] == "/mnt/image"
     with pytest.raises(AnsibleActionFail, match="Linux hosts only"):
         run({"root": "/mnt/image"}, shell_family="powershell")
 
 
 def test_return_inventory_hands_back_the_raw_inventory():
-    result, _ = run({"return_inventory": True})
+    result, dummy = run({"return_inventory": True})
     assert result["inventory"] == LINUX_INVENTORY
     assert "inventory" not in result["ansible_facts"]["divest"]
 
 
 def test_a_failing_collector_fails_the_task_with_its_message():
-    result, _ = run({}, collected={"failed": True, "msg": "root: /mnt/x does not exist"})
+    result, dummy = run({}, collected={"failed": True, "msg": "root: /mnt/x does not exist"})
     assert result["failed"] is True and "does not exist" in result["msg"]
     assert "ansible_facts" not in result
 
@@ -106,5 +106,5 @@ def test_a_broken_catalog_stops_the_run_before_any_host_is_contacted(tmp_path):
 
 
 def test_check_mode_returns_real_findings():
-    result, _ = run({}, check_mode=True)
+    result, dummy = run({}, check_mode=True)
     assert result["ansible_facts"]["divest"]["status"] == "affected"

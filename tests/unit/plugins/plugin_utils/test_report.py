@@ -174,7 +174,8 @@ def test_status_counts(hosts, expected):
     # the fact set with set_fact (top-level variable) instead of ansible_facts
     ({"divest": scanned("affected", [kesl()])["ansible_facts"]["divest"]}, "affected", None, None),
 ], ids=["clean", "affected", "residual", "unknown", "unreachable", "failed", "unknown-kind", "text-error",
-        "registered-unreachable", "registered-failed", "registered-ok", "no-fact", "not-in-inventory", "stale-fact", "fact-not-mapping", "bad-status", "top-level-fact"])
+        "registered-unreachable", "registered-failed", "registered-ok", "no-fact", "not-in-inventory",
+        "stale-fact", "fact-not-mapping", "bad-status", "top-level-fact"])
 def test_host_entry_status(hostvars, status, error_kind, last_status):
     entry = r.host_entry("h1", hostvars)
     assert entry["status"] == status

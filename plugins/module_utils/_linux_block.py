@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Blocking the reinstallation of a vendor's packages (``reinstall_block``).
+
+* apt: ``/etc/apt/preferences.d/divest-<vendor>.pref`` pins the names (every architecture) to
+  priority -1; the file is ours alone.
+* dnf: ``excludepkgs=`` in ``[main]`` of ``/etc/dnf/dnf.conf``; yum: ``exclude=`` in
+  ``/etc/yum.conf``; merged with the values already there.
+* zypper: one package lock per name in ``/etc/zypp/locks``, other locks kept.
+
+Blocks only grow with ``state: present`` (names already blocked stay); ``state: absent`` takes
+the given names out (apt without names: the whole file).
+
+Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import re
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_files import (
+    apply_edit,
+    apt_preferences,
+    merge_exclude,
+    read_text,
+    zypp_locks,
+)
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record, RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_packages import check_name, find_rpmdb
+
+__metaclass__ = type
+
+__all__ = ["block", "detect_manager", "MANAGERS"]
+
+MANAGERS = ("apt", "dnf", "yum", "zypper")
+_VENDOR = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_PACKAGE_LINE = re.compile(r"^Package:\s*(.*)$", re.MULTILINE)
+
+
+def detect_manager(host):
+    """apt when a dpkg database exists; else dnf, yum or zypper by their configuration."""
+    fs = host.fs
+    if fs.isfile("/var/lib/dpkg/status"):
+        return "apt"
+    if fs.isfile("/etc/dnf/dnf.conf") or (find_rpmdb(fs) and host.live and host.which("dnf")):
+        return "dnf"
+    if fs.isfile("/etc/yum.conf"):
+        return "yum"
+    if fs.isdir("/etc/zypp"):
+        return "zypper"
+    return None
+
+
+def _apt(host, record, vendor, names, present, backup):
+    path = "/etc/apt/preferences.d/divest-%s.pref" % vendor
+    before, dummy = read_text(host, path)
+    current = []
+    if before is not None:
+        match = _PACKAGE_LINE.search(before)
+        if match:
+            current = [n for n in match.group(1).split() if not n.endswith(":any")]
+    if present:
+        wanted = sorted(set(current) | set(names))
+    else:
+        wanted = sorted(set(current) - set(names)) if names else []
+    if not wanted:
+        if before is None:
+            return path, current, []
+        apply_edit(host, record, "block", path, before, "", backup=backup, delete=True)
+        return path, current, []
+    after = apt_preferences(vendor, wanted)
+    apply_edit(host, record, "block", path, before, after, backup=backup, action="write", packages=wanted)
+    return path, current, wanted
+
+
+def block(host, vendor, packages, state="present", manager="auto", backup=False):
+    """Add (remove) the reinstall block; returns the result dict (see reinstall_block)."""
+    record = Record()
+    if not isinstance(vendor, str) or not _VENDOR.match(vendor):
+        raise RemovalError("vendor must be a catalog id ([a-z0-9_-]), got %r" % (vendor,))
+    names = sorted(set(check_name(p) for p in packages or []))
+    present = state == "present"
+    if manager == "auto":
+        manager = detect_manager(host)
+        if manager is None:
+            raise RemovalError("no apt, dnf, yum or zypper configuration found in %s" % host.shown_root)
+    result = {"vendor": vendor, "state": state, "manager": manager, "root": host.shown_root}
+    if present and not names:
+        result.update(path=None, before=[], after=[], changed=False, steps=[], diffs=[], counts={}, warnings_list=[
+            "no package names to block"])
+        return result
+    if manager == "apt":
+        path, before, after = _apt(host, record, vendor, names, present, backup)
+    elif manager in ("dnf", "yum"):
+        path, key = ("/etc/dnf/dnf.conf", "excludepkgs") if manager == "dnf" else ("/etc/yum.conf", "exclude")
+        text, dummy = read_text(host, path)
+        if not names:
+            raise RemovalError("state=absent on %s needs the package names to take out of %s" % (manager, key))
+        new, before, after = merge_exclude(text or "", names, present=present, key=key)
+        if text is not None or present:
+            apply_edit(host, record, "block", path, text, new, backup=backup, action="write", key=key)
+    elif manager == "zypper":
+        path = "/etc/zypp/locks"
+        text, dummy = read_text(host, path)
+        if not names:
+            raise RemovalError("state=absent on zypper needs the package names to unlock")
+        new, before, after = zypp_locks(text, vendor, names, present=present)
+        if text is not None or present:
+            apply_edit(host, record, "block", path, text, new, backup=backup, action="write")
+    else:
+        raise RemovalError("unknown package manager %r" % (manager,))
+    result.update(path=path, before=before, after=after, changed=record.changed, steps=record.steps,
+                  diffs=record.diffs, counts=record.counts(), warnings_list=record.warnings)
+    return result

@@ -1,0 +1,360 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Editing the files a vendor wrote into: configuration lines, repository entries, reinstall blocks.
+
+Pure text functions (tested on their own) plus :func:`apply_edit`, which writes a file through
+the ``Host`` (atomically, keeping mode and owner, optional backup) and records a diff.
+
+* :func:`remove_lines`: drop the lines a regular expression matches (``smb.conf``,
+  ``squid.conf``); everything else stays byte for byte.
+* :func:`clean_repo_text`: drop the vendor's entries from a repository file: lines of a one-line
+  apt file (``*.list``, ``sources.list``), stanzas of a deb822 file (``*.sources``), sections of
+  a yum/dnf/zypper file (``*.repo``). The caller deletes a file only when no entry is left in it,
+  and never ``/etc/apt/sources.list``.
+* :func:`apt_preferences`, :func:`merge_exclude`, :func:`zypp_locks`: the reinstall blocks.
+
+Files are read and written as bytes decoded with ``surrogateescape``, so bytes that are not
+UTF-8 survive an edit unchanged.
+
+Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import errno
+import os
+import re
+import stat
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
+
+__metaclass__ = type
+
+__all__ = ["remove_lines", "clean_repo_text", "repo_format", "REPO_LOCATIONS", "repo_files",
+           "apt_preferences", "merge_exclude", "zypp_locks", "read_text", "apply_edit", "MAX_FILE"]
+
+MAX_FILE = 8 * 1024 * 1024
+REPO_LOCATIONS = (
+    ("/etc/apt/sources.list", None),
+    ("/etc/apt/sources.list.d", (".list", ".sources")),
+    ("/etc/yum.repos.d", (".repo",)),
+    ("/etc/zypp/repos.d", (".repo",)),
+)
+NEVER_DELETE = ("/etc/apt/sources.list",)
+
+
+def _decode(data):
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _encode(text):
+    return text.encode("utf-8", "surrogateescape")
+
+
+def read_text(host, inner):
+    """``(text, hostpath)`` of a regular file inside the root, or ``(None, hostpath)`` when it is
+    missing. Symbolic links are followed inside the root. Raises RemovalError otherwise."""
+    try:
+        hostpath = host.fs.host_path(inner)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None, None
+        raise RemovalError("cannot resolve %s: %s" % (inner, exc.strerror or exc))
+    try:
+        info = os.stat(hostpath)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None, hostpath
+        raise RemovalError("cannot read %s: %s" % (inner, exc.strerror or exc))
+    if not stat.S_ISREG(info.st_mode):
+        raise RemovalError("%s is not a regular file" % inner)
+    if info.st_size > MAX_FILE:
+        raise RemovalError("%s is larger than %d bytes: not edited" % (inner, MAX_FILE))
+    try:
+        data, dummy = host.fs.read_bytes(inner)
+    except OSError as exc:
+        raise RemovalError("cannot read %s: %s" % (inner, exc.strerror or exc))
+    return _decode(data), hostpath
+
+
+def remove_lines(text, regexps):
+    """``(new_text, removed)``: ``text`` without the lines any of ``regexps`` matches
+    (``re.search`` on each line without its line break)."""
+    compiled = []
+    for expr in regexps:
+        try:
+            compiled.append(re.compile(expr))
+        except re.error as exc:
+            raise RemovalError("invalid regular expression %r: %s" % (expr, exc))
+    kept, removed = [], []
+    for line in text.splitlines(True):
+        bare = line.rstrip("\r\n")
+        if any(regex.search(bare) for regex in compiled):
+            removed.append(bare)
+        else:
+            kept.append(line)
+    return "".join(kept), removed
+
+
+def repo_format(inner):
+    if inner.endswith(".sources"):
+        return "deb822"
+    if inner.endswith(".repo"):
+        return "ini"
+    return "list"
+
+
+def _is_entry(line):
+    stripped = line.strip()
+    return bool(stripped) and stripped[0] not in "#;"
+
+
+def _blocks(lines, fmt):
+    """Split a file into blocks: deb822 stanzas (each with its trailing blank line) or INI
+    sections (a preamble, then one block per ``[section]``). Each block is a list of lines."""
+    blocks = [[]]
+    for line in lines:
+        if fmt == "deb822":
+            blocks[-1].append(line)
+            if not line.strip():
+                blocks.append([])
+            continue
+        if line.lstrip().startswith("["):
+            blocks.append([])
+        blocks[-1].append(line)
+    return [b for b in blocks if b]
+
+
+def clean_repo_text(text, fmt, matches):
+    """``(new_text, removed, entries_left)``. ``matches(line) -> bool`` says whether a line is
+    the vendor's. ``removed`` lists the entry lines (or first lines of stanzas/sections) taken
+    out; ``entries_left`` counts the entries that stay."""
+    lines = text.splitlines(True)
+    removed = []
+    if fmt == "list":
+        kept = []
+        left = 0
+        for line in lines:
+            if _is_entry(line) and matches(line.strip()):
+                removed.append(line.rstrip("\r\n"))
+                continue
+            if _is_entry(line):
+                left += 1
+            kept.append(line)
+        return "".join(kept), removed, left
+    kept = []
+    left = 0
+    for block in _blocks(lines, fmt):
+        entries = [line for line in block if _is_entry(line)]
+        is_section = fmt == "ini" and block[0].lstrip().startswith("[")
+        if fmt == "ini" and not is_section:
+            kept.extend(block)  # the preamble before the first section
+            continue
+        if entries and any(matches(line.strip()) for line in entries):
+            removed.append(entries[0].rstrip("\r\n"))
+            continue
+        if entries:
+            left += 1
+        kept.extend(block)
+    out = "".join(kept)
+    if fmt == "deb822":
+        out = re.sub(r"\n{3,}", "\n\n", out)
+    return out, removed, left
+
+
+def repo_files(host):
+    """Inner paths of the repository files in the standard locations."""
+    out = []
+    for location, suffixes in REPO_LOCATIONS:
+        if suffixes is None:
+            if host.fs.isfile(location):
+                out.append(location)
+            continue
+        try:
+            entries = sorted(host.fs.listdir(location))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.endswith(suffixes) and not entry.startswith("."):
+                out.append(location + "/" + entry)
+    return out
+
+
+def in_repo_locations(inner):
+    for location, suffixes in REPO_LOCATIONS:
+        if suffixes is None:
+            if inner == location:
+                return True
+        elif inner.startswith(location + "/") and "/" not in inner[len(location) + 1:] and inner.endswith(suffixes):
+            return True
+    return False
+
+
+# ------------------------------------------------------------------------------ reinstall blocks
+
+HEADER = "# Managed by fleetsec.divest: block reinstallation of %s packages (BOD 17-01)."
+
+
+def apt_preferences(vendor, packages):
+    """The apt preferences file pinning ``packages`` (every architecture) to priority -1."""
+    names = []
+    for name in sorted(set(packages)):
+        names.extend([name, name + ":any"])
+    return "\n".join([
+        HEADER % vendor,
+        "# Explicit version requests (apt-get install pkg=1.2) and dpkg -i bypass a pin.",
+        "Explanation: fleetsec.divest removed these %s packages; do not install them again." % vendor,
+        "Package: %s" % " ".join(names),
+        "Pin: release *",
+        "Pin-Priority: -1",
+        "",
+    ])
+
+
+_KEY = re.compile(r"^(\s*)(excludepkgs|exclude)(\s*=\s*)(.*?)(\s*)$", re.IGNORECASE)
+
+
+def merge_exclude(text, packages, present=True, key="excludepkgs"):
+    """``(new_text, before_values, after_values)``: the ``[main]`` section of a dnf/yum
+    configuration with ``packages`` added to (removed from) its exclude list, other values kept.
+
+    The existing ``excludepkgs=`` or ``exclude=`` line is updated in place (dnf reads both);
+    when there is none, ``key`` is added at the end of ``[main]`` (a missing ``[main]`` is
+    created). A list that becomes empty loses its line."""
+    lines = (text or "").splitlines(True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    section = None
+    main_end = None
+    found = None
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            if section == "main":
+                main_end = index
+            section = stripped[1:-1].strip().lower()
+            continue
+        if section == "main":
+            match = _KEY.match(line.rstrip("\r\n"))
+            if match and found is None:
+                found = (index, match)
+    if section == "main" and main_end is None:
+        main_end = len(lines)
+    wanted = sorted(set(packages))
+    if found is not None:
+        index, match = found
+        raw = match.group(4)
+        sep = ", " if "," in raw else " "
+        values = [v for v in re.split(r"[,\s]+", raw) if v]
+        before = list(values)
+        if present:
+            values += [p for p in wanted if p not in values]
+        else:
+            values = [v for v in values if v not in wanted]
+        if values == before:
+            return "".join(lines), before, values
+        if values:
+            lines[index] = "%s%s%s%s\n" % (match.group(1), match.group(2), match.group(3), sep.join(values))
+        else:
+            del lines[index]
+        return "".join(lines), before, values
+    if not present or not wanted:
+        return "".join(lines), [], []
+    new_line = "%s=%s\n" % (key, " ".join(wanted))
+    if main_end is None:
+        lines = ["[main]\n", new_line] + (["\n"] if lines else []) + lines
+    else:
+        # after the last non-blank line of [main]
+        insert = main_end
+        while insert > 0 and not lines[insert - 1].strip():
+            insert -= 1
+        lines.insert(insert, new_line)
+    return "".join(lines), [], wanted
+
+
+def _lock_blocks(text):
+    blocks, current = [], []
+    for line in (text or "").splitlines(True):
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = []
+            continue
+        current.append(line)
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _lock_fields(block):
+    fields = {}
+    for line in block:
+        if line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def zypp_locks(text, vendor, packages, present=True):
+    """``(new_text, before_names, after_names)``: ``/etc/zypp/locks`` with one package lock per
+    name of ``packages`` (added or removed); other locks kept."""
+    wanted = sorted(set(packages))
+    blocks = _lock_blocks(text)
+    locked = []
+    kept = []
+    for block in blocks:
+        fields = _lock_fields(block)
+        name = fields.get("solvable_name")
+        if fields.get("type", "package") == "package" and name in wanted:
+            if name not in locked:
+                locked.append(name)
+            if not present:
+                continue
+        kept.append(block)
+    before = sorted(locked)
+    if present:
+        for name in wanted:
+            if name not in locked:
+                kept.append(["# %s\n" % (HEADER % vendor)[2:], "type: package\n", "match_type: exact\n",
+                             "case_sensitive: on\n", "solvable_name: %s\n" % name])
+        after = wanted
+    else:
+        after = []
+    new = "\n".join("".join(block) for block in kept)
+    if before == after:
+        return text or "", before, after
+    return new, before, after
+
+
+# ---------------------------------------------------------------------------------- writing
+
+def apply_edit(host, record, step, inner, before, after, backup=False, create_mode=0o644, delete=False,
+               action="edit", **details):
+    """Write ``after`` to ``inner`` (or delete the file when ``delete``) unless nothing changes;
+    record the step and the diff. Returns True when something changed (or would)."""
+    if not delete and before == after:
+        return False
+    record.diff(before or "", "" if delete else after, inner,
+                "%s (deleted)" % inner if delete else inner)
+    if host.check_mode:
+        record.step(step, "delete" if delete else action, inner, **details)
+        return True
+    hostpath = host.fs.host_path(inner) if before is not None else host.fs.host(inner)
+    backup_path = None
+    try:
+        if backup and before is not None:
+            backup_path = host.backup(hostpath)
+        if delete:
+            os.unlink(hostpath)
+        else:
+            directory = os.path.dirname(hostpath)
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+            host.write(hostpath, _encode(after), create_mode)
+    except OSError as exc:
+        raise RemovalError("cannot %s %s: %s" % ("delete" if delete else "write", inner, exc.strerror or exc))
+    record.step(step, "delete" if delete else action, inner, backup=backup_path, **details)
+    return True

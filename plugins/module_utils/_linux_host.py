@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host a removal module acts on, and the record of what it did.
+
+``Host`` bundles everything the removal helpers need from the outside world, so that unit
+tests can hand them a temporary directory root, fake commands and a fake clock:
+
+* ``root``: the filesystem acted on (``/`` for the running system); paths are resolved inside
+  it (``RootFS``), so a symlink in an image never leads out of the image;
+* ``run(argv)``: runs a command WITHOUT a shell, in the C locale, returns ``(rc, out, err)``
+  as text;
+* ``which(name)``: finds a command;
+* ``check_mode``: predict only;
+* ``proc``, ``kill``, ``sleep``, ``monotonic``: processes (live system only);
+* ``write(path, data, mode)``: atomic replacement of a file's content (the module passes one
+  that keeps SELinux contexts).
+
+``Record`` collects the steps, diffs and the ``changed`` flag that the modules return.
+
+Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import shutil
+import stat
+import tempfile
+import time
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+
+__metaclass__ = type
+
+__all__ = ["Host", "Record", "RemovalError", "C_ENV", "first_lines", "atomic_write"]
+
+# Commands run in the C locale and never ask questions: their output is parsed, and a
+# maintainer script waiting for an answer would hang the run.
+C_ENV = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C", "DEBIAN_FRONTEND": "noninteractive",
+         "APT_LISTCHANGES_FRONTEND": "none", "NEEDRESTART_MODE": "l"}
+
+
+class RemovalError(Exception):
+    """A step failed; ``msg`` says what and why (the package and the tool's own message)."""
+
+    def __init__(self, msg, **details):
+        super(RemovalError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+def first_lines(text, limit=1500, skip=()):
+    """The non-empty lines of a command's output joined with ' / ', cut at ``limit`` chars.
+
+    Lines containing one of ``skip`` (progress chatter) are left out.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line and not any(s in line for s in skip):
+            lines.append(line)
+    out = " / ".join(lines)
+    if len(out) > limit:
+        out = out[:limit] + " ..."
+    return out
+
+
+def atomic_write(path, data, mode=None):
+    """Replace ``path``'s content with ``data`` (bytes) atomically.
+
+    An existing file keeps its mode, owner and group; a new file gets ``mode`` (default
+    0644). The temporary file lives next to the target, so ``os.replace`` never crosses a
+    filesystem.
+    """
+    directory = os.path.dirname(path) or "."
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".divest")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if info is not None:
+            os.chmod(tmp, stat.S_IMODE(info.st_mode))
+            try:
+                os.chown(tmp, info.st_uid, info.st_gid)
+            except OSError:
+                pass  # not root: the file keeps our ownership
+        else:
+            os.chmod(tmp, 0o644 if mode is None else mode)
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def backup_copy(path, now=None):
+    """Copy ``path`` next to itself as ``<path>.<timestamp>.divest~`` (mode and owner kept)."""
+    stamp = time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime(now))
+    dest = "%s.%d.%s.divest~" % (path, os.getpid(), stamp)
+    shutil.copy2(path, dest)
+    try:
+        info = os.stat(path)
+        os.chown(dest, info.st_uid, info.st_gid)
+    except OSError:
+        pass
+    return dest
+
+
+class Host(object):
+    """What the removal helpers may touch. See the module docstring."""
+
+    def __init__(self, root="/", run=None, which=None, check_mode=False, proc="/proc", systemd=None,
+                 kill=None, sleep=None, monotonic=None, write=None, backup=None):
+        if not isinstance(root, str) or not root.startswith("/"):
+            raise ValueError("root must be an absolute path, got %r" % (root,))
+        real = os.path.realpath(root)
+        if not os.path.isdir(real):
+            raise ValueError("root %r does not exist or is not a directory" % (root,))
+        self.root = real
+        self.shown_root = os.path.normpath(root)
+        self.fs = RootFS(real)
+        self.live = real == "/"
+        self._run = run
+        self._which = which or shutil.which
+        self.check_mode = bool(check_mode)
+        self.proc = proc
+        if systemd is None:
+            systemd = self.live and os.path.isdir("/run/systemd/system")
+        self.systemd = bool(systemd)
+        self.kill = kill or os.kill
+        self.sleep = sleep or time.sleep
+        self.monotonic = monotonic or time.monotonic
+        self.write = write or atomic_write
+        self.backup = backup or backup_copy
+
+    def which(self, name):
+        return self._which(name)
+
+    def run(self, argv, data=None):
+        """Run ``argv`` (a list, never a shell string). Returns ``(rc, stdout, stderr)`` as text."""
+        if not isinstance(argv, list) or not argv:
+            raise ValueError("argv must be a non-empty list")
+        if self._run is None:
+            raise RemovalError("this module cannot run commands (%s)" % argv[0])
+        rc, out, err = self._run(argv, data)
+        if isinstance(out, bytes):
+            out = out.decode("utf-8", "replace")
+        if isinstance(err, bytes):
+            err = err.decode("utf-8", "replace")
+        return rc, out or "", err or ""
+
+    def inner_exists(self, inner):
+        try:
+            self.fs.lstat(inner)
+            return True
+        except (OSError, ValueError):
+            return False
+
+
+class Record(object):
+    """Steps, diffs and ``changed`` of one module run."""
+
+    def __init__(self):
+        self.steps = []
+        self.changed = False
+        self.diffs = []
+        self.warnings = []
+
+    def step(self, step, action, target, changed=True, **details):
+        """Note one action (done, or predicted in check mode) on ``target``."""
+        entry = {"step": step, "action": action, "target": target, "changed": bool(changed)}
+        entry.update((k, v) for k, v in details.items() if v is not None)
+        self.steps.append(entry)
+        if changed:
+            self.changed = True
+        return entry
+
+    def diff(self, before, after, before_header, after_header=None):
+        self.diffs.append({"before": before, "after": after, "before_header": before_header,
+                           "after_header": after_header or before_header})
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+    def counts(self):
+        """``{step: number of changes}`` (done, or predicted in check mode)."""
+        out = {}
+        for entry in self.steps:
+            if entry["changed"]:
+                out[entry["step"]] = out.get(entry["step"], 0) + 1
+        return out

@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Removing packages with the host's package manager, one package at a time.
+
+Debian family: ``dpkg`` itself removes (``--purge`` or ``--remove``). It never takes another
+package along: when a package outside the recipe depends on the one being removed, dpkg
+refuses and says which, where ``apt-get remove`` would silently remove that package too. Its
+odd states are handled: ``config-files`` is purged, ``half-installed`` and the
+``reinst-required`` flag get ``--force-remove-reinstreq``. A busy dpkg lock is waited for.
+
+rpm family: ``rpm -e --test`` first checks that no other installed package needs the one being
+removed (again: refuse rather than remove more), then the host's front end removes exactly that
+package, by its full NEVRA: ``dnf`` (``--disablerepo='*'``, ``clean_requirements_on_remove``
+off), ``yum`` (the same), ``zypper`` (``--no-refresh``), or ``rpm -e``.
+
+Every command is an argv list (no shell), in the C locale, non-interactive. With a root other
+than ``/``: ``dpkg --root``, ``rpm --root --dbpath``, ``dnf/yum --installroot``, ``zypper --root``.
+
+Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import re
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError, first_lines
+
+__metaclass__ = type
+
+__all__ = ["Package", "Dpkg", "Rpm", "detect", "RPM_DBPATHS", "FRONTENDS"]
+
+RPM_DBPATHS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
+RPM_DBFILES = ("rpmdb.sqlite", "Packages", "Packages.db")
+FRONTENDS = ("dnf", "yum", "zypper", "rpm")
+# Package names as the package managers allow them (and nothing a command line could misread).
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]*$")
+_DPKG_LOCKED = ("lock was locked by another process", "status database is locked", "could not get lock",
+                "unable to acquire the dpkg frontend lock", "is another process using it")
+_DPKG_CHATTER = ("(Reading database", "Reading database ...", "files and directories currently installed")
+# Debian's rpm warns on every call; not part of any error.
+_RPM_CHATTER = ("should not be used directly install RPM packages", "However assuming you know what you are doing")
+
+
+class Package(object):
+    """One installed instance of a package, as a package manager sees it."""
+
+    __slots__ = ("name", "target", "version", "arch", "status", "flag", "manager")
+
+    def __init__(self, name, target, version, arch, status, flag, manager):
+        self.name = name          # the recipe's name
+        self.target = target      # what to hand the manager (kav4fs:i386, kesl-12.1.0-1508.x86_64)
+        self.version = version
+        self.arch = arch
+        self.status = status      # dpkg state word; "installed" for rpm
+        self.flag = flag          # dpkg error flag: ok | reinstreq
+        self.manager = manager
+
+    def as_dict(self):
+        return {"name": self.name, "version": self.version, "arch": self.arch, "status": self.status,
+                "flag": self.flag, "manager": self.manager}
+
+
+def check_name(name):
+    if not isinstance(name, str) or not _NAME.match(name) or len(name) > 200:
+        raise RemovalError("invalid package name %r" % (name,))
+    return name
+
+
+class Dpkg(object):
+    name = "dpkg"
+
+    def __init__(self, host, lock_timeout=60):
+        self.host = host
+        self.lock_timeout = lock_timeout
+        self.dpkg = host.which("dpkg")
+        self.query_bin = host.which("dpkg-query")
+
+    def _root_args(self, query=False):
+        if self.host.live:
+            return []
+        if query:
+            return ["--admindir=%s" % self.host.fs.host("/var/lib/dpkg")]
+        return ["--root=%s" % self.host.root]
+
+    def query(self, names):
+        """``{name: [Package, ...]}`` of the names dpkg knows in any state but not-installed."""
+        if not names:
+            return {}
+        fmt = "${binary:Package}\\t${Package}\\t${Version}\\t${Architecture}\\t${Status}\\n"
+        argv = [self.query_bin or "dpkg-query"] + self._root_args(query=True) + ["--show", "--showformat=" + fmt]
+        rc, out, err = self.host.run(argv + list(names))
+        if rc not in (0, 1):
+            raise RemovalError("dpkg-query failed (exit %s): %s" % (rc, first_lines(err)))
+        found = {}
+        for line in out.splitlines():
+            fields = line.split("\t")
+            if len(fields) != 5:
+                continue
+            target, name, version, arch, status = fields
+            words = status.split()
+            if len(words) != 3 or words[2] == "not-installed":
+                continue
+            found.setdefault(name, []).append(Package(name, target or name, version or None, arch or None,
+                                                      words[2], words[1], "dpkg"))
+        return found
+
+    def _ops(self, pkg, purge):
+        """dpkg's operation for a package in its state, or None when there is nothing to do."""
+        if pkg.status == "config-files" and not purge:
+            return None
+        ops = ["--purge" if purge or pkg.status == "config-files" else "--remove"]
+        if pkg.status == "half-installed" or pkg.flag == "reinstreq":
+            ops.append("--force-remove-reinstreq")
+        return ops
+
+    def remove(self, pkg, purge):
+        """Remove (purge) one package instance. Raises RemovalError with dpkg's own message."""
+        ops = self._ops(pkg, purge)
+        if ops is None:
+            return None
+        argv = [self.dpkg or "dpkg"] + self._root_args() + ops + [pkg.target]
+        if self.host.check_mode:
+            return argv
+        shown = "dpkg %s" % " ".join(ops + [pkg.target])
+        deadline = self.host.monotonic() + self.lock_timeout
+        while True:
+            rc, out, err = self.host.run(argv)
+            if rc == 0:
+                return argv
+            text = "%s\n%s" % (err, out)
+            if any(s in text for s in _DPKG_LOCKED) and self.host.monotonic() < deadline:
+                self.host.sleep(2)
+                continue
+            raise RemovalError("%s: %s failed (exit %s): %s" % (
+                pkg.name, shown, rc, first_lines(err or out, skip=_DPKG_CHATTER)),
+                package=pkg.name, rc=rc, stdout=out[-4000:], stderr=err[-4000:], command=argv)
+
+    def simulate(self, pkgs, purge):
+        """Check mode: ask dpkg (``--no-act``) whether removing ``pkgs`` together (in this
+        order) would go through; returns dpkg's complaint, or None."""
+        todo = [p for p in pkgs if self._ops(p, purge) is not None]
+        if not todo:
+            return None
+        ops = ["--purge" if purge else "--remove"]
+        if any(p.status == "half-installed" or p.flag == "reinstreq" for p in todo):
+            ops.append("--force-remove-reinstreq")
+        argv = [self.dpkg or "dpkg"] + self._root_args() + ["--no-act"] + ops + [p.target for p in todo]
+        rc, out, err = self.host.run(argv)
+        if rc != 0:
+            return first_lines(err or out, skip=_DPKG_CHATTER)
+        return None
+
+
+class Rpm(object):
+    def __init__(self, host, frontend="auto", dbpath=None):
+        self.host = host
+        self.rpm = host.which("rpm")
+        self.dbpath = dbpath
+        if frontend == "auto":
+            frontend = "rpm"
+            for name in ("dnf", "yum", "zypper"):
+                if host.which(name):
+                    frontend = name
+                    break
+        self.name = frontend
+        self.frontend = host.which(frontend) if frontend != "rpm" else self.rpm
+
+    def _rpm_root(self):
+        if self.host.live:
+            return []
+        return ["--root", self.host.root] + (["--dbpath", self.dbpath] if self.dbpath else [])
+
+    def query(self, names):
+        if not names:
+            return {}
+        fmt = "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"
+        argv = [self.rpm or "rpm", "--query", "--queryformat", fmt] + self._rpm_root() + list(names)
+        rc, out, err = self.host.run(argv)
+        found = {}
+        for line in out.splitlines():
+            fields = line.split("\t")
+            if len(fields) != 5:
+                continue  # "package kesl is not installed"
+            name, epoch, version, release, arch = fields
+            full = "%s-%s" % (version, release)
+            if epoch and epoch != "(none)":
+                full = "%s:%s" % (epoch, full)
+            target = "%s-%s-%s.%s" % (name, version, release, arch) if arch and arch != "(none)" else \
+                "%s-%s-%s" % (name, version, release)
+            found.setdefault(name, []).append(Package(name, target, full, None if arch == "(none)" else arch,
+                                                      "installed", "ok", "rpm"))
+        if rc != 0 and not found and "is not installed" not in out and first_lines(err, skip=_RPM_CHATTER):
+            raise RemovalError("rpm --query failed (exit %s): %s" % (rc, first_lines(err, skip=_RPM_CHATTER)))
+        return found
+
+    def _test(self, pkgs):
+        argv = [self.rpm or "rpm", "--erase", "--test"] + self._rpm_root() + [p.target for p in pkgs]
+        rc, out, err = self.host.run(argv)
+        if rc != 0:
+            return first_lines(err or out, skip=_RPM_CHATTER)
+        return None
+
+    def _argv(self, pkg):
+        if self.name == "dnf" or self.name == "yum":
+            argv = [self.frontend, "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False"]
+            if not self.host.live:
+                argv.append("--installroot=%s" % self.host.root)
+            return argv + ["remove", pkg.target]
+        if self.name == "zypper":
+            argv = [self.frontend, "--non-interactive", "--no-refresh"]
+            if not self.host.live:
+                argv += ["--root", self.host.root]
+            # zypper takes a name (or name.arch), not a NEVRA
+            return argv + ["remove", "%s.%s" % (pkg.name, pkg.arch) if pkg.arch else pkg.name]
+        return [self.rpm or "rpm", "--erase"] + self._rpm_root() + [pkg.target]
+
+    def simulate(self, pkgs, purge):
+        """Check mode: ``rpm --erase --test`` of ``pkgs`` together; returns rpm's complaint, or None."""
+        del purge
+        return self._test(pkgs) if pkgs else None
+
+    def remove(self, pkg, purge):
+        del purge  # rpm has no purge: leftovers are deleted as residue
+        argv = self._argv(pkg)
+        if self.host.check_mode:
+            return argv
+        problem = self._test([pkg])
+        if problem:
+            raise RemovalError("%s: not removed, rpm --erase --test refuses: %s" % (pkg.name, problem),
+                               package=pkg.name, command=argv)
+        rc, out, err = self.host.run(argv)
+        if rc != 0:
+            raise RemovalError("%s: %s remove failed (exit %s): %s" % (
+                pkg.name, self.name, rc, first_lines(err or out, skip=_RPM_CHATTER)),
+                package=pkg.name, rc=rc, stdout=out[-4000:], stderr=err[-4000:], command=argv)
+        return argv
+
+
+def find_rpmdb(fs):
+    for directory in RPM_DBPATHS:
+        for name in RPM_DBFILES:
+            if fs.isfile(directory + "/" + name):
+                return directory
+    return None
+
+
+def detect(host, manager="auto", lock_timeout=60):
+    """The package managers to ask, in order: ``[Dpkg]``, ``[Rpm]``, both, or ``[]``.
+
+    ``manager`` forces one: ``dpkg`` (also ``apt``), ``dnf``, ``yum``, ``zypper`` or ``rpm``.
+    Otherwise a manager is used when its database exists in the root and its command is found.
+    """
+    if manager in ("dpkg", "apt"):
+        return [Dpkg(host, lock_timeout)]
+    if manager in FRONTENDS:
+        return [Rpm(host, manager, find_rpmdb(host.fs))]
+    found = []
+    if host.fs.isfile("/var/lib/dpkg/status") and host.which("dpkg"):
+        found.append(Dpkg(host, lock_timeout))
+    dbpath = find_rpmdb(host.fs)
+    if dbpath and host.which("rpm"):
+        found.append(Rpm(host, "auto", dbpath))
+    return found

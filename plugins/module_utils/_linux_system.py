@@ -1,0 +1,295 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Services, processes and accounts of a product being removed.
+
+* Services are stopped and disabled with ``systemctl`` where systemd runs (SysV init scripts
+  included: systemd wraps them); without systemd, a SysV script is stopped with ``service``.
+  Names may be catalog patterns (``re:KSC[A-Za-z]*Web[A-Za-z]*``): they are matched against
+  the unit files and init scripts on disk.
+* Processes are found the way the collector finds them (the base name of ``/proc/PID/exe``,
+  ``(deleted)`` stripped, else ``comm``), sent SIGTERM, waited for, then sent SIGKILL.
+* Accounts are removed with ``userdel`` / ``groupdel`` (``--root`` for another root); uid or
+  gid 0 is never touched.
+
+Offline roots (a root other than ``/``) have no running services or processes: those steps
+are skipped and say so.
+
+Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import errno
+import os
+import re
+import signal
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError, first_lines
+from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternError, PatternSet
+
+__metaclass__ = type
+
+__all__ = ["resolve_services", "stop_services", "find_processes", "kill_processes", "remove_accounts",
+           "UNIT_DIRS"]
+
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+             "/lib/systemd/system", "/usr/lib/systemd/system")
+SYSV_DIRS = ("/etc/init.d", "/etc/rc.d/init.d")
+_UNIT = re.compile(r"^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?$")
+_ACCOUNT = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$", re.IGNORECASE)
+
+
+def _patterns(option, values):
+    try:
+        return PatternSet([v for v in values or () if isinstance(v, str) and v])
+    except PatternError as exc:
+        raise RemovalError("%s: %s" % (option, exc))
+
+
+def _unit_files(fs):
+    """``{name: kind}`` of the service units and init scripts on disk."""
+    names = {}
+    for directory in UNIT_DIRS:
+        try:
+            entries = fs.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.endswith(".service") and not entry.endswith("@.service"):
+                names.setdefault(entry[:-len(".service")], "systemd")
+    for directory in SYSV_DIRS:
+        try:
+            entries = fs.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.startswith(".") and entry not in ("README", "skeleton", "functions"):
+                names.setdefault(entry, "sysv")
+    return names
+
+
+def resolve_services(host, services):
+    """The recipe's services that exist on the host: ``[(name, kind)]`` in recipe order."""
+    if not services:
+        return []
+    on_disk = _unit_files(host.fs)
+    out = []
+    for spec in services:
+        if not isinstance(spec, str) or not spec:
+            continue
+        if spec.startswith("re:"):
+            pattern = _patterns("services", [spec])
+            matched = sorted(name for name in on_disk if pattern.match(name))
+        else:
+            matched = [spec] if spec in on_disk else []
+            if not matched and host.systemd and _UNIT.match(spec):
+                matched = [spec]  # a unit systemd knows from elsewhere (a generator, /run)
+        for name in matched:
+            if _UNIT.match(name) and name not in [n for n, dummy in out]:
+                out.append((name, on_disk.get(name, "systemd")))
+    return out
+
+
+def _systemctl_show(host, name):
+    argv = [host.which("systemctl") or "systemctl", "show", "--property=LoadState,ActiveState,UnitFileState",
+            name + ".service"]
+    rc, out, err = host.run(argv)
+    props = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            props[key] = value
+    if rc != 0 and not props:
+        raise RemovalError("systemctl show %s failed (exit %s): %s" % (name, rc, first_lines(err)))
+    return props
+
+
+def stop_services(host, record, services, disable=True):
+    """Stop (and disable) each service of the recipe. Returns the names handled."""
+    found = resolve_services(host, services)
+    if not host.live:
+        if found:
+            record.step("services", "skip", ", ".join(n for n, dummy in found), changed=False,
+                        reason="offline root: services are not running")
+        return []
+    handled = []
+    for name, kind in found:
+        if host.systemd:
+            props = _systemctl_show(host, name)
+            if props.get("LoadState") == "not-found":
+                continue
+            active = props.get("ActiveState") in ("active", "activating", "reloading", "deactivating")
+            enabled = props.get("UnitFileState", "") in ("enabled", "enabled-runtime", "static-enabled") or (
+                kind == "sysv" and props.get("UnitFileState", "") in ("generated",) and _sysv_enabled(host, name))
+            systemctl = host.which("systemctl") or "systemctl"
+            if active:
+                _run_step(host, record, "services", "stop", name, [systemctl, "stop", name + ".service"],
+                          state=props.get("ActiveState"))
+            if disable and enabled:
+                _run_step(host, record, "services", "disable", name, [systemctl, "disable", name + ".service"],
+                          state=props.get("UnitFileState"))
+            handled.append(name)
+        elif kind == "sysv":
+            service = host.which("service")
+            if service:
+                # Without systemd the state of a SysV service is only known by running its
+                # script; "stop" is harmless when it is not running.
+                _run_step(host, record, "services", "stop", name, [service, name, "stop"], tolerate=True)
+                handled.append(name)
+    return handled
+
+
+def _sysv_enabled(host, name):
+    """A SysV script is enabled when an S link to it exists in a runlevel directory."""
+    for level in "2345S":
+        try:
+            for entry in host.fs.listdir("/etc/rc%s.d" % level):
+                if entry.startswith("S") and entry[3:] == name:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _run_step(host, record, step, action, target, argv, tolerate=False, **details):
+    if host.check_mode:
+        record.step(step, action, target, **details)
+        return
+    rc, out, err = host.run(argv)
+    if rc != 0 and not tolerate:
+        raise RemovalError("%s %s failed (exit %s): %s" % (action, target, rc, first_lines(err or out)),
+                           command=argv, rc=rc)
+    record.step(step, action, target, **details)
+
+
+def find_processes(proc, names):
+    """``[(pid, name, exe)]`` of running processes whose name is in ``names`` (patterns)."""
+    wanted = _patterns("processes", names)
+    if not wanted:
+        return []
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return []
+    found = []
+    own = os.getpid()
+    for entry in entries:
+        if not entry.isdigit() or int(entry) in (1, own):
+            continue
+        base = os.path.join(proc, entry)
+        exe = None
+        try:
+            exe = os.readlink(base + "/exe")
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ESRCH):
+                continue
+        if exe:
+            if exe.endswith(" (deleted)"):
+                exe = exe[:-len(" (deleted)")]
+            name = exe.rsplit("/", 1)[-1]
+        else:
+            try:
+                with open(base + "/comm", "rb") as handle:
+                    name = handle.read(256).decode("utf-8", "replace").rstrip("\n")
+            except OSError:
+                continue
+            try:
+                with open(base + "/cmdline", "rb") as handle:
+                    if not handle.read(1):
+                        continue  # a kernel thread
+            except OSError:
+                continue
+        if name and wanted.match(name) is not None:
+            found.append((int(entry), name, exe))
+    return sorted(found)
+
+
+def kill_processes(host, record, names, timeout=10):
+    """SIGTERM the recipe's processes still running, wait up to ``timeout`` s, SIGKILL the rest.
+
+    Returns the processes still running afterwards (``[{pid, name, exe}]``).
+    """
+    if not names:
+        return []
+    if not host.live:
+        return []
+    running = find_processes(host.proc, names)
+    if not running:
+        return []
+    if host.check_mode:
+        for pid, name, exe in running:
+            record.step("processes", "kill", name, pid=pid, exe=exe)
+        return []
+    for pid, name, exe in running:
+        try:
+            host.kill(pid, signal.SIGTERM)
+        except OSError as exc:
+            if exc.errno != errno.ESRCH:
+                record.warn("cannot signal %s (pid %d): %s" % (name, pid, exc.strerror))
+    deadline = host.monotonic() + max(0, timeout)
+    pids = set(pid for pid, dummy, dummy2 in running)
+    while True:
+        alive = set(pid for pid, dummy, dummy2 in find_processes(host.proc, names)) & pids
+        if not alive or host.monotonic() >= deadline:
+            break
+        host.sleep(0.2)
+    for pid, name, exe in running:
+        if pid in alive:
+            try:
+                host.kill(pid, signal.SIGKILL)
+            except OSError as exc:
+                if exc.errno != errno.ESRCH:
+                    record.warn("cannot kill %s (pid %d): %s" % (name, pid, exc.strerror))
+            record.step("processes", "kill", name, pid=pid, exe=exe, signal="KILL")
+        else:
+            record.step("processes", "kill", name, pid=pid, exe=exe, signal="TERM")
+    if alive:
+        end = host.monotonic() + 2
+        while host.monotonic() < end:
+            if not set(pid for pid, dummy, dummy2 in find_processes(host.proc, names)) & alive:
+                break
+            host.sleep(0.2)
+    left = [p for p in find_processes(host.proc, names) if p[0] in pids]
+    return [{"pid": pid, "name": name, "exe": exe} for pid, name, exe in left]
+
+
+def _read_db(host, path):
+    """``{name: id}`` from /etc/passwd or /etc/group inside the root."""
+    try:
+        data, dummy = host.fs.read_bytes(path, 16 * 1024 * 1024)
+    except OSError:
+        return {}
+    out = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[0]:
+            try:
+                out[fields[0]] = int(fields[2])
+            except ValueError:
+                out[fields[0]] = None
+    return out
+
+
+def remove_accounts(host, record, accounts):
+    """Remove the recipe's users, then its groups, when they exist."""
+    if not accounts:
+        return
+    users = accounts.get("users") or []
+    groups = accounts.get("groups") or []
+    for kind, names, db, tool in (("user", users, "/etc/passwd", "userdel"), ("group", groups, "/etc/group", "groupdel")):
+        if not names:
+            continue
+        known = _read_db(host, db)
+        for name in names:
+            if not isinstance(name, str) or not _ACCOUNT.match(name) or name == "root":
+                raise RemovalError("refusing to remove %s %r: not a valid account name" % (kind, name))
+            if name not in known:
+                continue
+            if known[name] == 0:
+                raise RemovalError("refusing to remove %s %s: its id is 0" % (kind, name))
+            argv = [host.which(tool) or tool]
+            if not host.live:
+                argv += ["--root", host.root]
+            argv.append(name)
+            _run_step(host, record, "accounts", "delete", "%s %s" % (kind, name), argv)

@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: reinstall_block
+short_description: Keep a vendor's removed packages from being installed again
+version_added: 0.1.0
+description:
+  - Tells the host's package manager never to install the given package names again.
+  - B(apt) - writes C(/etc/apt/preferences.d/divest-<vendor>.pref) pinning every name (and
+    C(name:any), which covers foreign architectures such as i386) to a C(Pin-Priority) of C(-1).
+    C(apt-get install kesl) then finds no installation candidate. The file belongs to this
+    module alone.
+  - B(dnf) / B(yum) - adds the names to C(excludepkgs=) (dnf, C(/etc/dnf/dnf.conf)) or
+    C(exclude=) (yum, C(/etc/yum.conf)) in C([main]); the values already there are kept, and an
+    existing C(exclude=) line in dnf.conf is extended rather than doubled.
+  - B(zypper) - adds one package lock per name to C(/etc/zypp/locks); other locks stay.
+  - With O(state=present) the block only grows (names blocked earlier stay); O(state=absent)
+    takes the given names out again (on apt, without names, the whole file goes).
+  - Idempotent, with full check mode and C(--diff) support.
+author:
+  - fleetsec.divest developers (@fleetsec)
+options:
+  vendor:
+    description: The vendor's catalog id; names the apt preferences file and the comments.
+    type: str
+    required: true
+  packages:
+    description: Package names to block (the plan's C(block_reinstall) action's C(packages)).
+    type: list
+    elements: str
+    default: []
+  state:
+    description: Whether the block is there (V(present)) or not (V(absent)).
+    type: str
+    choices: [present, absent]
+    default: present
+  manager:
+    description:
+      - Which package manager to configure. V(auto) picks apt when dpkg is the package database,
+        else dnf, yum or zypper by their configuration files.
+    type: str
+    choices: [auto, apt, dnf, yum, zypper]
+    default: auto
+  backup:
+    description: Keep a timestamped copy of a configuration file before changing it.
+    type: bool
+    default: false
+  root:
+    description: Act on the Linux filesystem mounted at this path instead of the running system.
+    type: path
+    default: /
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    support: full
+    platforms: posix
+notes:
+  - A block stops the package manager, not a determined administrator - on apt, an explicit
+    version request (C(apt-get install kesl=12.1.0-1508)) and C(dpkg -i) of a local file bypass
+    a negative pin, and C(rpm -i) bypasses dnf's and yum's excludes.
+  - The dnf, yum and zypper files are unit tested; they were NOT exercised on a real RHEL or SUSE
+    host by this collection.
+seealso:
+  - module: fleetsec.divest.linux_remove
+"""
+
+EXAMPLES = r"""
+- name: Block Kaspersky packages from coming back
+  fleetsec.divest.reinstall_block:
+    vendor: kaspersky
+    packages: [kesl, kesl-gui, klnagent64]
+  become: true
+
+- name: Lift the block again
+  fleetsec.divest.reinstall_block:
+    vendor: kaspersky
+    packages: [kesl, kesl-gui, klnagent64]
+    state: absent
+  become: true
+"""
+
+RETURN = r"""
+counts:
+  description: The number of changes (made, or predicted in check mode) per step.
+  returned: always
+  type: dict
+  sample: {services: 2, packages: 2, processes: 1, residue: 4}
+manager:
+  description: The package manager configured.
+  returned: always
+  type: str
+  sample: apt
+path:
+  description: The file written (or that would be written).
+  returned: always
+  type: str
+  sample: /etc/apt/preferences.d/divest-kaspersky.pref
+before:
+  description: Names blocked before.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+after:
+  description: Names blocked after (for dnf/yum, the whole exclude list).
+  returned: always
+  type: list
+  elements: str
+  sample: [kesl, kesl-gui, klnagent64]
+steps:
+  description: What was done (would be done, in check mode).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_block import block
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import failure, finish, module_host
+
+
+def argument_spec():
+    return dict(
+        vendor=dict(type="str", required=True),
+        packages=dict(type="list", elements="str", default=[]),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        manager=dict(type="str", default="auto", choices=["auto", "apt", "dnf", "yum", "zypper"]),
+        backup=dict(type="bool", default=False),
+        root=dict(type="path", default="/"),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    try:
+        host = module_host(module, params["root"])
+    except ValueError as exc:
+        module.fail_json(msg="root: %s" % exc)
+    try:
+        result = block(host, params["vendor"], params["packages"], state=params["state"],
+                       manager=params["manager"], backup=params["backup"])
+    except RemovalError as exc:
+        failure(module, exc)
+    finish(module, result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Package removal with fake package managers: states, argv, locks, failures, detection."""
+
+import sys
+import pathlib
+
+import pytest
+
+from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_packages as pk
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from removal_fakes import Clock, Runner, make_host, write  # noqa: E402
+
+
+def dpkg_row(target, name, version, arch, status):
+    return "\t".join([target, name, version, arch, status])
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = tmp_path / "root"
+    write(r, "/var/lib/dpkg/status", "")
+    return r
+
+
+@pytest.mark.parametrize("status, purge, ops", [
+    ("install ok installed", True, ["--purge"]),
+    ("install ok installed", False, ["--remove"]),
+    ("deinstall ok config-files", True, ["--purge"]),
+    ("deinstall ok config-files", False, None),
+    ("install reinstreq half-installed", True, ["--purge", "--force-remove-reinstreq"]),
+    ("install ok half-installed", False, ["--remove", "--force-remove-reinstreq"]),
+    ("install reinstreq unpacked", True, ["--purge", "--force-remove-reinstreq"]),
+    ("install ok half-configured", True, ["--purge"]),
+    ("install ok triggers-pending", True, ["--purge"]),
+])
+def test_dpkg_handles_every_state(root, status, purge, ops):
+    runner = Runner([(("dpkg-query",), (0, dpkg_row("kav4fs:i386", "kav4fs", "8.0.4-312", "i386", status) + "\n", ""))])
+    host = make_host(root, runner)
+    dpkg = pk.Dpkg(host)
+    found = dpkg.query(["kav4fs"])
+    (pkg,) = found["kav4fs"]
+    assert (pkg.target, pkg.arch) == ("kav4fs:i386", "i386")
+    argv = dpkg.remove(pkg, purge)
+    if ops is None:
+        assert argv is None and runner.commands("dpkg") == []
+    else:
+        assert runner.commands("dpkg") == [["dpkg", "--root=%s" % host.root] + ops + ["kav4fs:i386"]]
+
+
+def test_dpkg_query_skips_not_installed_and_multiarch_instances_are_separate(root):
+    out = "\n".join([dpkg_row("kesl", "kesl", "12.1.0-1508", "amd64", "install ok installed"),
+                     dpkg_row("kesl:i386", "kesl", "12.1.0-1508", "i386", "install ok installed"),
+                     dpkg_row("kesl-gui", "kesl-gui", "", "", "unknown ok not-installed"), "garbage"]) + "\n"
+    runner = Runner([(("dpkg-query",), (1, out, "dpkg-query: no packages found matching nosuch\n"))])
+    found = pk.Dpkg(make_host(root, runner)).query(["kesl", "kesl-gui", "nosuch"])
+    assert [p.target for p in found["kesl"]] == ["kesl", "kesl:i386"] and "kesl-gui" not in found
+    assert runner.calls[0][1] == "--admindir=%s/var/lib/dpkg" % root
+
+
+def test_dpkg_failure_names_the_package_and_quotes_dpkg(root):
+    err = ("kesl: could not stop Kaspersky Endpoint Security tasks, removal aborted; run the removal again\n"
+           "dpkg: error processing package kesl (--purge):\n"
+           " installed kesl package pre-removal script subprocess returned error exit status 1\n"
+           "Errors were encountered while processing:\n kesl\n")
+    runner = Runner([(("dpkg", "--purge"), (1, "(Reading database ... 8673 files and directories currently installed.)\n"
+                                               "Removing kesl (12.1.0-1508) ...\n", err))])
+    pkg = pk.Package("kesl", "kesl", "12.1.0-1508", "amd64", "installed", "ok", "dpkg")
+    with pytest.raises(RemovalError) as info:
+        pk.Dpkg(make_host(root, runner)).remove(pkg, True)
+    msg = info.value.msg
+    assert msg.startswith("kesl: dpkg --purge kesl failed (exit 1): kesl: could not stop Kaspersky")
+    assert "pre-removal script subprocess returned error exit status 1" in msg
+    assert info.value.details["package"] == "kesl"
+
+
+def test_dpkg_waits_for_a_busy_lock_then_goes_on(root):
+    answers = [(2, "", "dpkg: error: dpkg frontend lock was locked by another process with pid 42\n")] * 3 + [(0, "", "")]
+    runner = Runner([(("dpkg", "--purge"), lambda argv: answers.pop(0))])
+    clock = Clock()
+    host = make_host(root, runner, clock=clock)
+    pkg = pk.Package("kesl", "kesl", "1", "amd64", "installed", "ok", "dpkg")
+    pk.Dpkg(host, lock_timeout=60).remove(pkg, True)
+    assert len(runner.commands("dpkg")) == 4 and clock.slept == [2, 2, 2]
+
+
+def test_dpkg_gives_up_on_the_lock_after_the_timeout(root):
+    runner = Runner([(("dpkg", "--purge"), (2, "", "dpkg: error: dpkg frontend lock was locked by another process\n"))])
+    host = make_host(root, runner)
+    with pytest.raises(RemovalError, match="lock was locked"):
+        pk.Dpkg(host, lock_timeout=5).remove(pk.Package("kesl", "kesl", "1", "amd64", "installed", "ok", "dpkg"), True)
+    assert len(runner.commands("dpkg")) == 4   # 0, 2, 4 s, then past the deadline
+
+
+def test_dpkg_check_mode_asks_no_act_for_all_packages_together(root):
+    complaint = "dpkg: dependency problems prevent removal of kesl:\n site-meta depends on kesl.\n"
+    runner = Runner([(("--no-act",), (1, "", complaint))])
+    host = make_host(root, runner, check_mode=True)
+    pkgs = [pk.Package(n, n, "1", "amd64", "installed", "ok", "dpkg") for n in ("kesl-gui", "kesl")]
+    problem = pk.Dpkg(host).simulate(pkgs, True)
+    assert "site-meta depends on kesl" in problem
+    assert runner.commands("dpkg") == [["dpkg", "--root=%s" % host.root, "--no-act", "--purge", "kesl-gui", "kesl"]]
+    assert pk.Dpkg(host).remove(pkgs[0], True) == ["/usr/bin/dpkg", "--root=%s" % host.root, "--purge", "kesl-gui"]
+    assert len(runner.calls) == 1   # check mode removes nothing
+
+
+RPM_Q = "kesl\t(none)\t12.1.0\t1508\tx86_64\nklnagent64\t1\t15.4.0\t8873\tx86_64\npackage nosuch is not installed\n"
+
+
+@pytest.mark.parametrize("frontend, live, expected", [
+    ("dnf", True, ["dnf", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
+                   "remove", "kesl-12.1.0-1508.x86_64"]),
+    ("dnf", False, ["dnf", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
+                    "--installroot=ROOT", "remove", "kesl-12.1.0-1508.x86_64"]),
+    ("yum", True, ["yum", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
+                   "remove", "kesl-12.1.0-1508.x86_64"]),
+    ("zypper", True, ["zypper", "--non-interactive", "--no-refresh", "remove", "kesl.x86_64"]),
+    ("zypper", False, ["zypper", "--non-interactive", "--no-refresh", "--root", "ROOT", "remove", "kesl.x86_64"]),
+    ("rpm", True, ["rpm", "--erase", "kesl-12.1.0-1508.x86_64"]),
+    ("rpm", False, ["rpm", "--erase", "--root", "ROOT", "--dbpath", "/var/lib/rpm", "kesl-12.1.0-1508.x86_64"]),
+])
+def test_rpm_front_ends_remove_exactly_one_package_after_a_test(tmp_path, frontend, live, expected):
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/rpmdb.sqlite", "x")
+    runner = Runner([(("--query",), (1, RPM_Q, ""))])
+    host = make_host(root, runner, live=live)
+    mgr = pk.Rpm(host, frontend, "/var/lib/rpm")
+    found = mgr.query(["kesl", "klnagent64", "nosuch"])
+    assert [p.version for p in found["kesl"] + found["klnagent64"]] == ["12.1.0-1508", "1:15.4.0-8873"]
+    mgr.remove(found["kesl"][0], True)
+    test, remove = runner.commands()[1:]
+    assert test[:3] == ["rpm", "--erase", "--test"] and test[-1] == "kesl-12.1.0-1508.x86_64"
+    assert remove == [w.replace("ROOT", host.root) for w in expected]
+
+
+def test_rpm_refuses_when_another_package_needs_it(tmp_path):
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/Packages", "x")
+    runner = Runner([(("--test",), (1, "", "error: Failed dependencies:\n\tkesl is needed by (installed) site-tools-1-1.noarch\n"))])
+    mgr = pk.Rpm(make_host(root, runner), "dnf")
+    with pytest.raises(RemovalError) as info:
+        mgr.remove(pk.Package("kesl", "kesl-12.1.0-1508.x86_64", "12.1.0-1508", "x86_64", "installed", "ok", "rpm"), True)
+    assert "rpm --erase --test refuses: error: Failed dependencies: / kesl is needed by (installed) site-tools" in info.value.msg
+    assert not any(c[0] == "dnf" for c in runner.commands())
+
+
+def test_rpm_scriptlet_failure_is_reported(tmp_path):
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/Packages", "x")
+    runner = Runner([(("rpm", "--erase", "kesl-1-1.x86_64"), lambda argv: (1, "", "error: %preun(kesl-1-1.x86_64) scriptlet failed, exit status 1\n")
+                      if "--test" not in argv else (0, "", ""))])
+    mgr = pk.Rpm(make_host(root, runner), "rpm")
+    with pytest.raises(RemovalError, match=r"kesl: rpm remove failed \(exit 1\): error: %preun\(kesl-1-1.x86_64\) scriptlet failed"):
+        mgr.remove(pk.Package("kesl", "kesl-1-1.x86_64", "1-1", "x86_64", "installed", "ok", "rpm"), True)
+
+
+@pytest.mark.parametrize("files, commands, forced, expected", [
+    (["/var/lib/dpkg/status"], ["dpkg"], "auto", ["dpkg"]),
+    (["/var/lib/rpm/rpmdb.sqlite"], ["rpm", "dnf", "yum"], "auto", ["dnf"]),
+    (["/usr/lib/sysimage/rpm/rpmdb.sqlite"], ["rpm", "zypper"], "auto", ["zypper"]),
+    (["/var/lib/rpm/Packages"], ["rpm"], "auto", ["rpm"]),
+    (["/var/lib/dpkg/status", "/var/lib/rpm/Packages"], ["dpkg", "rpm", "yum"], "auto", ["dpkg", "yum"]),
+    (["/var/lib/dpkg/status"], [], "auto", []),
+    ([], ["dpkg", "rpm"], "auto", []),
+    (["/var/lib/dpkg/status"], ["dpkg"], "apt", ["dpkg"]),
+    (["/var/lib/rpm/Packages"], ["rpm", "dnf"], "yum", ["yum"]),
+])
+def test_detection(tmp_path, files, commands, forced, expected):
+    root = tmp_path / "root"
+    root.mkdir()
+    for f in files:
+        write(root, f, "")
+    host = make_host(root, which=lambda n: "/usr/bin/" + n if n in commands else None)
+    assert [m.name for m in pk.detect(host, forced)] == expected
+
+
+@pytest.mark.parametrize("name", ["-rf", "kesl;rm", "kesl gui", "", "a" * 300, None, "../kesl"])
+def test_package_names_are_checked(name):
+    with pytest.raises(RemovalError):
+        pk.check_name(name)
