@@ -31,6 +31,7 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
     PatternSet,
 )
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_status
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import find_rpmdb, iter_processes
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
 
 __metaclass__ = type
@@ -51,8 +52,6 @@ MAX_TEXT_FILE = 4 * 1024 * 1024   # repository files, os-release, /proc/modules
 TRUNCATED = "...[truncated]"
 
 DPKG_DIR = "/var/lib/dpkg"
-RPM_DBPATHS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
-RPM_DBFILES = ("rpmdb.sqlite", "Packages", "Packages.db")
 RPM_TAGS = ("NAME", "EPOCH", "VERSION", "RELEASE", "ARCH", "VENDOR")
 # systemd's unit search path for system units, highest priority first (the runtime
 # directory only exists on a running system).
@@ -259,15 +258,6 @@ def gather_dpkg(fs, query, section):
         section.add(**record)
 
 
-def find_rpmdb(fs):
-    """The inner path of the rpm database directory, or None."""
-    for directory in RPM_DBPATHS:
-        for name in RPM_DBFILES:
-            if fs.isfile(directory + "/" + name):
-                return directory
-    return None
-
-
 def rpm_queryformat(token):
     """``--queryformat`` with separators no package can contain (``token`` is random)."""
     field_sep = "@@F%s@@" % token
@@ -444,49 +434,15 @@ def _unit_states(names, section, run, which):
 
 # --- processes and kernel modules (live only) ----------------------------------------------------
 
-def _read_small(path, limit=4096):
-    with open(path, "rb") as handle:
-        return handle.read(limit)
-
-
 def gather_processes(proc, query, section):
     if not query.processes:
         return
     try:
-        entries = os.listdir(proc)
+        found = sorted(iter_processes(proc, query.processes))
     except OSError as exc:
         section.error("cannot list %s: %s", proc, _strerror(exc))
         return
-    found = []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        base = os.path.join(proc, entry)
-        exe = None
-        try:
-            exe = os.readlink(base + "/exe")
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ESRCH):
-                continue  # a kernel thread, a zombie or a process that just ended
-        if exe:
-            if exe.endswith(" (deleted)"):
-                exe = exe[:-len(" (deleted)")]
-            name = exe.rsplit("/", 1)[-1]
-        else:
-            try:
-                name = _read_small(base + "/comm").decode("utf-8", "replace").rstrip("\n")
-            except OSError:
-                continue
-        if not name or query.processes.match(name) is None:
-            continue
-        if exe is None:
-            try:  # kernel threads have no command line; seen here when exe was unreadable
-                if not _read_small(base + "/cmdline", 1):
-                    continue
-            except OSError:
-                continue
-        found.append((int(entry), name, exe))
-    for pid, name, exe in sorted(found):
+    for pid, name, exe in found:
         section.add(name=name, pid=pid, exe=exe)
 
 

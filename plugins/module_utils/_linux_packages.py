@@ -25,13 +25,12 @@ from __future__ import absolute_import, division, print_function
 import re
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError, first_lines
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import RPM_DBPATHS, find_rpmdb
 
 __metaclass__ = type
 
 __all__ = ["Package", "Dpkg", "Rpm", "detect", "RPM_DBPATHS", "FRONTENDS"]
 
-RPM_DBPATHS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
-RPM_DBFILES = ("rpmdb.sqlite", "Packages", "Packages.db")
 FRONTENDS = ("dnf", "yum", "zypper", "rpm")
 # Package names as the package managers allow them (and nothing a command line could misread).
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]*$")
@@ -235,14 +234,6 @@ class Rpm(object):
                 pkg.name, self.name, rc, first_lines(err or out, skip=_RPM_CHATTER)),
                 package=pkg.name, rc=rc, stdout=out[-4000:], stderr=err[-4000:], command=argv)
         return argv
-
-
-def find_rpmdb(fs):
-    for directory in RPM_DBPATHS:
-        for name in RPM_DBFILES:
-            if fs.isfile(directory + "/" + name):
-                return directory
-    return None
 
 
 def detect(host, manager="auto", lock_timeout=60):

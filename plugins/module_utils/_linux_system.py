@@ -26,6 +26,7 @@ import re
 import signal
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError, first_lines
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import iter_processes
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternError, PatternSet
 
 __metaclass__ = type
@@ -164,45 +165,16 @@ def _run_step(host, record, step, action, target, argv, tolerate=False, **detail
 
 
 def find_processes(proc, names):
-    """``[(pid, name, exe)]`` of running processes whose name is in ``names`` (patterns)."""
+    """``[(pid, name, exe)]`` of running processes whose name is in ``names`` (patterns),
+    never pid 1 nor this module's own process."""
     wanted = _patterns("processes", names)
     if not wanted:
         return []
     try:
-        entries = os.listdir(proc)
+        return sorted(iter_processes(proc, wanted, skip=(1, os.getpid())))
     except OSError:
         return []
-    found = []
-    own = os.getpid()
-    for entry in entries:
-        if not entry.isdigit() or int(entry) in (1, own):
-            continue
-        base = os.path.join(proc, entry)
-        exe = None
-        try:
-            exe = os.readlink(base + "/exe")
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ESRCH):
-                continue
-        if exe:
-            if exe.endswith(" (deleted)"):
-                exe = exe[:-len(" (deleted)")]
-            name = exe.rsplit("/", 1)[-1]
-        else:
-            try:
-                with open(base + "/comm", "rb") as handle:
-                    name = handle.read(256).decode("utf-8", "replace").rstrip("\n")
-            except OSError:
-                continue
-            try:
-                with open(base + "/cmdline", "rb") as handle:
-                    if not handle.read(1):
-                        continue  # a kernel thread
-            except OSError:
-                continue
-        if name and wanted.match(name) is not None:
-            found.append((int(entry), name, exe))
-    return sorted(found)
+
 
 
 def kill_processes(host, record, names, timeout=10):

@@ -176,7 +176,7 @@ def fill_dpkg(container, count=2500):
 def collector_time(container, query):
     base = "/tmp/divest-bench/ansible_collections/fleetsec/divest/plugins/module_utils"
     sh("podman", "exec", container, "mkdir", "-p", base)
-    for name in ("_linux_inventory.py", "_linux_dpkg.py", "_linux_rootfs.py", "_patterns.py"):
+    for name in ("_linux_inventory.py", "_linux_dpkg.py", "_linux_rootfs.py", "_linux_proc.py", "_patterns.py"):
         sh("podman", "cp", os.path.join(ROOT, "plugins", "module_utils", name), "%s:%s/%s" % (container, base, name))
     out = sh("podman", "exec", container, "python3", "-c", COLLECTOR_TIMER, json.dumps(query)).stdout
     return json.loads(out)

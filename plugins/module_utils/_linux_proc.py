@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the collector and the removal modules both need to know about a Linux system:
+which processes run under a given name, and where the rpm database lives.
+
+Private to the collection; runs on managed nodes: standard library only, Python 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import errno
+import os
+
+__metaclass__ = type
+
+#: Where rpm keeps its database (newer distributions first) and the files that prove it is one.
+RPM_DBPATHS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
+RPM_DBFILES = ("rpmdb.sqlite", "Packages", "Packages.db")
+_DELETED = " (deleted)"
+
+
+def find_rpmdb(fs):
+    """The inner path of the rpm database directory under ``fs`` (an object with
+    ``isfile(inner_path)``), or None."""
+    for directory in RPM_DBPATHS:
+        for name in RPM_DBFILES:
+            if fs.isfile(directory + "/" + name):
+                return directory
+    return None
+
+
+def _read_small(path, limit=4096):
+    with open(path, "rb") as handle:
+        return handle.read(limit)
+
+
+def iter_processes(proc, wanted, skip=()):
+    """Yield ``(pid, name, exe)`` of the processes under ``proc`` (``/proc``) whose name
+    matches ``wanted`` (a PatternSet), in no particular order.
+
+    ``name`` is the basename of the executable (``/proc/PID/exe``), or ``comm`` when that link
+    cannot be read (another user's process without privileges); ``exe`` is then ``None``.
+    Kernel threads, zombies, processes that end while they are read and pids in ``skip`` are
+    left out. Raises OSError when ``proc`` cannot be listed.
+    """
+    for entry in os.listdir(proc):
+        if not entry.isdigit() or int(entry) in skip:
+            continue
+        base = os.path.join(proc, entry)
+        exe = None
+        try:
+            exe = os.readlink(base + "/exe")
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ESRCH):
+                continue  # a kernel thread, a zombie or a process that just ended
+        if exe:
+            if exe.endswith(_DELETED):
+                exe = exe[:-len(_DELETED)]
+            name = exe.rsplit("/", 1)[-1]
+        else:
+            try:
+                name = _read_small(base + "/comm", 256).decode("utf-8", "replace").rstrip("\n")
+            except OSError:
+                continue
+        if not name or wanted.match(name) is None:
+            continue
+        if exe is None:
+            try:  # kernel threads have no command line
+                if not _read_small(base + "/cmdline", 1):
+                    continue
+            except OSError:
+                continue
+        yield int(entry), name, exe
