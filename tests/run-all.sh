@@ -5,7 +5,7 @@
 #   tests/run-all.sh                 all stages
 #   tests/run-all.sh units lint      only these stages
 #
-# Stages: units, lint, sanity, compat, molecule.
+# Stages: units, lint, build, sanity, compat, molecule.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -13,7 +13,7 @@ cd "$ROOT"
 . "$ROOT/tests/harness/env.sh"
 
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(units lint sanity compat molecule)
+[ ${#stages[@]} -eq 0 ] && stages=(units lint build sanity compat molecule)
 # Molecule scenarios, cheapest first; each one creates and destroys its own containers.
 SCENARIOS=${DIVEST_SCENARIOS:-$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort | tr '\n' ' ')}
 
@@ -31,6 +31,26 @@ stage_units() {
 
 stage_lint() {
     ansible-lint --offline -q
+}
+
+# The tarball users get: it builds, installs, and carries only what users need.
+stage_build() {
+    local scratch tarball
+    scratch=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$scratch'" RETURN
+    ansible-galaxy collection build --force --output-path "$scratch" . >/dev/null
+    tarball=$(find "$scratch" -name 'fleetsec-divest-*.tar.gz')
+    if tar tzf "$tarball" | grep -E '^(tests|molecule|\.ci|\.cache|\.venv)/'; then
+        echo "the collection tarball carries development files (above): fix build_ignore in galaxy.yml" >&2
+        return 1
+    fi
+    ANSIBLE_COLLECTIONS_PATH="$scratch/installed" ansible-galaxy collection install --no-deps \
+        -p "$scratch/installed" "$tarball" >/dev/null
+    ANSIBLE_COLLECTIONS_PATH="$scratch/installed" ansible-doc fleetsec.divest.vendor_facts >/dev/null
+    ANSIBLE_COLLECTIONS_PATH="$scratch/installed" ansible localhost -m fleetsec.divest.vendor_facts -o \
+        | grep -q '"status"'
+    echo "$(basename "$tarball"): $(tar tzf "$tarball" | wc -l) entries, installs and runs"
 }
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name> and only tests what it
