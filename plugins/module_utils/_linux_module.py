@@ -13,11 +13,29 @@ from __future__ import absolute_import, division, print_function
 import os
 import tempfile
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import C_ENV, Host
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import C_ENV, Host, RemovalError
 
 __metaclass__ = type
 
-__all__ = ["module_host", "finish", "failure"]
+__all__ = ["module_host", "finish", "failure", "run_module"]
+
+
+def run_module(argument_spec, work):
+    """The whole ``main()`` of a removal module: parse the options (check mode supported), build
+    the ``Host`` for option ``root``, call ``work(host, params) -> result`` and exit with it;
+    a ``RemovalError`` fails the task with what was done until then."""
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        host = module_host(module, module.params["root"])
+    except ValueError as exc:
+        module.fail_json(msg="root: %s" % exc)
+    try:
+        result = work(host, module.params)
+    except RemovalError as exc:
+        failure(module, exc)
+    finish(module, result)
 
 
 def module_host(module, root="/"):

@@ -176,7 +176,6 @@ def find_processes(proc, names):
         return []
 
 
-
 def kill_processes(host, record, names, timeout=10):
     """SIGTERM the recipe's processes still running, wait up to ``timeout`` s, SIGKILL the rest.
 

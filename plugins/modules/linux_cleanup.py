@@ -149,10 +149,7 @@ remaining:
   sample: {paths: []}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import failure, finish, module_host
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import run_module
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import cleanup
 
 
@@ -170,19 +167,10 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    try:
-        host = module_host(module, params["root"])
-    except ValueError as exc:
-        module.fail_json(msg="root: %s" % exc)
-    try:
-        result = cleanup(host, residue=params["residue"], repo_patterns=params["repo_patterns"],
-                         repo_files_list=params["repo_files"], config_edits=params["config_edits"],
-                         backup=params["backup"], prune=params["prune_empty_parents"], vendor=params["vendor"])
-    except RemovalError as exc:
-        failure(module, exc)
-    finish(module, result)
+    run_module(argument_spec(), lambda host, params: cleanup(
+        host, residue=params["residue"], repo_patterns=params["repo_patterns"],
+        repo_files_list=params["repo_files"], config_edits=params["config_edits"],
+        backup=params["backup"], prune=params["prune_empty_parents"], vendor=params["vendor"]))
 
 
 if __name__ == "__main__":

@@ -238,10 +238,7 @@ failed_step:
   sample: packages
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import failure, finish, module_host
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import run_module
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import remove_product
 
 
@@ -263,21 +260,11 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    try:
-        host = module_host(module, params["root"])
-    except ValueError as exc:
-        module.fail_json(msg="root: %s" % exc)
-    try:
-        result = remove_product(
-            host, params["removal"], product=params["product"], vendor=params["vendor"],
-            manager=params["manager"], stop=params["stop_services"], kill_timeout=params["kill_timeout"],
-            backup=params["backup"], accounts=params["remove_accounts"], prune=params["prune_empty_parents"],
-            lock_timeout=params["lock_timeout"], password=params["password"])
-    except RemovalError as exc:
-        failure(module, exc)
-    finish(module, result)
+    run_module(argument_spec(), lambda host, params: remove_product(
+        host, params["removal"], product=params["product"], vendor=params["vendor"],
+        manager=params["manager"], stop=params["stop_services"], kill_timeout=params["kill_timeout"],
+        backup=params["backup"], accounts=params["remove_accounts"], prune=params["prune_empty_parents"],
+        lock_timeout=params["lock_timeout"], password=params["password"]))
 
 
 if __name__ == "__main__":

@@ -127,11 +127,8 @@ steps:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_block import block
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import failure, finish, module_host
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import run_module
 
 
 def argument_spec():
@@ -146,18 +143,9 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    try:
-        host = module_host(module, params["root"])
-    except ValueError as exc:
-        module.fail_json(msg="root: %s" % exc)
-    try:
-        result = block(host, params["vendor"], params["packages"], state=params["state"],
-                       manager=params["manager"], backup=params["backup"])
-    except RemovalError as exc:
-        failure(module, exc)
-    finish(module, result)
+    run_module(argument_spec(), lambda host, params: block(
+        host, params["vendor"], params["packages"], state=params["state"],
+        manager=params["manager"], backup=params["backup"]))
 
 
 if __name__ == "__main__":
