@@ -3,7 +3,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """fleetsec.divest.collect end to end, through AnsibleModule (arguments in, JSON out)."""
 
-import contextlib
 import json
 import os
 import pathlib
@@ -13,14 +12,10 @@ import textwrap
 import pytest
 import yaml
 
-from ansible.module_utils import basic
 
 from ansible_collections.fleetsec.divest.plugins.modules import collect as module
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    patch_module_args = None
+from ansible_collections.fleetsec.divest.tests.unit.plugins.modules.module_runner import run_main
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "linux"
 sys.path.insert(0, str(FIXTURES))
@@ -40,28 +35,10 @@ QUERY = {
 }
 
 
-@contextlib.contextmanager
-def module_args(args):
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    saved = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = saved
-
-
 def run_module(capsys, args, check_mode=True):
     """Run main() like Ansible does; return (exit code, the JSON the module printed)."""
-    args = dict(args, _ansible_check_mode=check_mode)
-    with module_args(args):
-        with pytest.raises(SystemExit) as info:
-            module.main()
-    out = capsys.readouterr().out
-    return info.value.code, json.loads(out)
+    code, result, _out = run_main(capsys, module, args, check_mode=check_mode)
+    return code, result
 
 
 @pytest.fixture

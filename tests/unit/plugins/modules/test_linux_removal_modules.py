@@ -5,7 +5,6 @@
 root, fake dpkg / dpkg-query / userdel on PATH (they keep the package states in a JSON file),
 check mode, a real run, a second run that changes nothing, failures, documentation."""
 
-import contextlib
 import json
 import os
 import pathlib
@@ -15,14 +14,10 @@ import textwrap
 import pytest
 import yaml
 
-from ansible.module_utils import basic
 
 from ansible_collections.fleetsec.divest.plugins.modules import linux_cleanup, linux_remove, reinstall_block
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    patch_module_args = None
+from ansible_collections.fleetsec.divest.tests.unit.plugins.modules.module_runner import run_main
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "module_utils"))
 from removal_fakes import exists, write  # noqa: E402
@@ -81,27 +76,8 @@ RECIPE = {
 }
 
 
-@contextlib.contextmanager
-def module_args(args):
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    saved = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = saved
-
-
 def run(capsys, module, args, check_mode=False, diff=False):
-    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with module_args(args):
-        with pytest.raises(SystemExit) as info:
-            module.main()
-    out = capsys.readouterr().out
-    return info.value.code, json.loads(out), out
+    return run_main(capsys, module, args, check_mode=check_mode, diff=diff)
 
 
 @pytest.fixture
