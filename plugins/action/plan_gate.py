@@ -24,7 +24,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import Ca
 ARGUMENT_SPEC = {
     "digest": {"type": "raw"},
     "source": {"type": "str", "default": "auto", "choices": ["auto", "file", "facts"]},
-    "path": {"type": "path", "default": "divest-reports/plan.json"},
+    "path": {"type": "path", "default": "divest-reports/divest-plan.json"},
     "pattern": {"type": "str", "default": "all"},
     "waves": {"type": "list", "elements": "str", "default": []},
     "catalogs": {"type": "list", "elements": "str", "default": ["kaspersky"]},

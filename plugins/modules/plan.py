@@ -19,7 +19,7 @@ author:
 description:
   - Builds the removal plan for a set of hosts from their C(divest) facts (set by
     M(fleetsec.divest.vendor_facts)) and a policy, and writes it on the controller as
-    C(plan.json), C(plan.yml), C(plan.md) and one self-contained C(plan.html) page (the
+    C(divest-plan.json), C(divest-plan.yml), C(divest-plan.md) and one self-contained C(divest-plan.html) page (the
     document an agency can hand in as its day-60 plan).
   - "Every affected or residual host the policy selects lands in exactly one wave: a canary
     wave, then waves by size, by percentage or by inventory group; Security Center
@@ -187,7 +187,7 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Shows one line per host (wave, products, blockers) of the previous C(plan.json) and of
+      - Shows one line per host (wave, products, blockers) of the previous C(divest-plan.json) and of
         the new plan.
   platform:
     support: full
@@ -294,10 +294,10 @@ files:
   returned: when the plan was built
   type: dict
   sample:
-    json: /home/ops/divest-reports/plan.json
-    yml: /home/ops/divest-reports/plan.yml
-    html: /home/ops/divest-reports/plan.html
-    md: /home/ops/divest-reports/plan.md
+    json: /home/ops/divest-reports/divest-plan.json
+    yml: /home/ops/divest-reports/divest-plan.yml
+    html: /home/ops/divest-reports/divest-plan.html
+    md: /home/ops/divest-reports/divest-plan.md
 changed_files:
   description: Files whose content changed (in check mode, would change).
   returned: when the plan was built

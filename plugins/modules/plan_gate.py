@@ -19,8 +19,8 @@ author:
 description:
   - The gate of the execute phase (BOD 17-01 day 90). Loads the approved plan, checks it, and
     tells the execute play which hosts to work on, in which order and in which batches.
-  - B(From a file) (O(source=file), or V(auto) when O(path) exists) - reads C(plan.json) (or
-    C(plan.yml)), recomputes its digest the way the planner does and refuses the plan when its
+  - B(From a file) (O(source=file), or V(auto) when O(path) exists) - reads C(divest-plan.json) (or
+    C(divest-plan.yml)), recomputes its digest the way the planner does and refuses the plan when its
     content no longer matches its own digest (edited after it was made) or when its digest is
     not the approved one (O(digest)).
   - B(From the fact cache) (O(source=facts), or V(auto) when O(path) does not exist; AWX) -
@@ -37,7 +37,7 @@ options:
   digest:
     description:
       - The approved plan digest, C(sha256:<64 hex digits>), as the plan playbook printed it
-        (also in C(plan.html) and C(plan.md)). Required; an empty value fails the task.
+        (also in C(divest-plan.html) and C(divest-plan.md)). Required; an empty value fails the task.
     type: raw
   source:
     description: Where the plan comes from.
@@ -46,10 +46,10 @@ options:
     default: auto
   path:
     description:
-      - The plan file (C(plan.json), or C(plan.yml)). Relative paths are relative to the
+      - The plan file (C(divest-plan.json), or C(divest-plan.yml)). Relative paths are relative to the
         working directory of C(ansible-playbook).
     type: path
-    default: divest-reports/plan.json
+    default: divest-reports/divest-plan.json
   pattern:
     description:
       - Inventory pattern of the hosts this run may work on. Hosts of the plan outside it are
@@ -105,7 +105,7 @@ EXAMPLES = r"""
 - name: Check the approved plan
   fleetsec.divest.plan_gate:
     digest: "{{ divest_plan_digest | default('') }}"
-    path: "{{ divest_report_dir }}/plan.json"
+    path: "{{ divest_report_dir }}/divest-plan.json"
   register: divest_gate
 
 - name: Under AWX, from the fact cache, in the order the plan job published

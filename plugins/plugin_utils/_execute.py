@@ -59,7 +59,7 @@ def load_plan_file(path):
             data = handle.read()
     except OSError as exc:
         raise GateError("cannot read the plan %s: %s. Make the plan first (fleetsec.divest.plan), or point "
-                        "divest_plan_file at the approved plan.json, or use divest_plan_source=facts under AWX."
+                        "divest_plan_file at the approved divest-plan.json, or use divest_plan_source=facts under AWX."
                         % (path, exc.strerror or exc))
     try:
         if path.endswith((".yml", ".yaml")):
@@ -79,7 +79,7 @@ def check_digest(approved):
     """The approved digest, or GateError when it is missing or malformed."""
     if approved in (None, "") or (isinstance(approved, str) and not approved.strip()):
         raise GateError("no approved plan digest: run execute with -e divest_plan_digest=sha256:... (the plan "
-                        "playbook prints it; it is also in plan.html and plan.md). Execute acts only on a plan "
+                        "playbook prints it; it is also in divest-plan.html and divest-plan.md). Execute acts only on a plan "
                         "someone approved by its digest. Nothing was done.")
     approved = _text(approved).strip()
     if not DIGEST.match(approved):

@@ -959,7 +959,7 @@ def host_json(hosts):
     """``{name: canonical JSON of the host's entry}``: the pieces :func:`canonical_json` joins.
 
     Serialising each host once lets the action reuse the same text for the digest and for
-    ``plan.json`` / ``plan.yml`` (one host per line)."""
+    ``divest-plan.json`` / ``divest-plan.yml`` (one host per line)."""
     return {name: _dumps(entry) for name, entry in hosts.items()}
 
 

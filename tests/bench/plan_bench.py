@@ -19,7 +19,7 @@ It prints the best and the median wall time of each kind, the peak RSS (``resour
 of the child processes, measured in a separate wrapper process per run), a baseline (a no-op
 play on the same inventory: ansible-core's own startup and inventory parsing), and the ratio
 of the largest to the smallest size. Targets: 10,000 hosts in 5 s or less, 20,000 hosts within 2.2 times that.
-It checks that each run worked (exit code, every host accounted for in plan.json) but asserts
+It checks that each run worked (exit code, every host accounted for in divest-plan.json) but asserts
 nothing about time: timing depends on the machine.
 
     . tests/harness/env.sh
@@ -279,12 +279,12 @@ def child(log, command):
 
 
 def check_plan(reports, count):
-    with open(os.path.join(reports, "plan.json"), "rb") as handle:
+    with open(os.path.join(reports, "divest-plan.json"), "rb") as handle:
         plan = json.loads(handle.read().decode("utf-8"))
     hosts = plan["summary"]["hosts"]
     accounted = hosts["planned"] + hosts["clean"] + hosts["not_selected"] + hosts["not_scanned"]
     if hosts["total"] != count or accounted != count or hosts["not_scanned"]:
-        raise SystemExit("plan.json does not account for the %d hosts: %r" % (count, hosts))
+        raise SystemExit("divest-plan.json does not account for the %d hosts: %r" % (count, hosts))
     return plan
 
 

@@ -7,7 +7,7 @@
 The main job is the collection's own playbooks, run as an operator would run them:
 fleetsec.divest.identify (BOD 17-01 day 30), fleetsec.divest.plan (day 60), then
 fleetsec.divest.execute (day 90) with the digest the plan printed, as the operator's approval.
-Reports go to divest-reports/ (before: the identify report and plan.html; after: the execute
+Reports go to divest-reports/ (before: the identify report and divest-plan.html; after: the execute
 report and a second identify report in divest-reports/after/).
 
 ClamAV, the replacement antivirus, comes from the local Debian mirror (.cache/repos/debian),
@@ -203,12 +203,12 @@ def plan() -> str:
     start = time.monotonic()
     print("\n== plan (BOD 17-01 day 60): ansible-playbook fleetsec.divest.plan")
     playbook("fleetsec.divest.plan", extra=("-e", f"divest_report_dir={REPORTS}"), log_name="plan.log")
-    document = json.loads((REPORTS / "plan.json").read_text())
+    document = json.loads((REPORTS / "divest-plan.json").read_text())
     hosts = document["summary"]["hosts"]
     print(f"  {hosts['planned']} hosts planned in {len(document['waves'])} waves, {hosts['clean']} clean, "
           f"in {time.monotonic() - start:.0f} s: "
           + "; ".join(f"{w['name']}: {', '.join(w['hosts'])}" for w in document["waves"]))
-    print(f"  plan: {REPORTS / 'plan.html'}")
+    print(f"  plan: {REPORTS / 'divest-plan.html'}")
     print(f"  digest: {document['digest']}")
     return document["digest"]
 
@@ -258,7 +258,7 @@ def up() -> None:
     identify(REPORTS / "after", "identify again, after execute")
     print("\nBefore:")
     print(f"  {REPORTS / 'divest-identify.html'}   what was found (day 30)")
-    print(f"  {REPORTS / 'plan.html'}   the approved plan (day 60)")
+    print(f"  {REPORTS / 'divest-plan.html'}   the approved plan (day 60)")
     print("After:")
     print(f"  {REPORTS / 'divest-execute.html'}   per host: what the plan expected, what happened")
     print(f"  {REPORTS / 'after' / 'divest-identify.html'}   what a scan finds now")

@@ -108,16 +108,16 @@ def playbook(*args):
 
 
 def digest():
-    return json.loads((REPORTS / "plan.json").read_text())["digest"]
+    return json.loads((REPORTS / "divest-plan.json").read_text())["digest"]
 
 
 @pytest.mark.parametrize("case", ["edited", "wrong", "missing"])
 def test_a_plan_that_is_not_the_approved_one_is_refused_before_any_host_is_touched(tmp_path, case):
-    plan = json.loads((REPORTS / "plan.json").read_text())
+    plan = json.loads((REPORTS / "divest-plan.json").read_text())
     approved = digest()
     if case == "edited":   # someone adds a package to a host's recipe after approval
         plan["hosts"]["f2-norepo"]["actions"][1]["removal"]["packages"].append("openssh-server")
-    path = tmp_path / "plan.json"
+    path = tmp_path / "divest-plan.json"
     path.write_text(json.dumps(plan))
     extra = {"edited": ["-e", f"divest_plan_digest={approved}"],
              "wrong": ["-e", "divest_plan_digest=sha256:" + "0" * 64], "missing": []}[case]

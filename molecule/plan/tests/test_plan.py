@@ -32,7 +32,7 @@ def cached_facts(host):
 
 @pytest.fixture(scope="module")
 def plan():
-    with open(REPORTS / "run" / "plan.json", encoding="utf-8") as handle:
+    with open(REPORTS / "run" / "divest-plan.json", encoding="utf-8") as handle:
         return json.load(handle)
 
 
@@ -107,9 +107,9 @@ def test_check_mode_wrote_nothing():
 
 
 def test_human_forms_are_written(plan):
-    page = (REPORTS / "run" / "plan.html").read_text(encoding="utf-8")
+    page = (REPORTS / "run" / "divest-plan.html").read_text(encoding="utf-8")
     assert plan["digest"] in page and "Content-Security-Policy" in page
     for name in EXPECTED:
         assert name in page
-    markdown = (REPORTS / "run" / "plan.md").read_text(encoding="utf-8")
+    markdown = (REPORTS / "run" / "divest-plan.md").read_text(encoding="utf-8")
     assert plan["digest"] in markdown

@@ -94,7 +94,7 @@ def gate(fleet, **args):
 
 @pytest.fixture
 def plan_file(tmp_path):
-    path = tmp_path / "plan.json"
+    path = tmp_path / "divest-plan.json"
     path.write_text(json.dumps(PLAN))
     return path
 

@@ -196,7 +196,7 @@ def test_a_policy_change_rewrites_the_files(fleet):
 def test_only_requested_formats(fleet):
     result = run(fleet, policy=POLICY, formats=["json"], return_plan=False)
     assert list(result["files"]) == ["json"] and "plan" not in result
-    assert sorted(os.listdir(fleet.dest)) == ["plan.json"]
+    assert sorted(os.listdir(fleet.dest)) == ["divest-plan.json"]
 
 
 def test_check_mode_writes_nothing_but_tells_the_truth(fleet):

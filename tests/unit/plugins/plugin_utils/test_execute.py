@@ -65,8 +65,8 @@ def test_a_missing_or_malformed_digest_is_refused(doc, approved, fragment):
 def test_another_plans_digest_is_refused(doc):
     other = "sha256:" + "a" * 64
     with pytest.raises(_execute.GateError) as info:
-        _execute.check_plan(doc, other, where="the plan /x/plan.json")
-    assert str(info.value).startswith("the plan /x/plan.json has digest %s, but the approved digest is %s"
+        _execute.check_plan(doc, other, where="the plan /x/divest-plan.json")
+    assert str(info.value).startswith("the plan /x/divest-plan.json has digest %s, but the approved digest is %s"
                                       % (doc["digest"], other))
 
 
@@ -97,11 +97,11 @@ def test_not_a_plan(document):
 
 
 def test_load_plan_file_json_yaml_and_errors(tmp_path, doc):
-    (tmp_path / "plan.json").write_text(json.dumps(doc))
-    assert _execute.load_plan_file(str(tmp_path / "plan.json")) == doc
+    (tmp_path / "divest-plan.json").write_text(json.dumps(doc))
+    assert _execute.load_plan_file(str(tmp_path / "divest-plan.json")) == doc
     import yaml
-    (tmp_path / "plan.yml").write_text(yaml.safe_dump(doc))
-    assert _execute.check_plan(_execute.load_plan_file(str(tmp_path / "plan.yml")), doc["digest"])
+    (tmp_path / "divest-plan.yml").write_text(yaml.safe_dump(doc))
+    assert _execute.check_plan(_execute.load_plan_file(str(tmp_path / "divest-plan.yml")), doc["digest"])
     with pytest.raises(_execute.GateError, match="cannot read the plan"):
         _execute.load_plan_file(str(tmp_path / "missing.json"))
     (tmp_path / "bad.json").write_text("{not json")

@@ -19,7 +19,7 @@ def part(wave, blockers=()):
 
 
 GATE = {
-    "digest": DIGEST, "run_id": RUN, "source": "file", "path": "/x/plan.json", "generated_at": "2026-11-28T12:00:00Z",
+    "digest": DIGEST, "run_id": RUN, "source": "file", "path": "/x/divest-plan.json", "generated_at": "2026-11-28T12:00:00Z",
     "directive": {"name": "DHS BOD 17-01", "start": "2026-10-01", "remove_from": "2026-12-30"},
     "order": ["c1", "w1", "w2", "w3", "w4", "w5", "m1"],
     "waves": [{"name": "canary", "hosts": ["c1"]}, {"name": "wave-1", "hosts": ["w1", "w2", "w3", "w4", "w5"]},
