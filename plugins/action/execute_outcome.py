@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._planner import plain
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import to_jsonable
 
 FACT = "divest_outcome"
 STATUSES = ("running", "removed", "already_clean", "would_remove", "blocked", "drifted", "failed", "unreachable")
@@ -37,7 +37,7 @@ def build(args, now=None):
     outcome = args.get("outcome")
     if not isinstance(outcome, Mapping):
         raise AnsibleActionFail("outcome must be a mapping")
-    out = {key: plain(outcome.get(key)) for key in KEYS}
+    out = {key: to_jsonable(outcome.get(key)) for key in KEYS}
     if out["status"] not in STATUSES:
         raise AnsibleActionFail("outcome.status must be one of %s, got %r" % (", ".join(STATUSES), out["status"]))
     out["reason"] = _clip(out["reason"])

@@ -20,6 +20,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import CatalogError, load_catalogs
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key
 
 ARGUMENT_SPEC = {
     "digest": {"type": "raw"},
@@ -136,7 +137,7 @@ class ActionModule(ActionBase):
                             " (%d host(s) carry a part of another plan)" % len(others) if others else ""))
                 order = _execute.wave_order(parts, args["waves"])
                 waves = [{"name": w, "kind": w if w in ("canary", "management") else "wave",
-                          "hosts": sorted((h for h in parts if parts[h]["wave"] == w), key=_execute._planner.natural_key)}
+                          "hosts": sorted((h for h in parts if parts[h]["wave"] == w), key=natural_key)}
                          for w in order]
                 gate = _execute.gate(parts, candidates, waves=waves, reasons=others, source="facts")
                 digest = approved

@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key
 
 __all__ = [
     "GateError", "DIGEST", "OUTCOMES", "load_plan_file", "check_digest", "check_plan", "reasons_from_plan", "parts_from_plan", "parts_from_facts",
@@ -154,7 +155,7 @@ def _wave_key(name, hint):
     if name in hint:
         return (0, hint.index(name), "")
     rank = _WAVE_RANK.get(name, 1 if name != "remaining" else 2)
-    return (1, rank, _planner.natural_key(name))
+    return (1, rank, natural_key(name))
 
 
 def wave_order(parts, hint=()):
@@ -192,7 +193,7 @@ def gate(parts, candidates, waves=None, reasons=None, source="file"):
     targeted = set(candidates)
     if waves is None:
         by_wave = {}
-        for name in sorted(parts, key=_planner.natural_key):
+        for name in sorted(parts, key=natural_key):
             by_wave.setdefault(parts[name].get("wave"), []).append(name)
         waves = [{"name": w, "kind": w if w in ("canary", "management") else "wave", "hosts": by_wave[w]}
                  for w in wave_order(parts)]
@@ -207,7 +208,7 @@ def gate(parts, candidates, waves=None, reasons=None, source="file"):
                           "size": len(members)})
     planned = set(order)
     not_in_plan = [{"host": h, "reason": reasons.get(h) or "not in the plan"} for h in candidates if h not in planned]
-    not_targeted = sorted((h for h in parts if h not in targeted), key=_planner.natural_key)
+    not_targeted = sorted((h for h in parts if h not in targeted), key=natural_key)
     recipes, compact = _dedupe({h: parts[h] for h in order})
     return {
         "source": source,

@@ -31,6 +31,9 @@ import math
 import re
 from collections.abc import Mapping
 
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key, to_jsonable_fast
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import text as _text
+
 try:
     import jmespath
     from jmespath.exceptions import JMESPathError
@@ -45,7 +48,7 @@ __all__ = [
     "SCHEMA", "ROLES", "BLOCKER_KINDS", "PolicyError", "normalize_policy", "parse_duration",
     "parse_time", "scan_state", "stale_hosts", "build_plan", "build_plan_parts", "host_json",
     "canonical_json", "digest", "verify", "host_part",
-    "compact_summary", "natural_key",
+    "compact_summary",
 ]
 
 SCHEMA = 1
@@ -87,98 +90,13 @@ class PolicyError(ValueError):
 # ------------------------------------------------------------------------------------ values
 
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def _surrogate_repr(match):
-    code = ord(match.group(0))
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, decoded with surrogateescape
-        return "\\x%02x" % (code - 0xDC00)
-    return "\\u%04x" % code
-
-
-def _text(value):
-    """``value`` as a plain ``str`` that encodes to UTF-8 (lone surrogates shown as ``\\xNN``)."""
-    if value.__class__ is str and value.isascii():  # the common case, fast
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    value = str.__str__(value) if isinstance(value, str) else str(value)
-    if not value.isascii() and _SURROGATES.search(value):
-        value = _SURROGATES.sub(_surrogate_repr, value)
-    return value
-
-
 def _opt_text(value):
     return None if value is None else _text(value)
-
-
-def plain(value, _depth=0):
-    """Deep copy of ``value`` in plain JSON types (dict with str keys, list, str, int, float,
-    bool, None): str subclasses become ``str``, tuples and sets lists, non-finite floats and
-    unknown objects strings. The result serialises with ``json.dumps(allow_nan=False)``."""
-    kind = type(value)
-    if kind is str:
-        return value if value.isascii() else _text(value)
-    if kind is dict:
-        if _depth > 64:
-            return _text(repr(value))
-        return {(k if k.__class__ is str and k.isascii() else _text(k)): plain(v, _depth + 1) for k, v in value.items()}
-    if kind is list:
-        if _depth > 64:
-            return _text(repr(value))
-        return [plain(v, _depth + 1) for v in value]
-    if value is None or value is True or value is False:
-        return value
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else str(value)
-    if _depth > 64:
-        return _text(repr(value))
-    if isinstance(value, Mapping):
-        return {_text(k): plain(v, _depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v, _depth + 1) for v in value]
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return _text(value)
-
-
-def _plain_fast(value):
-    """:func:`plain`, through the C JSON codec when ``value`` is plain JSON data already
-    (the usual case for facts read from a fact cache): about five times faster."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-        text.encode("utf-8")  # a lone surrogate fails here: plain() shows it as \xNN
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
-        return plain(value)
-    return json.loads(text)
-
-
-_DIGITS = re.compile(r"(\d+)")
 
 
 @functools.lru_cache(maxsize=4096)
 def _natural_key_cached(value):
     return natural_key(value)
-
-
-def natural_key(value):
-    """Sort key: ``web2`` before ``web10``, case-insensitive, ties broken by the exact text."""
-    value = _text(value)
-    key = []
-    for index, part in enumerate(_DIGITS.split(value.casefold())):
-        if index % 2:
-            digits = part.lstrip("0") or "0"
-            key.append((len(digits), digits))
-        else:
-            key.append((0, part))
-    return (tuple(key), value)
 
 
 def _none_last(value):
@@ -585,7 +503,7 @@ def _findings(facts):
             "role": _opt_text(_get(item, "role")),
             "version": _opt_text(_get(item, "version")),
             "state": _text(_get(item, "state")),
-            "removal": _plain_fast(removal) if isinstance(removal, Mapping) else {},
+            "removal": to_jsonable_fast(removal) if isinstance(removal, Mapping) else {},
         })
     return out
 
@@ -783,7 +701,7 @@ def _selector_input(name, groups, facts):
         "groups": list(groups),
         "status": _text(_get(facts, "status")),
         "platform": _platform(_get(facts, "platform")),
-        "findings": _plain_fast(_get(facts, "findings") or []),
+        "findings": to_jsonable_fast(_get(facts, "findings") or []),
         "scanned_at": _opt_text(_get(facts, "scanned_at")),
     }
 
