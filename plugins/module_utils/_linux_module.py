@@ -24,9 +24,11 @@ __all__ = ["module_host", "finish", "failure", "run_module"]
 
 def run_module(argument_spec, work):
     """The whole ``main()`` of a removal module: parse the options (check mode supported), build
-    the ``Host`` for option ``root``, call ``work(host, params) -> result`` and exit with it;
-    a ``RemovalError`` fails the task with what was done until then."""
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    the ``Host`` for option ``root`` (added here, documented by the ``fleetsec.divest.linux_root``
+    fragment), call ``work(host, params) -> result`` and exit with it; a ``RemovalError`` fails
+    the task with what was done until then."""
+    spec = dict(argument_spec, root=dict(type="path", default="/"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     try:
         host = module_host(module, module.params["root"])
     except ValueError as exc:

@@ -70,12 +70,9 @@ options:
     description: Remove directories left empty by the residue deletion, up to a protected one.
     type: bool
     default: true
-  root:
-    description: Act on the Linux filesystem mounted at this path instead of the running system.
-    type: path
-    default: /
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleetsec.divest.linux_root
 attributes:
   check_mode:
     support: full
@@ -162,7 +159,6 @@ def argument_spec():
         config_edits=dict(type="list", elements="dict", default=[]),
         backup=dict(type="bool", default=False),
         prune_empty_parents=dict(type="bool", default=True),
-        root=dict(type="path", default="/"),
     )
 
 

@@ -75,13 +75,6 @@ options:
         is never used on Linux (a warning says so); the option exists so that callers pass
         passwords the same way on every platform. Never logged.
     type: str
-  root:
-    description:
-      - Act on the Linux filesystem mounted at this path instead of the running system (image
-        maintenance, tests). Package managers get C(--root) / C(--installroot), paths are resolved
-        inside the root; services and processes are not touched.
-    type: path
-    default: /
   manager:
     description:
       - Package manager to use. V(auto) uses dpkg when a dpkg database exists, and the rpm
@@ -115,6 +108,7 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleetsec.divest.linux_root
 attributes:
   check_mode:
     support: full
@@ -248,7 +242,6 @@ def argument_spec():
         vendor=dict(type="str"),
         removal=dict(type="dict", required=True),
         password=dict(type="str", no_log=True),
-        root=dict(type="path", default="/"),
         manager=dict(type="str", default="auto", choices=["auto", "dpkg", "apt", "dnf", "yum", "zypper", "rpm"]),
         stop_services=dict(type="bool", default=True),
         kill_timeout=dict(type="int", default=10),

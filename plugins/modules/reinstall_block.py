@@ -53,12 +53,9 @@ options:
     description: Keep a timestamped copy of a configuration file before changing it.
     type: bool
     default: false
-  root:
-    description: Act on the Linux filesystem mounted at this path instead of the running system.
-    type: path
-    default: /
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleetsec.divest.linux_root
 attributes:
   check_mode:
     support: full
@@ -138,7 +135,6 @@ def argument_spec():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         manager=dict(type="str", default="auto", choices=["auto", "apt", "dnf", "yum", "zypper"]),
         backup=dict(type="bool", default=False),
-        root=dict(type="path", default="/"),
     )
 
 

@@ -252,6 +252,7 @@ def test_documentation_matches_the_argument_spec(module, diff):
     doc = yaml.safe_load(module.DOCUMENTATION)
     spec = module.argument_spec()
     assert set(doc["options"]) == set(spec)
+    assert "fleetsec.divest.linux_root" in doc["extends_documentation_fragment"]  # O(root), added by run_module
     for name, option in doc["options"].items():
         assert option["type"] == spec[name]["type"], name
         assert option.get("default") == spec[name].get("default"), name
