@@ -490,9 +490,10 @@ def render_html(document, host_json=None):
         names = wave["hosts"]
         members = ", ".join(clean_text(n, 80) for n in names[:12]) + (
             " \u2026 and %d more" % (len(names) - 12) if len(names) > 12 else "")
-        label = {"canary": "Canary", "management": "Management servers (last)",
-                 "group": "Group %s" % clean_text(wave.get("group"), 80), "remaining": "Remaining hosts"}.get(
-            wave["kind"], "By %s" % wave["kind"])
+        label = {"canary": "Canary", "size": "By host count", "percent": "By share of the fleet",
+                 "group": "Group %s" % clean_text(wave.get("group"), 80), "remaining": "Hosts in no listed group",
+                 "all": "All other hosts", "management": "Management servers (last)"}.get(
+            wave["kind"], clean_text(wave["kind"], 80))
         wrows.append([index, Cell(tag("code", wave["name"]), header=True), label, stats["hosts"], stats["ready"],
                       stats["blocked"], members])
     body.append(section("Waves", table(

@@ -434,3 +434,21 @@ def test_hostile_values_are_escaped_in_every_format():
     assert "<script>" not in md and "\\|" in md and "\\`x\\`" in md
     assert yaml.safe_load(files["yml"].decode("utf-8")) == json.loads(files["json"].decode("utf-8")) == plan
     assert _planner.verify(yaml.safe_load(files["yml"].decode("utf-8")))
+
+
+@pytest.mark.parametrize("waves, labels", [
+    ({"canary": 1, "size": 2}, ["Canary", "By host count"]),
+    ({"canary": 0, "percent": 50}, ["By share of the fleet"]),
+    ({"canary": 0, "by_group": ["web"]}, ["Group web", "Hosts in no listed group"]),
+    ({"canary": 0}, ["All other hosts"]),
+])
+def test_every_wave_layout_has_a_readable_label_on_the_page(waves, labels):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _plan_report
+    hosts = {"web%d" % i: {"divest": divest("affected", [kesl()]), "groups": ["web"] if i < 2 else ["db"], "error": None}
+             for i in range(4)}
+    hosts["ksc01"] = {"divest": divest("affected", [ksc()]), "groups": [], "error": None}
+    plan, parts = _planner.build_plan_parts(hosts, {"waves": waves}, now=NOW)
+    page = _plan_report.render(plan, ("html",), parts)["html"].decode("utf-8")
+    for label in labels + ["Management servers (last)"]:
+        assert "<td>%s</td>" % label in page
+    assert "By all" not in page and "By size" not in page
