@@ -114,7 +114,7 @@ counts:
   description: The number of changes (made, or predicted in check mode) per step.
   returned: always
   type: dict
-  sample: {services: 2, packages: 2, processes: 1, residue: 4}
+  sample: {residue: 4, repos: 1, config_edits: 1}
 steps:
   description: What was done (would be done, in check mode) - C({step, action, target, changed}).
   returned: always

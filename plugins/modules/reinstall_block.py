@@ -94,7 +94,7 @@ counts:
   description: The number of changes (made, or predicted in check mode) per step.
   returned: always
   type: dict
-  sample: {services: 2, packages: 2, processes: 1, residue: 4}
+  sample: {block: 1}
 manager:
   description: The package manager configured.
   returned: always

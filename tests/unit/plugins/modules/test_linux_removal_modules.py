@@ -112,6 +112,11 @@ def calls(log):
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
+def documented_count_steps(module):
+    """The step names the RV(counts) sample of ``module`` documents."""
+    return set(yaml.safe_load(module.RETURN)["counts"]["sample"])
+
+
 def test_linux_remove_check_then_run_then_nothing(capsys, fake):
     root, db, log = fake
     args = {"product": "kesl", "vendor": "kaspersky", "removal": RECIPE, "root": str(root), "backup": True}
@@ -198,6 +203,7 @@ def test_linux_cleanup_check_then_run_then_nothing(capsys, tmp_path):
     assert check["refused_paths"][0]["pattern"] == "/"
     code, done, dummy = run(capsys, linux_cleanup, args)
     assert code == 0 and done["changed"]
+    assert set(done["counts"]) <= documented_count_steps(linux_cleanup)
     assert (root / "etc/apt/sources.list").read_text() == "deb http://deb.debian.org/debian bookworm main\n"
     assert not exists(root, "/etc/apt/sources.list.d/kaspersky.list") and exists(root, "/etc/apt/sources.list.d/site.list")
     assert not exists(root, "/opt/kaspersky") and exists(root, "/opt")
@@ -236,6 +242,7 @@ def test_reinstall_block_present_absent_and_idempotent(capsys, tmp_path, files, 
     assert not exists(root, path) or path in files
     code, done, dummy = run(capsys, reinstall_block, args)
     assert code == 0 and done["changed"] and expect in (root / path.lstrip("/")).read_text()
+    assert set(done["counts"]) == documented_count_steps(reinstall_block)
     code, again, dummy = run(capsys, reinstall_block, args)
     assert code == 0 and again["changed"] is False
     code, lifted, dummy = run(capsys, reinstall_block, dict(args, state="absent"))
