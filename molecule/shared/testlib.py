@@ -8,10 +8,15 @@ trips as possible: snapshot() gathers packages, units, processes and ports in on
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import shlex
+from pathlib import Path
 
 import testinfra
+
+# The checkout these tests belong to (physical path, as tests/harness/env.sh computes it).
+ROOT = Path(__file__).resolve().parents[2]
 
 # Every package name the reference lists for Linux (footprint section 0).
 KASPERSKY_PACKAGES = (
@@ -83,10 +88,20 @@ print(json.dumps(out))
 """
 
 
+def checkout_namespace(root: Path = ROOT) -> str:
+    """The checkout's namespace, DIVEST_NS of tests/harness/env.sh: sha256 of its path, 8 hex."""
+    return hashlib.sha256(str(root).encode()).hexdigest()[:8]
+
+
+def container_name(scenario: str, role: str) -> str:
+    """Name of the container of `role` in `scenario` of this checkout: divest-<ns>-<scenario>-<role>."""
+    return f"divest-{checkout_namespace()}-{scenario}-{role}"
+
+
 @functools.cache
 def container(scenario: str, role: str):
-    """testinfra host for the container of `role` in `scenario` (divest-<scenario>-<role>)."""
-    return testinfra.get_host(f"podman://divest-{scenario}-{role}")
+    """testinfra host for the container of `role` in `scenario` of this checkout."""
+    return testinfra.get_host(f"podman://{container_name(scenario, role)}")
 
 
 def sh(host, *argv: str):

@@ -28,6 +28,7 @@ It asserts nothing about time: the figures depend on the machine.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -40,6 +41,8 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.join(ROOT, "molecule", "shared")
+# the checkout's namespace of container names (tests/harness/env.sh: DIVEST_NS)
+NS = hashlib.sha256(os.path.realpath(ROOT).encode()).hexdigest()[:8]
 SCENARIO = "bench"
 FORKS = 10
 
@@ -142,7 +145,7 @@ def write_inventory(work, n):
         hosts["bench%02d" % i] = {"harness_packages": MIX[i % len(MIX)]}
     inventory = {"all": {"children": {"harness_hosts": {
         "vars": {"harness_scenario": SCENARIO,
-                 "ansible_host": "divest-{{ harness_scenario }}-{{ inventory_hostname }}",
+                 "ansible_host": "divest-%s-{{ harness_scenario }}-{{ inventory_hostname }}" % NS,
                  "ansible_connection": "containers.podman.podman",
                  "ansible_python_interpreter": "/usr/bin/python3",
                  "divest_become": False},
@@ -225,7 +228,7 @@ def main():
         size_clean = facts_size(inventory, clean)
         size_affected = facts_size(inventory, affected)
 
-        big = "divest-%s-%s" % (SCENARIO, hosts[-1])
+        big = "divest-%s-%s-%s" % (NS, SCENARIO, hosts[-1])
         fill_dpkg(big)
         coll = collector_time(big, query)
     finally:

@@ -14,7 +14,9 @@ ClamAV, the replacement antivirus, comes from the local Debian mirror (.cache/re
 with a tiny offline signature bundle generated under .cache/demo (molecule/clamav/eicar.py):
 no network is needed.
 
-Containers are named divest-demo-<host> and labelled divest.scenario=demo.  The inventory for
+Containers are named divest-<ns>-demo-<host>, where <ns> is this checkout's namespace (DIVEST_NS,
+tests/harness/env.sh), and labelled divest.checkout=<ns> and divest.scenario=demo: a demo fleet of
+another checkout on the same machine is never reached nor removed.  The inventory for
 the collection's playbooks is written to .cache/demo/inventory.yml (hosts reachable with the
 containers.podman.podman connection).  `up` reuses running containers; when an earlier `up` already cleaned
 them, it recreates the fleet so the whole flow runs again.  The work is done by the same playbooks as the molecule scenarios
@@ -26,6 +28,7 @@ Every vendor package on these hosts is a TEST DOUBLE without vendor code (tests/
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -56,17 +59,35 @@ FLEET: dict[str, dict] = {
 }
 
 
+def checkout_namespace(root: Path = ROOT) -> str:
+    """This checkout's namespace, DIVEST_NS of tests/harness/env.sh: sha256 of its path, 8 hex."""
+    return hashlib.sha256(str(root).encode()).hexdigest()[:8]
+
+
+NS = checkout_namespace()
+
+
 def environment() -> dict[str, str]:
-    """The variables tests/harness/env.sh exports, for callers that did not source it."""
+    """The variables tests/harness/env.sh exports, always for this checkout.
+
+    Values a shell inherited from another checkout's env.sh are replaced, so this script never
+    reaches or removes another checkout's fleet; only the shared test image can be chosen.
+    """
     env = dict(os.environ)
-    cache = env.setdefault("DIVEST_CACHE", str(ROOT / ".cache"))
-    env.setdefault("CONTAINERS_CONF", str(ROOT / "containers.conf"))
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(Path(cache) / "collections"))
-    env.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+    cache = ROOT / ".cache"
+    env.update({
+        "DIVEST_ROOT": str(ROOT),
+        "DIVEST_CACHE": str(cache),
+        "DIVEST_NS": NS,
+        "CONTAINERS_CONF": str(ROOT / "containers.conf"),
+        "ANSIBLE_COLLECTIONS_PATH": str(cache / "collections"),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_HOME": str(cache / "ansible-home"),
+    })
     env.setdefault("DIVEST_TEST_IMAGE", "localhost/fleetsec-debian:12")
     venv_bin = str(ROOT / ".venv" / "bin")
-    if venv_bin not in env.get("PATH", "").split(os.pathsep):
-        env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
+    env["PATH"] = os.pathsep.join([venv_bin, *path])
     env.setdefault("ANSIBLE_FORCE_COLOR", "0")
     return env
 
@@ -104,7 +125,7 @@ def write_inventory() -> None:
                 "harness_hosts": {
                     "vars": {
                         "harness_scenario": SCENARIO,
-                        "ansible_host": "divest-{{ harness_scenario }}-{{ inventory_hostname }}",
+                        "ansible_host": f"divest-{NS}-{{{{ harness_scenario }}}}-{{{{ inventory_hostname }}}}",
                         "ansible_connection": "containers.podman.podman",
                         "ansible_python_interpreter": "/usr/bin/python3",
                         # the podman connection is root already; the image has no sudo
@@ -147,6 +168,19 @@ def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["podman", *args], env=ENV, capture_output=True, text=True, check=check)
 
 
+def container_name(host: str) -> str:
+    """The container of a demo host: divest-<ns>-demo-<host> (create.yml checks the same)."""
+    return f"divest-{NS}-{SCENARIO}-{host}"
+
+
+def own_demo_containers() -> list[str]:
+    """IDs of this checkout's demo containers (label divest.checkout=<ns> and divest.scenario=demo)."""
+    listing = podman("ps", "--all", "--format", "json", "--filter", f"label=divest.checkout={NS}").stdout
+    return [c["Id"] for c in json.loads(listing or "[]")
+            if (c.get("Labels") or {}).get("divest.checkout") == NS
+            and (c.get("Labels") or {}).get("divest.scenario") == SCENARIO]
+
+
 def vendor_units() -> set[str]:
     index = json.loads((Path(ENV["DIVEST_CACHE"]) / "packages" / "index.json").read_text())["packages"]
     return {svc["name"] for e in index for svc in e["services"]}
@@ -163,7 +197,7 @@ def table() -> None:
     units_of_vendor = vendor_units()
     rows = []
     for host in FLEET:
-        name = f"divest-{SCENARIO}-{host}"
+        name = container_name(host)
         res = podman("exec", name, "sh", "-c", HOST_PROBE, check=False)
         if res.returncode != 0:
             rows.append((host, name, "(not running)", ""))
@@ -234,7 +268,7 @@ def execute(digest: str) -> None:
 def already_executed() -> bool:
     """True when an earlier `up` cleaned the fleet (its reinstall pin is on a host)."""
     for host in FLEET:
-        res = podman("exec", f"divest-{SCENARIO}-{host}", "test", "-e",
+        res = podman("exec", container_name(host), "test", "-e",
                      "/etc/apt/preferences.d/divest-kaspersky.pref", check=False)
         if res.returncode == 0:
             return True
@@ -269,9 +303,9 @@ def up() -> None:
 def down() -> None:
     if INVENTORY.exists():
         playbook("destroy.yml")
-    leftovers = podman("ps", "--all", "--quiet", "--filter", f"label=divest.scenario={SCENARIO}").stdout.split()
+    leftovers = own_demo_containers()
     if leftovers:
-        podman("rm", "--force", "--time", "0", *leftovers)
+        podman("rm", "--force", "--ignore", "--time", "0", *leftovers)
     if INVENTORY.exists():
         INVENTORY.unlink()
     print(f"demo fleet removed ({len(FLEET)} hosts)")

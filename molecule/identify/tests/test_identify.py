@@ -48,7 +48,7 @@ def test_every_inventory_host_is_accounted_for(report):
 def test_unreachable_and_failed_hosts_are_reported_as_such(report):
     ghost = hosts(report)["ghost"]
     assert (ghost["status"], ghost["findings"]) == ("unreachable", [])
-    assert "divest-identify-ghost" in ghost["error"]["message"]
+    assert f"divest-{os.environ['DIVEST_NS']}-identify-ghost" in ghost["error"]["message"]
     broken = hosts(report)["broken"]
     assert (broken["status"], broken["findings"]) == ("failed", [])
     assert broken["error"]["message"]

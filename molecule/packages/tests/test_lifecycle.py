@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from testlib import KASPERSKY_DIRS, apt_get, paths_exist, reset, sh, snapshot, vendor_packages
+from testlib import KASPERSKY_DIRS, apt_get, checkout_namespace, paths_exist, reset, sh, snapshot, vendor_packages
 
 # Co-installable sets (kesl, kesl-astra and kav4fs conflict with each other).
 GROUPS = {
@@ -154,6 +154,7 @@ def test_install_without_running_systemd(index):
     """In a chroot or image build (no /run/systemd/system) postinst enables but starts nothing."""
     cache = Path(os.environ.get("DIVEST_CACHE") or Path(__file__).resolve().parents[3] / ".cache")
     image = os.environ.get("DIVEST_TEST_IMAGE", "localhost/fleetsec-debian:12")
+    ns = checkout_namespace()
     script = (
         "dpkg --add-architecture i386 && "
         "dpkg -i /srv/divest-repos/kaspersky/kesl_12.1.0-1508_amd64.deb "
@@ -162,7 +163,9 @@ def test_install_without_running_systemd(index):
         "ls /var/opt/kaspersky/kesl/common; ps -eo comm= | grep -c -E '^(kesl|klnagent)$' || true"
     )
     proc = subprocess.run(
-        ["podman", "run", "--rm", f"--volume={cache / 'repos'}:/srv/divest-repos:ro", image, "sh", "-c", script],
+        ["podman", "run", "--rm", f"--name=divest-{ns}-packages-nosystemd", "--label=divest.harness=1",
+         f"--label=divest.checkout={ns}", "--label=divest.scenario=packages",
+         f"--volume={cache / 'repos'}:/srv/divest-repos:ro", image, "sh", "-c", script],
         capture_output=True, text=True, check=False,
     )
     out = proc.stdout.split()
