@@ -17,6 +17,9 @@ garbage never raise; paragraphs that cannot be a package are counted as malforme
 The ``updates/`` journal (entries dpkg wrote after its last checkpoint, for example when a
 maintainer script was interrupted) is applied on top of ``status``, as dpkg does.
 
+A package on hold (``apt-mark hold``, ``dpkg --set-selections``: the first word of Status is
+``hold``) carries ``hold: "apt-mark"``; the key is absent otherwise.
+
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
 
@@ -24,7 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-__all__ = ["parse_status", "PRESENT_STATES", "ALL_STATES"]
+__all__ = ["parse_status", "parse_database", "PRESENT_STATES", "ALL_STATES", "HOLD"]
 
 # dpkg's package states (the third word of Status). ``not-installed`` is never returned;
 # ``config-files`` is residue; every other state means files of the package are on disk.
@@ -34,6 +37,8 @@ PRESENT_STATES = frozenset([
 ])
 ALL_STATES = PRESENT_STATES | frozenset(["not-installed"])
 _STATE_BYTES = dict((state.encode("ascii"), state) for state in ALL_STATES)
+#: The ``hold`` value of a package whose selection (the first word of Status) is ``hold``.
+HOLD = "apt-mark"
 
 _FIELDS = (b"package", b"status", b"version", b"architecture", b"maintainer")
 
@@ -87,8 +92,8 @@ class _Filter(object):
         return False
 
 
-def _record(name, status, version, arch, maintainer):
-    return {
+def _record(name, status, version, arch, maintainer, held):
+    record = {
         "name": name,
         "version": _decode(version) or None,
         "arch": _decode(arch) or None,
@@ -96,16 +101,19 @@ def _record(name, status, version, arch, maintainer):
         "status": status,
         "maintainer": _decode(maintainer) or None,
     }
+    if held:
+        record["hold"] = HOLD
+    return record
 
 
 def _state(status_value):
-    """The state word of a Status value ("want flag state"), or None when unusable."""
+    """``(state, held)`` of a Status value ("want flag state"); state None when unusable."""
     if status_value is None:
-        return None
+        return None, False
     words = status_value.split()
     if len(words) != 3:
-        return None
-    return _STATE_BYTES.get(words[2])
+        return None, False
+    return _STATE_BYTES.get(words[2]), words[0] == b"hold"
 
 
 def _paragraphs(data):
@@ -155,7 +163,7 @@ def _parse(data, wanted, keep_absent):
             version = fields.get(b"version")
             if maintainer is None:
                 maintainer = fields.get(b"maintainer")
-        state = _state(status)
+        state, held = _state(status)
         if state is None:
             malformed += 1
             continue
@@ -166,35 +174,44 @@ def _parse(data, wanted, keep_absent):
         if state == "not-installed":
             out.append((key, None))
             continue
-        out.append((key, _record(name, state, version, arch, maintainer)))
+        out.append((key, _record(name, state, version, arch, maintainer, held)))
     return out, malformed
 
 
-def parse_status(data, names=None, maintainers=None, journal=()):
-    """Packages of a dpkg status file that match the query.
+def parse_database(data, names=None, maintainers=None, journal=()):
+    """Packages of a dpkg status file and its journal that match the query.
 
     ``data``: the status file's bytes. ``names``: a ``PatternSet`` matched against Package;
     ``maintainers``: a ``PatternSet`` searched in Maintainer (an item is returned when either
     matches). ``journal``: bytes of the ``updates/`` files, oldest first.
 
-    Returns ``(records, malformed)``: raw-inventory package dicts in file order (multi-arch
-    instances are separate items), and the number of paragraphs that were ignored because
-    they had no Package or no usable Status.
+    Returns ``(records, malformed, journal_malformed)``: raw-inventory package dicts in file
+    order (multi-arch instances are separate items), the number of paragraphs of ``data``
+    that were ignored because they had no Package or no usable Status, and that number for
+    each journal file (a list as long as ``journal``), so a broken journal is not blamed on
+    the status file.
     """
     wanted = _Filter(names, maintainers)
     if wanted.names is None and wanted.maintainers is None:
-        return [], 0
+        return [], 0, [0] * len(journal)
     parsed, malformed = _parse(data, wanted, keep_absent=False)
     merged = {}
     for key, record in parsed:
         if key not in merged:  # the first paragraph wins, as in a consistent status file
             merged[key] = record
+    journal_malformed = []
     for chunk in journal:
         entries, bad = _parse(chunk, wanted, keep_absent=True)
-        malformed += bad
+        journal_malformed.append(bad)
         for key, record in entries:
             if record is False:  # the package no longer matches (say, a new Maintainer)
                 merged.pop(key, None)
             else:
                 merged[key] = record
-    return [record for record in merged.values() if record is not None], malformed
+    return [record for record in merged.values() if record is not None], malformed, journal_malformed
+
+
+def parse_status(data, names=None, maintainers=None, journal=()):
+    """``parse_database`` with one malformed count: ``(records, malformed)``."""
+    records, malformed, journal_malformed = parse_database(data, names, maintainers, journal)
+    return records, malformed + sum(journal_malformed)

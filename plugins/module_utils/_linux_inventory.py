@@ -14,6 +14,13 @@ control characters escaped and is capped at ``MAX_TEXT`` characters; every secti
 at ``MAX_ITEMS`` items. Caps and failures are reported in ``errors``; the collector itself
 never raises because one section failed.
 
+What the collector reads is bounded too, whatever the host holds: each source has a byte
+budget for all its files together (``BUDGET_*``), a directory listing stops after
+``MAX_DIR_ENTRIES`` names and ``/proc`` after ``MAX_PROC_ENTRIES`` processes. A source cut
+short, a file or directory that cannot be read (anything but "does not exist") is an
+``errors`` entry of its section naming the path and the reason, so the matcher never calls
+a host clean on a scan that could not see everything.
+
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
 
@@ -30,15 +37,30 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
     PatternError,
     PatternSet,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_status
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import find_rpmdb, iter_processes
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_database
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_holds import (
+    MAX_LOCK_PATTERNS,
+    MAX_LOCK_VALUES,
+    VERSIONLOCK_LISTS,
+    VERSIONLOCK_TOML,
+    ZYPP_LOCKS,
+    VersionLocks,
+    parse_zypp_locks,
+    zypp_lock_applies,
+    zypp_lock_cost,
+)
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import (
+    iter_processes,
+    list_pids,
+    probe_rpmdb,
+)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
 
 __metaclass__ = type
 
 __all__ = [
     "collect", "Query", "QueryError", "clean_text", "SCHEMA",
-    "MAX_TEXT", "MAX_ITEMS", "SECTIONS",
+    "MAX_TEXT", "MAX_ITEMS", "SECTIONS", "BUDGET_DPKG", "BUDGET_REPOS", "BUDGET_HOLDS",
 ]
 
 SCHEMA = 1
@@ -46,10 +68,21 @@ SECTIONS = ("packages", "units", "processes", "kernel_modules", "paths", "repos"
 
 MAX_TEXT = 512            # characters per string in the result
 MAX_ITEMS = 1000          # items per section
+MAX_SECTION_ERRORS = 8    # failures kept per section (the rest is counted, never dropped)
 MAX_ERRORS = 100          # entries in ``errors``
-MAX_DPKG_STATUS = 256 * 1024 * 1024
-MAX_TEXT_FILE = 4 * 1024 * 1024   # repository files, os-release, /proc/modules
 TRUNCATED = "...[truncated]"
+
+# Read budgets: the most bytes one source reads, all its files together. What a source reads
+# is also what it holds while it is parsed, so the budgets bound the collector's memory.
+BUDGET_DPKG = 64 * 1024 * 1024     # var/lib/dpkg/status and every updates/ journal file
+BUDGET_REPOS = 8 * 1024 * 1024     # every repository file (apt, yum/dnf, zypper)
+BUDGET_HOLDS = 4 * 1024 * 1024     # versionlock lists and zypper locks (rpm packages found)
+BUDGET_OS_RELEASE = 64 * 1024      # the os-release file
+BUDGET_PROC_MODULES = 4 * 1024 * 1024   # /proc/modules
+MAX_TEXT_FILE = 4 * 1024 * 1024    # one repository, journal or lock file within its budget
+MAX_DIR_ENTRIES = 10000            # names read from one directory (units, repositories, journal)
+MAX_PROC_ENTRIES = 100000          # processes looked at in /proc
+MAX_HOLD_CHECKS = 1024             # glob comparisons spent looking up the holds of rpm packages
 
 DPKG_DIR = "/var/lib/dpkg"
 RPM_TAGS = ("NAME", "EPOCH", "VERSION", "RELEASE", "ARCH", "VENDOR")
@@ -121,9 +154,14 @@ def clean_text(value, limit=MAX_TEXT):
 
 
 class _Section(object):
-    """Items of one section, with the caps and the section's errors."""
+    """Items of one section, with the caps and the section's errors.
 
-    __slots__ = ("name", "items", "limit", "dropped", "truncated", "errors")
+    At most ``MAX_SECTION_ERRORS`` failures are kept; the others are counted in one more
+    failure entry, so a section that failed always says so in ``errors`` however many other
+    sections failed before it.
+    """
+
+    __slots__ = ("name", "items", "limit", "dropped", "truncated", "errors", "more_errors")
 
     def __init__(self, name, limit=MAX_ITEMS):
         self.name = name
@@ -132,6 +170,7 @@ class _Section(object):
         self.dropped = 0
         self.truncated = 0
         self.errors = []
+        self.more_errors = 0
 
     def text(self, value):
         text, truncated = clean_text(value)
@@ -149,6 +188,9 @@ class _Section(object):
         self.items.append(item)
 
     def error(self, message, *args):
+        if len(self.errors) >= MAX_SECTION_ERRORS:
+            self.more_errors += 1
+            return
         if args:
             args = tuple(clean_text(arg, 256)[0] if isinstance(arg, (str, bytes)) else arg for arg in args)
             message = message % args
@@ -156,6 +198,10 @@ class _Section(object):
 
     def report(self):
         errors = list(self.errors)
+        if self.more_errors:
+            errors.append({"section": self.name,
+                           "message": "%d more failures not returned (at most %d per section)"
+                                      % (self.more_errors, MAX_SECTION_ERRORS)})
         if self.dropped:
             errors.append({"section": self.name, "limit": True,
                            "message": "%d more items not returned (at most %d per section)" % (self.dropped, self.limit)})
@@ -167,6 +213,59 @@ class _Section(object):
 
 def _strerror(exc):
     return exc.strerror or str(exc)
+
+
+def _missing(exc):
+    """True for "does not exist": a normal answer, not a failure to read."""
+    return exc.errno in (errno.ENOENT, errno.ENOTDIR)
+
+
+class _Budget(object):
+    """The bytes one source may still read (and hold), all its files together.
+
+    ``read`` reads one file within what is left and within ``per_file``, charges what was
+    read, and says when the file was cut and by which bound.
+    """
+
+    __slots__ = ("what", "total", "left")
+
+    def __init__(self, what, total):
+        self.what = what
+        self.total = total
+        self.left = total
+
+    def read(self, fs, path, per_file):
+        """``(data, cut)``: ``cut`` is None, or ``(format, args)`` of the error to report."""
+        left = self.left
+        data, truncated = fs.read_bytes(path, min(per_file, left))
+        self.left -= len(data)
+        if not truncated:
+            return data, None
+        if per_file < left:
+            return data, ("%s is larger than %d bytes, only its beginning was read", (path, per_file))
+        return data, ("reading stopped at %s: %s exceed the read budget of %d bytes", (path, self.what, self.total))
+
+
+def _scan_dir(fs, directory):
+    """``(names, cut)``: at most ``MAX_DIR_ENTRIES`` entry names of an inner directory, sorted.
+
+    Reads the directory incrementally, so a directory with millions of entries costs no
+    more than the bound. Raises OSError.
+    """
+    limit = MAX_DIR_ENTRIES
+    names = []
+    cut = False
+    entries = os.scandir(fs.host_path(directory))
+    try:
+        for entry in entries:
+            if len(names) >= limit:
+                cut = True
+                break
+            names.append(entry.name)
+    finally:
+        entries.close()
+    names.sort()
+    return names, cut
 
 
 # --- the query --------------------------------------------------------------------------------
@@ -227,33 +326,54 @@ class Query(object):
 # --- packages -----------------------------------------------------------------------------------
 
 def gather_dpkg(fs, query, section):
+    """dpkg's database: ``status`` and the ``updates/`` journal, within ``BUDGET_DPKG``."""
     if not (query.packages or query.package_maintainers):
         return
     status_path = DPKG_DIR + "/status"
+    budget = _Budget("the dpkg database files (status and updates/ together)", BUDGET_DPKG)
     try:
-        data, truncated = fs.read_bytes(status_path, MAX_DPKG_STATUS)
+        data, cut = budget.read(fs, status_path, BUDGET_DPKG)
     except OSError as exc:
-        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+        if not _missing(exc):
             section.error("cannot read %s: %s", status_path, _strerror(exc))
         return
     if not data.strip():
         return  # an empty database: no dpkg on this host
-    if truncated:
-        section.error("%s is larger than %d bytes, only its beginning was read", status_path, MAX_DPKG_STATUS)
-    journal = []
+    if cut:
+        section.error(cut[0], *cut[1])
     updates = DPKG_DIR + "/updates"
+    journal, paths = [], []
     try:
-        names = sorted(name for name in fs.listdir(updates) if name.isdigit())
-    except OSError:
-        names = []
+        names, listing_cut = _scan_dir(fs, updates) if not (cut and budget.left <= 0) else ([], False)
+    except OSError as exc:
+        if not _missing(exc):
+            section.error("cannot list %s: %s", updates, _strerror(exc))
+        names, listing_cut = [], False
+    if listing_cut:
+        section.error("%s holds more than %d entries; the journal was not read past them", updates, MAX_DIR_ENTRIES)
     for name in names:
+        if not name.isdigit():
+            continue
+        path = updates + "/" + name
         try:
-            journal.append(fs.read_bytes(updates + "/" + name, MAX_TEXT_FILE)[0])
+            chunk, cut = budget.read(fs, path, MAX_TEXT_FILE)
         except OSError as exc:
-            section.error("cannot read %s/%s: %s", updates, name, _strerror(exc))
-    records, malformed = parse_status(data, query.packages, query.package_maintainers, journal)
+            if not _missing(exc):
+                section.error("cannot read %s: %s", path, _strerror(exc))
+            continue
+        journal.append(chunk)
+        paths.append(path)
+        if cut:
+            section.error(cut[0], *cut[1])
+            if budget.left <= 0:
+                break
+    records, malformed, journal_malformed = parse_database(data, query.packages, query.package_maintainers, journal)
     if malformed:
         section.error("%s: %d malformed entries ignored", status_path, malformed)
+    broken = [path for path, count in zip(paths, journal_malformed) if count]
+    if broken:
+        section.error("%s: %d malformed entries ignored in %d journal file(s), the first %s", updates,
+                      sum(journal_malformed), len(broken), broken[0])
     for record in records:
         section.add(**record)
 
@@ -311,11 +431,19 @@ def _first_line(data):
     return ""
 
 
-def gather_rpm(fs, live, query, section, run, which):
+def gather_rpm(fs, live, query, section, run, which, holds=None):
+    """rpm packages, with one ``rpm --query --all``; their holds are looked up (``holds``:
+    the section for the errors of the lock files)."""
     if not (query.packages or query.package_maintainers):
         return
-    dbpath = find_rpmdb(fs)
+    dbpath, failures = probe_rpmdb(fs)
     if dbpath is None:
+        told = set()
+        for path, exc in failures:  # it may be there: the host cannot be called rpm-free
+            directory = path.rsplit("/", 1)[0]
+            if directory not in told:
+                told.add(directory)
+                section.error("cannot tell whether an rpm database is in %s: %s", directory, _strerror(exc))
         return
     rpm = which("rpm")
     if not rpm:
@@ -338,19 +466,85 @@ def gather_rpm(fs, live, query, section, run, which):
         section.error("rpm exited with %s: %s", rc, _first_line(err))
     if malformed:
         section.error("rpm: %d malformed records ignored", malformed)
+    if records:
+        mark_rpm_holds(fs, records, holds if holds is not None else section)
     for record in records:
         section.add(**record)
+
+
+def _read_lock_file(fs, budget, path, section):
+    try:
+        data, cut = budget.read(fs, path, MAX_TEXT_FILE)
+    except OSError as exc:
+        if not _missing(exc):
+            section.error("cannot read %s: %s", path, _strerror(exc))
+        return None
+    if cut:
+        section.error(cut[0], *cut[1])
+    return data
+
+
+def mark_rpm_holds(fs, records, section):
+    """Set ``hold`` on the rpm records a versionlock entry (``versionlock``) or a zypper
+    lock (``zypper-lock``) holds. Lock files are read within ``BUDGET_HOLDS``, at most
+    ``MAX_LOCK_PATTERNS`` glob entries and zypper locks are evaluated, and the lookups stop
+    after about ``MAX_HOLD_CHECKS`` glob comparisons; each cut and each failure is an error
+    of ``section``."""
+    budget = _Budget("the package lock files", BUDGET_HOLDS)
+    locks = VersionLocks()
+    for path in VERSIONLOCK_LISTS + (VERSIONLOCK_TOML,):
+        data = _read_lock_file(fs, budget, path, section)
+        if data:
+            if path == VERSIONLOCK_TOML:
+                locks.add_toml(data)
+            else:
+                locks.add_list(data)
+    if locks.dropped:
+        section.error("versionlock: %d glob entries beyond the first %d were not evaluated",
+                      locks.dropped, MAX_LOCK_PATTERNS)
+    data = _read_lock_file(fs, budget, ZYPP_LOCKS, section)
+    zypp = parse_zypp_locks(data) if data else []
+    if len(zypp) > MAX_LOCK_PATTERNS:
+        section.error("%s: %d locks beyond the first %d were not evaluated", ZYPP_LOCKS,
+                      len(zypp) - MAX_LOCK_PATTERNS, MAX_LOCK_PATTERNS)
+        del zypp[MAX_LOCK_PATTERNS:]
+    cost = locks.cost() + sum(zypp_lock_cost(lock) for lock in zypp)
+    checked = records[:MAX_ITEMS] if not cost else records[:min(MAX_ITEMS, MAX_HOLD_CHECKS // cost)]
+    if len(checked) < min(len(records), MAX_ITEMS):
+        section.error("holds of %d packages were not looked up: the lock files hold too many patterns "
+                      "(%d comparisons a package, at most %d in all; %d values kept per zypper lock attribute)",
+                      min(len(records), MAX_ITEMS) - len(checked), cost, MAX_HOLD_CHECKS, MAX_LOCK_VALUES)
+    unknown = set()
+    for record in checked:
+        if locks.holds(record["name"], record["version"], record["arch"]):
+            record["hold"] = "versionlock"
+            continue
+        for index, lock in enumerate(zypp):
+            applies = zypp_lock_applies(lock, record["name"], record["arch"])
+            if applies:
+                record["hold"] = "zypper-lock"
+                break
+            if applies is None:
+                unknown.add(index)
+    if unknown:
+        section.error("%s: %d locks could not be evaluated (regular expressions and complex locks are not run)",
+                      ZYPP_LOCKS, len(unknown))
 
 
 # --- units --------------------------------------------------------------------------------------
 
 def _list_dir(fs, directory, section):
+    """The sorted entry names of a directory (at most ``MAX_DIR_ENTRIES``); a directory that
+    cannot be listed, or holds more, is an error of ``section``."""
     try:
-        return sorted(fs.listdir(directory))
+        names, cut = _scan_dir(fs, directory)
     except OSError as exc:
-        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+        if not _missing(exc):
             section.error("cannot list %s: %s", directory, _strerror(exc))
         return []
+    if cut:
+        section.error("%s holds more than %d entries; only %d were read", directory, MAX_DIR_ENTRIES, MAX_DIR_ENTRIES)
+    return names
 
 
 def parse_systemctl_show(out, count):
@@ -438,10 +632,14 @@ def gather_processes(proc, query, section):
     if not query.processes:
         return
     try:
-        found = sorted(iter_processes(proc, query.processes))
+        pids, cut = list_pids(proc, MAX_PROC_ENTRIES)
+        found = sorted(iter_processes(proc, query.processes, pids=pids))
     except OSError as exc:
         section.error("cannot list %s: %s", proc, _strerror(exc))
         return
+    if cut:
+        section.error("%s lists more than %d processes; only %d were looked at", proc, MAX_PROC_ENTRIES,
+                      MAX_PROC_ENTRIES)
     for pid, name, exe in found:
         section.add(name=name, pid=pid, exe=exe)
 
@@ -452,11 +650,14 @@ def gather_kernel_modules(proc, query, section):
     path = os.path.join(proc, "modules")
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_TEXT_FILE)
+            data = handle.read(BUDGET_PROC_MODULES + 1)
     except OSError as exc:
         if exc.errno != errno.ENOENT:  # no /proc/modules: a kernel without loadable modules
             section.error("cannot read %s: %s", path, _strerror(exc))
         return
+    if len(data) > BUDGET_PROC_MODULES:
+        section.error("%s is larger than %d bytes, only its beginning was read", path, BUDGET_PROC_MODULES)
+        data = data[:BUDGET_PROC_MODULES]
     for line in data.decode("utf-8", "replace").splitlines():
         words = line.split(None, 1)
         if words and query.kernel_modules.match(words[0]) is not None:
@@ -475,12 +676,39 @@ def _kind(mode):
     return "other"
 
 
+def _failed_path(fs, exc, asked):
+    """The inner path an OSError is about: RootFS's errors carry the host path of the
+    component that failed (``/opt/kaspersky`` when ``/opt`` cannot be searched), which says
+    more than the path that was asked for (``asked``, the fallback)."""
+    name = exc.filename
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    if not isinstance(name, str) or not name.startswith("/"):
+        return asked
+    prefix = fs.root.rstrip("/")
+    if not prefix:
+        return name
+    if name == prefix:
+        return "/"
+    return name[len(prefix):] if name.startswith(prefix + "/") else asked
+
+
 def gather_paths(fs, query, section):
+    """The query's paths that exist. A path whose existence cannot be told (a parent that
+    cannot be searched or listed) is an error naming the path that failed, once."""
     seen = set()
+    reported = set()
+
+    def failed(asked, exc):
+        path = _failed_path(fs, exc, asked)
+        if (path, exc.errno) not in reported:
+            reported.add((path, exc.errno))
+            section.error("cannot read %s: %s", path, _strerror(exc))
+
     for pattern in query.paths:
         paths, errors = fs.glob(pattern, limit=section.limit)
         for directory, exc in errors:
-            section.error("%s: cannot list %s: %s", pattern, directory, _strerror(exc))
+            failed(directory, exc)
         for path in paths:
             if path in seen:
                 continue
@@ -491,8 +719,8 @@ def gather_paths(fs, query, section):
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     section.error("%s: too many levels of symbolic links", path)
-                elif exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-                    section.error("%s: %s", path, _strerror(exc))
+                elif not _missing(exc):
+                    failed(path, exc)
                 continue
             section.add(path=path, type=_kind(info.st_mode), target=target, pattern=pattern)
 
@@ -508,23 +736,27 @@ def _repo_files(fs, section):
 
 
 def gather_repos(fs, query, section):
+    """Matching lines of the repository files, all files together within ``BUDGET_REPOS``."""
     if not query.repos:
         return
+    budget = _Budget("the repository files together", BUDGET_REPOS)
     for path in _repo_files(fs, section):
         try:
-            data, truncated = fs.read_bytes(path, MAX_TEXT_FILE)
+            data, cut = budget.read(fs, path, MAX_TEXT_FILE)
         except OSError as exc:
-            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            if not _missing(exc):
                 section.error("cannot read %s: %s", path, _strerror(exc))
             continue
-        if truncated:
-            section.error("%s is larger than %d bytes, only its beginning was read", path, MAX_TEXT_FILE)
+        if cut:
+            section.error(cut[0], *cut[1])
         for line in data.decode("utf-8", "replace").splitlines():
             line = line.strip()
             if not line or line[0] in "#;":
                 continue
             if query.repos.match(line) is not None:
                 section.add(path=path, line=line)
+        if cut and budget.left <= 0:
+            break  # the budget is spent: the files after this one are not read (reported above)
 
 
 # --- platform -----------------------------------------------------------------------------------------
@@ -552,15 +784,19 @@ def parse_os_release(data):
     return values
 
 
-def read_platform(fs, errors):
+def read_platform(fs, section):
     values = {}
     for path in OS_RELEASE:
         try:
-            values = parse_os_release(fs.read_bytes(path, 64 * 1024)[0])
-            break
+            data, truncated = fs.read_bytes(path, BUDGET_OS_RELEASE)
         except OSError as exc:
-            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-                errors.append({"section": "platform", "message": clean_text("cannot read %s: %s" % (path, _strerror(exc)))[0]})
+            if not _missing(exc):
+                section.error("cannot read %s: %s", path, _strerror(exc))
+            continue
+        if truncated:
+            section.error("%s is larger than %d bytes, only its beginning was read", path, BUDGET_OS_RELEASE)
+        values = parse_os_release(data)
+        break
     return {
         "system": "Linux",
         "distribution": clean_text(values.get("ID") or None, 64)[0],
@@ -613,9 +849,10 @@ def collect(query, root="/", run=None, which=None, proc="/proc", systemd=None):
     errors = []
     skipped = []
     sections = dict((name, _Section(name)) for name in SECTIONS)
+    notes = [_Section("platform"), _Section("holds")]  # errors only, no items
 
     _guard(gather_dpkg, sections["packages"], fs, query, sections["packages"])
-    _guard(gather_rpm, sections["packages"], fs, live, query, sections["packages"], run, which)
+    _guard(gather_rpm, sections["packages"], fs, live, query, sections["packages"], run, which, notes[1])
     _guard(gather_units, sections["units"], fs, live, systemd, query, sections["units"], skipped, run, which)
     if live:
         _guard(gather_processes, sections["processes"], proc, query, sections["processes"])
@@ -625,10 +862,10 @@ def collect(query, root="/", run=None, which=None, proc="/proc", systemd=None):
             skipped.append({"section": name, "reason": "offline root: only the live system has %s" % name.replace("_", " ")})
     _guard(gather_paths, sections["paths"], fs, query, sections["paths"])
     _guard(gather_repos, sections["repos"], fs, query, sections["repos"])
-    platform = read_platform(fs, errors)
+    platform = read_platform(fs, notes[0])
 
-    for name in SECTIONS:
-        errors.extend(sections[name].report())
+    for section in notes[:1] + [sections[name] for name in SECTIONS] + notes[1:]:
+        errors.extend(section.report())
     if len(errors) > MAX_ERRORS:
         extra = len(errors) - MAX_ERRORS
         del errors[MAX_ERRORS:]

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 import errno
 import os
+import stat
 
 __metaclass__ = type
 
@@ -30,21 +31,69 @@ def find_rpmdb(fs):
     return None
 
 
+def probe_rpmdb(fs):
+    """Like ``find_rpmdb``, but say when the answer cannot be known.
+
+    ``fs`` resolves inner paths (``host_path(inner)``, as ``RootFS`` does). Returns
+    ``(dbpath, failures)``: the database directory or None, and ``(inner_path, OSError)``
+    pairs for the candidates that could not be checked (permission denied, a symlink
+    loop ...). A candidate that does not exist (``ENOENT``, ``ENOTDIR``) is no failure: a
+    host without rpm is the normal case. A found database wins over earlier failures.
+    """
+    failures = []
+    for directory in RPM_DBPATHS:
+        for name in RPM_DBFILES:
+            path = directory + "/" + name
+            try:
+                info = os.stat(fs.host_path(path))
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                    failures.append((path, exc))
+                continue
+            if stat.S_ISREG(info.st_mode):
+                return directory, failures
+    return None, failures
+
+
 def _read_small(path, limit=4096):
     with open(path, "rb") as handle:
         return handle.read(limit)
 
 
-def iter_processes(proc, wanted, skip=()):
+def list_pids(proc, limit):
+    """The process directories of ``proc`` (``/proc``): ``(names, cut)``.
+
+    At most ``limit`` numeric entries are read (``cut`` is True when more were there), so a
+    host with an absurd number of processes costs bounded memory and time. Raises OSError
+    when ``proc`` cannot be listed.
+    """
+    names = []
+    cut = False
+    entries = os.scandir(proc)
+    try:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            if len(names) >= limit:
+                cut = True
+                break
+            names.append(entry.name)
+    finally:
+        entries.close()
+    return names, cut
+
+
+def iter_processes(proc, wanted, skip=(), pids=None):
     """Yield ``(pid, name, exe)`` of the processes under ``proc`` (``/proc``) whose name
     matches ``wanted`` (a PatternSet), in no particular order.
 
     ``name`` is the basename of the executable (``/proc/PID/exe``), or ``comm`` when that link
     cannot be read (another user's process without privileges); ``exe`` is then ``None``.
     Kernel threads, zombies, processes that end while they are read and pids in ``skip`` are
-    left out. Raises OSError when ``proc`` cannot be listed.
+    left out. ``pids``: the entries of ``proc`` to look at (``list_pids``); by default all.
+    Raises OSError when ``proc`` cannot be listed.
     """
-    for entry in os.listdir(proc):
+    for entry in os.listdir(proc) if pids is None else pids:
         if not entry.isdigit() or int(entry) in skip:
             continue
         base = os.path.join(proc, entry)

@@ -31,6 +31,19 @@ description:
     characters escaped (as C(\xNN)) and are cut at 512 characters (the cut is marked with
     C(...[truncated])); a section returns at most 1000 items. Both caps are reported in
     RV(inventory.errors).
+  - What is read is bounded whatever the host holds, each source within a byte budget for all its
+    files together (dpkg C(status) and C(updates/) 64 MiB, repository files 8 MiB, package lock
+    files 4 MiB, C(os-release) 64 KiB, C(/proc/modules) 4 MiB), at most 10,000 entries per
+    directory listing and 100,000 processes. A source cut short is an error naming the file and the
+    budget.
+  - A source that cannot be read (permission denied, a symbolic link loop, a bound hit; anything
+    but "does not exist") is an RV(inventory.errors) entry of its section naming the path and the
+    reason. The matcher does not call a host clean when the package database, the vendor's paths
+    or the repository files have such an entry.
+  - Held vendor packages carry C(hold) (V(apt-mark), V(versionlock) or V(zypper-lock)) from dpkg's
+    C(hold) selection, dnf/yum versionlock entries (C(/etc/dnf/plugins/versionlock.list),
+    C(/etc/yum/pluginconf.d/versionlock.list), C(/etc/dnf/versionlock.toml)) and zypper locks
+    (C(/etc/zypp/locks)). Lock files are read only when rpm packages matched.
 author:
   - fleetsec.divest developers (@fleetsec)
 extends_documentation_fragment:
@@ -199,12 +212,17 @@ inventory:
       sample: [{"section": "processes", "reason": "offline root: only the live system has processes"}]
     errors:
       description:
-        - Sections that failed or were partly unreadable, each C({section, message}); also notes
-          about truncated values and capped sections.
+        - Sections that failed or were partly unreadable, each C({section, message, limit}); also
+          notes about truncated values and capped sections (C(limit) V(true) - the section was read,
+          only shortened).
+        - C(section) is a section name, or V(platform) (os-release), V(holds) (package lock files)
+          or V(errors). At most 8 failures are kept per section; one more entry counts the rest.
       type: list
       elements: dict
       returned: always
-      sample: [{"section": "packages", "message": "rpm exited with 1: error: cannot open Packages index"}]
+      sample:
+        - {"section": "packages", "message": "rpm exited with 1: error: cannot open Packages index", "limit": false}
+        - {"section": "paths", "message": "cannot read /opt/kaspersky: Permission denied", "limit": false}
     packages:
       description:
         - Packages that match the query. C(status) is dpkg's state word (V(installed), V(unpacked),
@@ -212,12 +230,15 @@ inventory:
           V(config-files)); rpm packages are always V(installed). C(version) is
           C([epoch:]upstream[-revision]) for dpkg, C([epoch:]version-release) for rpm.
           C(maintainer) is dpkg's Maintainer or rpm's Vendor.
+        - C(hold) is present only for a held package - V(apt-mark) (dpkg selection C(hold)),
+          V(versionlock) (a dnf/yum versionlock entry) or V(zypper-lock) (a zypper lock).
       type: list
       elements: dict
       returned: always
       sample:
         - {"name": "kesl", "version": "12.1.0-1508", "arch": "amd64", "manager": "dpkg",
-           "status": "installed", "maintainer": "AO Kaspersky Lab <support@kaspersky.com>"}
+           "status": "installed", "maintainer": "AO Kaspersky Lab <support@kaspersky.com>",
+           "hold": "apt-mark"}
     units:
       description:
         - Service units and init scripts that match the query. C(kind) is V(systemd) or V(sysv);

@@ -124,7 +124,8 @@ ansible_facts:
           description:
             - V(clean) nothing found; V(affected) at least one product installed;
               V(residual) only leftovers; V(unknown) a source needed to call the host clean
-              (package database, Uninstall keys) could not be read, see C(scan.errors).
+              (Linux - package database, vendor paths, repository files; Windows - Uninstall
+              keys, vendor paths) could not be read or was read only in part, see C(scan.errors).
           type: str
           sample: affected
         findings:
@@ -139,12 +140,13 @@ ansible_facts:
               state: installed
               role: protection
               evidence:
-                - {kind: package, name: kesl, version: "12.1.0-1508", manager: dpkg, status: installed}
+                - {kind: package, name: kesl, version: "12.1.0-1508", manager: dpkg, status: installed,
+                   hold: apt-mark}
                 - {kind: service, name: kesl, state: running, enabled: enabled, init: systemd}
               removal: {method: package, order: 10, packages: [kesl], services: [kesl], purge: true}
         scan:
           description: How the scan went; C(root) and C(live) tell what was scanned, C(skipped)
-            and C(errors) what could not be.
+            and C(errors) what could not be (the failures that make a host V(unknown) first).
           type: dict
 inventory:
   description: The collector's raw inventory (C(docs/raw-inventory.md)).

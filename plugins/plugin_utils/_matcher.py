@@ -24,8 +24,11 @@ SCHEMA = 1
 #: dpkg states in which a package counts as present (docs/raw-inventory.md).
 PRESENT = frozenset(("installed", "unpacked", "half-installed", "half-configured",
                      "triggers-awaited", "triggers-pending"))
-#: Raw sections without which a host cannot be called clean.
-CRITICAL = {"linux": ("packages",), "windows": ("uninstall",)}
+#: Raw sections without which a host cannot be called clean: an ``errors`` entry of one of
+#: them (other than a note about output caps, ``limit: true``) makes a host with nothing
+#: installed ``unknown``. Linux: the package databases, the vendor's paths and the package
+#: repositories; Windows: the Uninstall keys and the vendor's paths.
+CRITICAL = {"linux": ("packages", "paths", "repos"), "windows": ("uninstall", "paths")}
 #: Evidence items kept per finding; the rest is counted (facts stay compact, DESIGN.md).
 MAX_EVIDENCE = 40
 _GUID = re.compile(r"^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$")
@@ -161,6 +164,8 @@ def evidence_of(kind, item):
               "manager": item.get("manager"), "status": item.get("status") or "installed"}
         if item.get("arch"):
             ev["arch"] = item["arch"]
+        if item.get("hold"):  # apt-mark / versionlock / zypper-lock: only when held
+            ev["hold"] = item["hold"]
         return ev
     if kind == "service":
         if "Name" in item:  # Windows
@@ -203,6 +208,11 @@ def _error(entry):
     if entry.get("limit"):
         out["limit"] = True
     return out
+
+
+def _is_critical(entry, platform):
+    """A read failure of a source needed to call a host clean (not a note about caps)."""
+    return entry.get("section") in CRITICAL[platform] and not entry.get("limit")
 
 
 def _clip_evidence(ev):
@@ -418,7 +428,10 @@ def match(inventory, catalogs, scanned_at=None):
 
     errors = [e for e in inventory.get("errors") or [] if isinstance(e, dict)]
     # A note about the collector's output caps (limit: true) means the section was read.
-    critical = any(e.get("section") in CRITICAL[platform] and not e.get("limit") for e in errors)
+    critical = any(_is_critical(e, platform) for e in errors)
+    # The failures that decide the status come first, so a report or a plan blocker that
+    # shows only the first errors shows why the host is not clean.
+    errors.sort(key=lambda e: not _is_critical(e, platform))
     if any(f["state"] == "installed" for f in findings):
         status = "affected"
     elif critical:

@@ -596,6 +596,16 @@ def test_a_failed_uninstall_section_makes_a_host_unknown_not_clean():
     assert facts["status"] == "clean"
 
 
+def test_an_unreadable_vendor_folder_makes_a_host_unknown_not_clean():
+    """win_collect reports a path it cannot look into as a `paths` error (not ObjectNotFound)."""
+    denied = ("%ProgramData%\\Kaspersky Lab: Access to the path 'C:\\ProgramData\\Kaspersky Lab' is denied.")
+    facts = findings_of(windows(uninstall=[], errors=[{"section": "paths", "message": denied, "limit": False}]))
+    assert facts["status"] == "unknown"
+    assert facts["scan"]["errors"] == [{"section": "paths", "message": denied}]
+    capped = {"section": "paths", "message": "2 more items not returned (at most 1000 per section)", "limit": True}
+    assert findings_of(windows(uninstall=[], errors=[capped]))["status"] == "clean"
+
+
 # ------------------------------------------------------------------------ catalog, Windows
 
 CATALOG = load_catalog("kaspersky")

@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Linux collector's gatherers and parsers (plugins/module_utils/_linux_*.py)."""
 
+import errno
 import json
 import os
 import pathlib
@@ -15,8 +16,18 @@ import pytest
 
 from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_inventory as inv
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_status
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_holds import (
+    VersionLocks,
+    glob_match,
+    parse_versionlock_toml,
+    parse_zypp_locks,
+    rpm_spellings,
+    zypp_lock_applies,
+)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternSet
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import load_catalogs
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import build_query, match
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "linux"
 sys.path.insert(0, str(FIXTURES))
@@ -935,3 +946,419 @@ def test_a_crashing_section_costs_only_that_section(tmp_path, monkeypatch):
     assert result["errors"] == [{"section": "repos", "message": "collection failed: RuntimeError: unexpected",
                                  "limit": False}]
     assert [p["name"] for p in result["packages"]] == ["kesl"]
+
+
+# --- read failures: a source that could not be read is an error of its section ------------------------------
+#
+# The suite runs as root, where a directory of mode 000 does not stop reads; ``deny`` makes the
+# os calls the collector and RootFS use fail with EACCES the way they do for an unprivileged
+# scan: listing or opening a denied directory, or reaching anything below it.
+
+def deny(monkeypatch, root, *inner_dirs, **how):
+    """Mode 000 on ``inner_dirs`` (``search=False``: mode 0111, they cannot be listed but
+    what is below them can be reached)."""
+    blocked = [str(root) + inner for inner in inner_dirs]
+    search = how.get("search", True)
+
+    def check(path, itself):
+        if isinstance(path, int):
+            return
+        path = os.fsdecode(path)
+        for top in blocked:
+            if (search and path.startswith(top + "/")) or (itself and path == top):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+
+    for name, itself in (("lstat", False), ("stat", False), ("readlink", False),
+                         ("open", True), ("listdir", True), ("scandir", True)):
+        real = getattr(os, name)
+
+        def fake(path, *args, _real=real, _itself=itself, **kwargs):
+            check(path, _itself)
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, name, fake)
+
+
+KASPERSKY = load_catalogs(["kaspersky"])
+CATALOG_QUERY = build_query(KASPERSKY, "linux")
+
+
+def scan(root, run=None, which=None):
+    """The catalog's query through the collector and the matcher, as vendor_facts does."""
+    inventory = collect(root, run=run, which=which, **CATALOG_QUERY)
+    return inventory, match(inventory, KASPERSKY, scanned_at="2026-11-27T10:00:00Z")
+
+
+def failures(inventory, section):
+    return [e["message"] for e in inventory["errors"] if e["section"] == section and not e["limit"]]
+
+
+def debian_without_the_vendor(base):
+    """A clean Debian root that has the directories the vendor would use."""
+    root = pathlib.Path(str(base))
+    linux_root.write(root, "/etc/os-release", (FIXTURES / "os-release").read_bytes())
+    linux_root.write(root, "/var/lib/dpkg/status", pkg("bash", maintainer="Debian"))
+    linux_root.mkdir(root, "/var/lib/dpkg/updates")
+    linux_root.write(root, "/etc/apt/sources.list", (FIXTURES / "repos" / "sources.list").read_bytes())
+    linux_root.write(root, "/etc/apt/sources.list.d/debian-backports.list",
+                     b"deb http://deb.debian.org/debian bookworm-backports main\n")
+    for inner in ("/opt/google", "/var/opt/microsoft", "/etc/opt/chrome", "/etc/yum.repos.d", "/etc/zypp/repos.d"):
+        linux_root.mkdir(root, inner)
+    return root
+
+
+def test_the_clean_root_is_clean(tmp_path):
+    inventory, facts = scan(debian_without_the_vendor(tmp_path))
+    assert inventory["errors"] == [] and facts["status"] == "clean"
+
+
+@pytest.mark.parametrize("denied, section, expected", [
+    pytest.param(["/opt", "/var/opt", "/etc/opt"], "paths",
+                 ["cannot read /opt/kaspersky: Permission denied",
+                  "cannot read /var/opt/kaspersky: Permission denied",
+                  "cannot read /etc/opt/kaspersky: Permission denied",
+                  "cannot read /opt: Permission denied"], id="vendor-directories-mode-000"),
+    pytest.param([("/opt",)], "paths", ["cannot read /opt: Permission denied"], id="glob-listing-denied-mode-111"),
+    pytest.param(["/etc/apt/sources.list.d"], "repos", ["cannot list /etc/apt/sources.list.d: Permission denied"],
+                 id="repository-directory-cannot-be-listed"),
+    pytest.param(["/etc/apt"], "repos", ["cannot read /etc/apt/sources.list: Permission denied",
+                                         "cannot list /etc/apt/sources.list.d: Permission denied"],
+                 id="repository-file-cannot-be-read"),
+    pytest.param(["/var/lib/dpkg/updates"], "packages", ["cannot list /var/lib/dpkg/updates: Permission denied"],
+                 id="dpkg-journal-cannot-be-listed"),
+])
+def test_an_unreadable_source_makes_the_host_unknown_not_clean(tmp_path, monkeypatch, denied, section, expected):
+    root = debian_without_the_vendor(tmp_path)
+    for inner in denied:
+        if isinstance(inner, tuple):
+            deny(monkeypatch, root, *inner, search=False)
+        else:
+            deny(monkeypatch, root, inner)
+    inventory, facts = scan(root)
+    for message in expected:
+        assert any(m.endswith(message) for m in failures(inventory, section)), (message, inventory["errors"])
+    assert facts["status"] == "unknown"
+    shown = [e["message"] for e in facts["scan"]["errors"][:5]]  # what a report / plan blocker shows
+    assert any(m.endswith(expected[0]) for m in shown)
+
+
+def test_an_unreadable_rpm_database_directory_is_not_an_rpm_free_host(tmp_path, monkeypatch):
+    root = debian_without_the_vendor(tmp_path)
+    (root / "var/lib/dpkg/status").unlink()  # an EL host: no dpkg
+    linux_root.write(root, "/var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\x00")
+    deny(monkeypatch, root, "/var/lib/rpm")
+    inventory, facts = scan(root, run=no_run, which=lambda name: "/usr/bin/" + name)
+    assert failures(inventory, "packages") == [
+        "cannot tell whether an rpm database is in /var/lib/rpm: Permission denied"]
+    assert facts["status"] == "unknown"
+
+
+def test_a_missing_component_is_not_a_failure(tmp_path, monkeypatch):
+    """ENOENT / ENOTDIR: the vendor is simply not there (here /var/opt is a file)."""
+    root = debian_without_the_vendor(tmp_path)
+    shutil.rmtree(str(root / "var/opt"))
+    (root / "var/opt").write_bytes(b"not a directory")
+    shutil.rmtree(str(root / "etc/yum.repos.d"))
+    inventory, facts = scan(root)
+    assert inventory["errors"] == [] and facts["status"] == "clean"
+
+
+def test_a_denied_directory_outside_the_footprint_changes_nothing(tmp_path, monkeypatch):
+    root = debian_without_the_vendor(tmp_path)
+    deny(monkeypatch, root, "/opt/google", "/home")
+    inventory, facts = scan(root)
+    assert inventory["errors"] == [] and facts["status"] == "clean"
+
+
+def test_an_unreadable_source_does_not_hide_an_installed_product(tmp_path, monkeypatch):
+    root = linux_root.build_root(tmp_path / "root")
+    deny(monkeypatch, root, "/etc/opt")
+    inventory, facts = scan(root)
+    assert failures(inventory, "paths")
+    assert facts["status"] == "affected"
+
+
+def test_failures_of_one_section_are_capped_but_always_reported(tmp_path, monkeypatch):
+    root = debian_without_the_vendor(tmp_path)
+    linux_root.mkdir(root, "/srv")
+    deny(monkeypatch, root, "/srv")
+    paths = ["/srv/vendor-%02d" % i for i in range(30)]
+    inventory = collect(root, paths=paths)
+    messages = failures(inventory, "paths")
+    assert len(messages) == inv.MAX_SECTION_ERRORS + 1
+    assert messages[-1] == "22 more failures not returned (at most 8 per section)"
+    assert len(inventory["errors"]) <= inv.MAX_ERRORS
+
+
+# --- bounds: what the collector reads and holds ------------------------------------------------------------
+
+class ReadMeter(object):
+    """Counts the bytes ``RootFS.read_bytes`` returns, and the largest single read."""
+
+    def __init__(self, monkeypatch):
+        self.total = 0
+        real = RootFS.read_bytes
+        meter = self
+
+        def read_bytes(fs, path, limit=None):
+            data, truncated = real(fs, path, limit)
+            meter.total += len(data)
+            return data, truncated
+
+        monkeypatch.setattr(RootFS, "read_bytes", read_bytes)
+
+
+def sparse(path, size):
+    path = pathlib.Path(str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(path), "wb"):
+        pass
+    os.truncate(str(path), size)
+
+
+def test_the_dpkg_journal_is_read_within_the_dpkg_budget(tmp_path, monkeypatch):
+    """1,000 sparse 4 MB journal files took the collector to 4 GB: now it stops at the budget."""
+    root = debian_without_the_vendor(tmp_path)
+    linux_root.write(root, "/var/lib/dpkg/status", pkg("kesl"))
+    for index in range(40):  # 160 MB of zeros, 2.5 times the budget
+        sparse(root / "var/lib/dpkg/updates" / ("%04d" % index), 4 * 1024 * 1024)
+    meter = ReadMeter(monkeypatch)
+    inventory, facts = scan(root)
+    assert meter.total <= inv.BUDGET_DPKG + 64 * 1024  # + os-release
+    messages = failures(inventory, "packages")
+    assert messages[0] == ("reading stopped at /var/lib/dpkg/updates/0015: the dpkg database files (status and "
+                           "updates/ together) exceed the read budget of %d bytes" % inv.BUDGET_DPKG)
+    assert not any(m.startswith("/var/lib/dpkg/status:") for m in messages)  # the status file is fine
+    assert "16 malformed entries ignored in 16 journal file(s), the first /var/lib/dpkg/updates/0000" in messages[1]
+    assert [p["name"] for p in inventory["packages"]] == ["kesl"]
+    assert facts["status"] == "affected"
+
+
+def test_a_dpkg_database_cut_by_the_budget_is_never_clean(tmp_path, monkeypatch):
+    root = debian_without_the_vendor(tmp_path)
+    monkeypatch.setattr(inv, "BUDGET_DPKG", 1024)
+    linux_root.write(root, "/var/lib/dpkg/status", b"\n".join(pkg("pkg-%03d" % i, maintainer="Debian")
+                                                             for i in range(50)))
+    inventory, facts = scan(root)
+    assert failures(inventory, "packages") == [
+        "reading stopped at /var/lib/dpkg/status: the dpkg database files (status and updates/ together) "
+        "exceed the read budget of 1024 bytes"]
+    assert facts["status"] == "unknown"
+
+
+def test_repository_files_are_read_within_one_budget(tmp_path, monkeypatch):
+    root = debian_without_the_vendor(tmp_path)
+    for index in range(4):  # each file within the per-file cap, together twice the budget
+        sparse(root / "etc/apt/sources.list.d" / ("mirror-%d.list" % index), inv.MAX_TEXT_FILE)
+    meter = ReadMeter(monkeypatch)
+    inventory, facts = scan(root)
+    assert meter.total <= inv.BUDGET_REPOS + inv.BUDGET_DPKG
+    assert failures(inventory, "repos") == [
+        "reading stopped at /etc/apt/sources.list.d/mirror-1.list: the repository files together exceed the "
+        "read budget of %d bytes" % inv.BUDGET_REPOS]
+    assert facts["status"] == "unknown"
+
+
+def test_a_repository_file_over_its_own_cap_is_a_failure(tmp_path):
+    root = debian_without_the_vendor(tmp_path)
+    sparse(root / "etc/yum.repos.d/huge.repo", inv.MAX_TEXT_FILE + 1)
+    inventory, facts = scan(root)
+    assert failures(inventory, "repos") == [
+        "/etc/yum.repos.d/huge.repo is larger than %d bytes, only its beginning was read" % inv.MAX_TEXT_FILE]
+    assert facts["status"] == "unknown"
+
+
+@pytest.mark.parametrize("directory, section", [
+    ("/etc/apt/sources.list.d", "repos"),
+    ("/var/lib/dpkg/updates", "packages"),
+    ("/lib/systemd/system", "units"),
+])
+def test_directory_listings_are_bounded(tmp_path, monkeypatch, directory, section):
+    root = debian_without_the_vendor(tmp_path)
+    monkeypatch.setattr(inv, "MAX_DIR_ENTRIES", 20)
+    for index in range(25):
+        linux_root.write(root, "%s/%04d%s" % (directory, index, ".list" if section == "repos" else ""), b"")
+    inventory = collect(root, **CATALOG_QUERY)
+    assert [m for m in failures(inventory, section) if "holds more than 20 entries" in m] != []
+    assert all("holds more than" not in m for s in ("paths", "processes") for m in failures(inventory, s))
+
+
+def test_proc_is_looked_at_within_a_bound(tmp_path, monkeypatch):
+    proc = fake_proc(tmp_path)
+    monkeypatch.setattr(inv, "MAX_PROC_ENTRIES", 3)
+    section = inv._Section("processes")
+    inv.gather_processes(str(proc), inv.Query(processes=["re:.*"]), section)
+    assert section.errors == [{"section": "processes",
+                               "message": "%s lists more than 3 processes; only 3 were looked at" % proc}]
+    assert len(section.items) <= 3
+
+
+def test_proc_modules_beyond_its_budget_is_reported(tmp_path, monkeypatch):
+    proc = fake_proc(tmp_path)
+    monkeypatch.setattr(inv, "BUDGET_PROC_MODULES", 60)
+    section = inv._Section("kernel_modules")
+    inv.gather_kernel_modules(str(proc), inv.Query(kernel_modules=["re:kl.*"]), section)
+    assert [m["name"] for m in section.items] == ["kl_filemon"]
+    assert section.errors == [{"section": "kernel_modules",
+                               "message": "%s/modules is larger than 60 bytes, only its beginning was read" % proc}]
+
+
+# --- holds ------------------------------------------------------------------------------------------------------
+
+def test_dpkg_hold_is_reported_only_when_held():
+    records = parse_status((FIXTURES / "dpkg-status-holds").read_bytes(), names("re:.*"))[0]
+    assert sorted((r["name"], r["status"], r.get("hold")) for r in records) == [
+        ("bash", "installed", "apt-mark"),
+        ("kesl", "installed", "apt-mark"),
+        ("kesl-gui", "config-files", "apt-mark"),
+        ("klnagent64", "installed", None),
+    ]
+    assert "hold" not in [r for r in records if r["name"] == "klnagent64"][0]
+
+
+def test_dpkg_hold_set_in_the_journal(tmp_path):
+    linux_root.write(tmp_path, "/var/lib/dpkg/status", pkg("kesl"))
+    linux_root.write(tmp_path, "/var/lib/dpkg/updates/0001", pkg("kesl", status="hold ok installed"))
+    result = collect(tmp_path, packages=["kesl"])
+    assert [(p["name"], p.get("hold")) for p in result["packages"]] == [("kesl", "apt-mark")]
+
+
+RPM_ROWS = [
+    ("kesl", "(none)", "12.1.0", "1508", "x86_64", "AO Kaspersky Lab"),
+    ("kesl-gui", "(none)", "12.1.0", "1508", "x86_64", "AO Kaspersky Lab"),
+    ("klnagent64", "(none)", "15.4.0", "8873", "x86_64", "AO Kaspersky Lab"),
+    ("kess", "1", "1.5.0", "100", "x86_64", "AO Kaspersky Lab"),
+]
+LOCKS = FIXTURES / "locks"
+
+
+@pytest.mark.parametrize("files, holds, notes", [
+    pytest.param({}, {}, [], id="no-lock-files"),
+    pytest.param({"/etc/dnf/plugins/versionlock.list": LOCKS / "dnf-versionlock.list"},
+                 {"kesl": "versionlock"}, [], id="dnf4-lock-and-exclude"),
+    pytest.param({"/etc/yum/pluginconf.d/versionlock.list": LOCKS / "yum-versionlock.list"},
+                 {"klnagent64": "versionlock"}, [], id="yum-epoch-first"),
+    pytest.param({"/etc/dnf/versionlock.toml": LOCKS / "versionlock.toml"},
+                 {"kesl": "versionlock", "kesl-gui": "versionlock"}, [], id="dnf5-toml"),
+    pytest.param({"/etc/zypp/locks": LOCKS / "zypp-locks"},
+                 {"kesl": "zypper-lock", "kesl-gui": "zypper-lock", "kess": "zypper-lock"},
+                 ["/etc/zypp/locks: 1 locks could not be evaluated (regular expressions and complex locks are "
+                  "not run)"], id="zypper-locks"),
+    pytest.param({"/etc/dnf/plugins/versionlock.list": LOCKS / "dnf-versionlock.list",
+                  "/etc/zypp/locks": LOCKS / "zypp-locks"},
+                 {"kesl": "versionlock", "kesl-gui": "zypper-lock", "kess": "zypper-lock"},
+                 ["/etc/zypp/locks: 1 locks could not be evaluated (regular expressions and complex locks are "
+                  "not run)"], id="versionlock-first"),
+])
+def test_rpm_holds(tmp_path, files, holds, notes):
+    root = rpm_root(tmp_path)
+    for inner, source in files.items():
+        linux_root.write(root, inner, source.read_bytes())
+    result = collect(root, run=FakeRunner(rows=RPM_ROWS), which=lambda name: "/bin/rpm",
+                     package_maintainers=["kaspersky"])
+    assert {p["name"]: p["hold"] for p in result["packages"] if "hold" in p} == holds
+    assert [e["message"] for e in result["errors"] if e["section"] == "holds"] == notes
+    assert [e for e in result["errors"] if e["section"] != "holds"] == []
+
+
+def test_rpm_lock_files_are_not_read_without_vendor_packages(tmp_path, monkeypatch):
+    root = rpm_root(tmp_path)
+    linux_root.write(root, "/etc/zypp/locks", (LOCKS / "zypp-locks").read_bytes())
+    meter = ReadMeter(monkeypatch)
+    collect(root, run=FakeRunner(rows=[]), which=lambda name: "/bin/rpm", packages=["kesl"])
+    assert meter.total == 0
+
+
+def test_unreadable_lock_file_is_a_note_not_a_package_failure(tmp_path, monkeypatch):
+    root = rpm_root(tmp_path)
+    linux_root.write(root, "/etc/zypp/locks", (LOCKS / "zypp-locks").read_bytes())
+    deny(monkeypatch, root, "/etc/zypp")
+    result = collect(root, run=FakeRunner(rows=RPM_ROWS[:1]), which=lambda name: "/bin/rpm", packages=["kesl"])
+    assert [(e["section"], e["message"]) for e in result["errors"]] == [
+        ("holds", "cannot read /etc/zypp/locks: Permission denied")]
+    assert "hold" not in result["packages"][0]
+
+
+def test_hostile_lock_files_stay_bounded(tmp_path):
+    root = rpm_root(tmp_path)
+    evil = b"".join(b"*" + b"a" * 120 + b"b-%d\n" % i for i in range(5000))  # the costliest globs there are
+    linux_root.write(root, "/etc/dnf/plugins/versionlock.list", evil + b"\x00\xff[[[\n")
+    linux_root.write(root, "/etc/zypp/locks", b"match_type: regex\nsolvable_name: (a+)+$\n\ncomplex: x\n")
+    rows = [("a" * 100 + str(i), "(none)", "1", "1", "x86_64", "Kaspersky") for i in range(50)]
+    result = collect(root, run=FakeRunner(rows=rows), which=lambda name: "/bin/rpm", package_maintainers=["kaspersky"])
+    assert not any("hold" in p for p in result["packages"])
+    assert [e["message"] for e in result["errors"] if not e["limit"]] == [
+        "versionlock: 4937 glob entries beyond the first 64 were not evaluated",
+        "holds of 49 packages were not looked up: the lock files hold too many patterns (641 comparisons a package, "
+        "at most 1024 in all; 4 values kept per zypper lock attribute)",
+        "/etc/zypp/locks: 2 locks could not be evaluated (regular expressions and complex locks are not run)"]
+
+
+@pytest.mark.parametrize("pattern, text, expected", [
+    ("kesl", "kesl", True), ("kesl", "kesl-gui", False), ("kesl*", "kesl-gui", True), ("*gui", "kesl-gui", True),
+    ("k?sl", "kesl", True), ("k[a-f]sl", "kesl", True), ("k[!e]sl", "kesl", False), ("k[^e]sl", "kasl", True),
+    ("[", "[", True), ("a[]]b", "a]b", True), ("\\*", "*", True), ("\\*", "x", False), ("*", "", True),
+    ("?", "", False), ("a*b*c", "aXbYc", True), ("a*b*c", "aXbY", False),
+    ("kesl-0:12.1.0-1508.*", "kesl-0:12.1.0-1508.x86_64", True),
+    ("*a" * 60 + "b", "a" * 160, False), ("x" * 129, "x" * 129, False), ("x*", "x" * 161, False),
+])
+def test_glob_match(pattern, text, expected):
+    assert glob_match(pattern, text) is expected
+
+
+def test_rpm_spellings_cover_dnf_and_yum_forms():
+    spellings = rpm_spellings("kesl", "12.1.0-1508", "x86_64")
+    assert {"kesl", "kesl.x86_64", "kesl-12.1.0", "kesl-0:12.1.0-1508.x86_64", "0:kesl-12.1.0-1508.x86_64",
+            "kesl-12.1.0-1508"} <= spellings
+    assert "2:kesl-12.1.0-1508" in rpm_spellings("kesl", "2:12.1.0-1508", None)
+
+
+@pytest.mark.parametrize("lock, name, arch, expected", [
+    pytest.param({"solvable_name": ["kesl"]}, "KESL-gui", "x86_64", True, id="default-substring-ignoring-case"),
+    pytest.param({"solvable_name": ["kesl"], "case_sensitive": ["on"]}, "KESL", "x86_64", False, id="case-on"),
+    pytest.param({"solvable_name": ["kesl"], "match_type": ["exact"]}, "kesl-gui", "x86_64", False, id="exact"),
+    pytest.param({"solvable_name": ["kesl"], "match_type": ["word"]}, "kesl-gui", "x86_64", True, id="word"),
+    pytest.param({"solvable_name": ["kes"], "match_type": ["word"]}, "kesl", "x86_64", False, id="not-a-word"),
+    pytest.param({"solvable_name": ["kesl > 11"], "match_type": ["exact"]}, "kesl", "x86_64", True,
+                 id="versioned-name-is-a-hold"),
+    pytest.param({"solvable_name": ["kesl"], "solvable_arch": ["i586"]}, "kesl", "x86_64", False, id="other-arch"),
+    pytest.param({"solvable_name": ["kesl"], "type": ["patch"]}, "kesl", "x86_64", False, id="not-a-package"),
+    pytest.param({"solvable_name": ["kesl"], "install_status": ["not-installed"]}, "kesl", "x86_64", False,
+                 id="only-not-installed"),
+    pytest.param({"solvable_name": ["kesl"], "repo": ["kaspersky"]}, "kesl", "x86_64", False, id="other-repo"),
+    pytest.param({"type": ["package"]}, "kesl", "x86_64", True, id="every-package"),
+    pytest.param({"solvable_summary": ["Kaspersky"]}, "kesl", "x86_64", None, id="summary-not-known"),
+    pytest.param({"solvable_name": ["^kesl$"], "match_type": ["regex"]}, "kesl", "x86_64", None, id="regex-not-run"),
+])
+def test_zypp_lock_applies(lock, name, arch, expected):
+    assert zypp_lock_applies(lock, name, arch) is expected
+
+
+def test_versionlock_parsers():
+    locks = VersionLocks()
+    locks.add_list((LOCKS / "dnf-versionlock.list").read_bytes())
+    locks.add_list((LOCKS / "yum-versionlock.list").read_bytes())
+    locks.add_toml((LOCKS / "versionlock.toml").read_bytes())
+    assert locks.specs == {"0:bash-4.2.46-35.el7_9.x86_64"}  # comments and the "!" exclude are not locks
+    assert locks.spec_globs == ["kesl-0:12.1.0-1508.*", "0:klnagent64-15.4.0-8873.*"]
+    assert locks.names == {"kesl"} and locks.name_globs == ["kesl-gui*"]  # the "!=" entry is an exclude
+    assert locks.holds("bash", "4.2.46-35.el7_9", "x86_64") and not locks.holds("bash", "4.2.46-36.el7_9", "x86_64")
+    assert parse_versionlock_toml(b'[[packages]]\nname = "a\\"b"\n[[packages.conditions]]\ncomparator = "<"\n') \
+        == [('a"b', ["<"])]
+    assert parse_zypp_locks((LOCKS / "zypp-locks").read_bytes())[1] == {
+        "type": ["package"], "match_type": ["exact"], "case_sensitive": ["on"], "solvable_name": ["kess"],
+        "version": ["= 1.5.0-100"]}
+
+
+def test_a_budget_spent_exactly_still_reports_the_files_left_unread(tmp_path, monkeypatch):
+    root = debian_without_the_vendor(tmp_path)
+    (root / "etc/apt/sources.list").unlink()
+    (root / "etc/apt/sources.list.d/debian-backports.list").unlink()
+    linux_root.write(root, "/etc/apt/sources.list.d/a.list", b"#" * 100)
+    linux_root.write(root, "/etc/apt/sources.list.d/b.list", b"deb https://repo.example.net/kaspersky x main\n")
+    monkeypatch.setattr(inv, "BUDGET_REPOS", 100)  # a.list fills it to the byte
+    inventory, facts = scan(root)
+    assert failures(inventory, "repos") == [
+        "reading stopped at /etc/apt/sources.list.d/b.list: the repository files together exceed the read budget "
+        "of 100 bytes"]
+    assert facts["status"] == "unknown"

@@ -177,6 +177,31 @@ def test_rpm_through_run_command_with_a_stub_on_path(capsys, monkeypatch, tmp_pa
     assert calls[0][0] == str(stub) and calls[0][-4:] == ["--root", str(root), "--dbpath", "/var/lib/rpm"]
 
 
+def test_holds_and_unreadable_directories_come_back_through_the_module(capsys, monkeypatch, tmp_path):
+    """A held dpkg package carries `hold`; a vendor directory the scan cannot enter is an error of `paths`."""
+    root = linux_root.build_root(tmp_path / "img", status=(FIXTURES / "dpkg-status-holds").read_bytes())
+    top = str(root) + "/etc/opt"
+
+    def denying(real, itself):  # mode 000: the directory cannot be read, nothing below it reached
+        def call(path, *args, **kwargs):
+            if isinstance(path, (str, bytes)):
+                text = os.fsdecode(path)
+                if text.startswith(top + "/") or (itself and text == top):
+                    raise PermissionError(13, "Permission denied", path)
+            return real(path, *args, **kwargs)
+        return call
+
+    for name in ("lstat", "stat", "listdir", "scandir", "open", "readlink"):
+        monkeypatch.setattr(os, name, denying(getattr(os, name), name in ("listdir", "scandir", "open")))
+    code, result = run_module(capsys, dict(QUERY, root=str(root)))
+    assert code == 0
+    inventory = result["inventory"]
+    assert {p["name"]: p.get("hold") for p in inventory["packages"]} == {
+        "kesl": "apt-mark", "kesl-gui": "apt-mark", "klnagent64": None}
+    assert inventory["errors"] == [{"section": "paths", "message": "cannot read /etc/opt/kaspersky: Permission denied",
+                                    "limit": False}]
+
+
 def test_documentation_matches_the_argument_spec():
     doc = yaml.safe_load(module.DOCUMENTATION)
     spec = module.argument_spec()

@@ -39,6 +39,20 @@ def linux(**sections):
     return inv
 
 
+def windows(**sections):
+    inv = {"schema": 1, "platform": {"system": "Windows", "distribution": "Microsoft Windows 11 Enterprise",
+                                     "version": "10.0.22631"}, "live": True, "skipped": [], "errors": []}
+    inv.update(sections)
+    return inv
+
+
+def denied(section, message, limit=False):
+    entry = {"section": section, "message": message}
+    if limit:
+        entry["limit"] = True
+    return entry
+
+
 def summary(facts):
     """What a human reads first: status and product -> (state, version)."""
     return facts["status"], {f["product"]: (f["state"], f["version"]) for f in facts["findings"]}
@@ -127,6 +141,50 @@ CASES = [
      "clean", {}),
 ]
 
+# A source needed to call a host clean that could not be read makes a host with nothing
+# installed `unknown`; a note about output caps (limit) means the section was read.
+READ_FAILURES = [
+    ("vendor directories unreadable",
+     linux(errors=[denied("paths", "cannot read /opt/kaspersky: Permission denied")]), "unknown", {}),
+    ("vendor directory listing unreadable",
+     linux(errors=[denied("paths", "cannot read /opt: Permission denied")]), "unknown", {}),
+    ("paths collector crashed",
+     linux(errors=[denied("paths", "collection failed: RuntimeError: x")]), "unknown", {}),
+    ("repository directory unreadable",
+     linux(errors=[denied("repos", "cannot read /etc/apt/sources.list.d: Permission denied")]), "unknown", {}),
+    ("repository files cut by the read budget",
+     linux(errors=[denied("repos", "reading stopped at /etc/yum.repos.d/x.repo: the repository files together "
+                                   "exceed the read budget of 8388608 bytes")]), "unknown", {}),
+    ("dpkg database cut by the read budget",
+     linux(errors=[denied("packages", "reading stopped at /var/lib/dpkg/updates/0015: ...")]), "unknown", {}),
+    ("paths cap note is not a read failure",
+     linux(errors=[denied("paths", "1 more items not returned (at most 1000 per section)", limit=True)]), "clean", {}),
+    ("repos cap note is not a read failure",
+     linux(errors=[denied("repos", "2 values longer than 512 characters were truncated", limit=True)]), "clean", {}),
+    ("unreadable lock files do not make a host unknown",
+     linux(errors=[denied("holds", "cannot read /etc/zypp/locks: Permission denied")]), "clean", {}),
+    ("unit directory unreadable keeps the host clean",
+     linux(errors=[denied("units", "cannot list /etc/systemd/system: Permission denied")]), "clean", {}),
+    ("leftovers seen but a vendor directory unreadable",
+     linux(paths=[path("/var/log/kaspersky")],
+           errors=[denied("paths", "cannot read /opt/kaspersky: Permission denied")]),
+     "unknown", {"leftovers": ("residual", None)}),
+    ("installed product wins over unreadable paths",
+     linux(packages=[pkg("kesl", "12.1.0-1508")],
+           errors=[denied("paths", "cannot read /opt/kaspersky: Permission denied")]),
+     "affected", {"kesl": ("installed", "12.1.0.1508")}),
+    ("windows: vendor folder unreadable",
+     windows(uninstall=[], errors=[denied("paths", "%ProgramFiles(x86)%\\Kaspersky Lab: Access to the path "
+                                                  "'C:\\Program Files (x86)\\Kaspersky Lab' is denied.")]),
+     "unknown", {}),
+    ("windows: paths cap note is not a read failure",
+     windows(uninstall=[], errors=[denied("paths", "3 more items not returned (at most 1000 per section)",
+                                          limit=True)]), "clean", {}),
+    ("windows: services error keeps the host clean",
+     windows(uninstall=[], errors=[denied("services", "Access denied")]), "clean", {}),
+]
+CASES += READ_FAILURES
+
 
 @pytest.mark.parametrize("name, inventory, status, products", CASES, ids=[c[0] for c in CASES])
 def test_findings(name, inventory, status, products):
@@ -134,6 +192,28 @@ def test_findings(name, inventory, status, products):
     assert summary(facts) == (status, products)
     assert facts["schema"] == 1 and facts["scanned_at"] == "2026-11-27T10:00:00Z"
     json.dumps(facts)  # facts must always be serialisable
+
+
+def test_read_failures_are_listed_first_in_scan_errors():
+    """A report or a plan blocker that shows the first errors shows why the host is not clean."""
+    minor = [denied("units", "cannot list /etc/systemd/system/%d: Permission denied" % i) for i in range(6)]
+    inv = linux(errors=minor + [denied("packages", "cut", limit=True),
+                                denied("repos", "cannot read /etc/apt/sources.list.d: Permission denied")])
+    facts = match(inv, CATALOGS)
+    assert facts["status"] == "unknown"
+    assert facts["scan"]["errors"][0] == {"section": "repos",
+                                          "message": "cannot read /etc/apt/sources.list.d: Permission denied"}
+    assert [e["section"] for e in facts["scan"]["errors"][1:]] == ["units"] * 6 + ["packages"]
+
+
+@pytest.mark.parametrize("hold", ["apt-mark", "versionlock", "zypper-lock"])
+def test_a_held_package_says_so_in_its_evidence(hold):
+    held = dict(pkg("kesl", "12.1.0-1508"), hold=hold)
+    facts = match(linux(packages=[held, pkg("kesl-gui", "12.1.0-1508")]), CATALOGS)
+    evidence = facts["findings"][0]["evidence"]
+    assert evidence[0] == {"kind": "package", "name": "kesl", "version": "12.1.0-1508", "manager": "dpkg",
+                           "status": "installed", "arch": "amd64", "hold": hold}
+    assert "hold" not in evidence[1]  # compact: only when held
 
 
 def test_evidence_explains_the_finding():
@@ -152,7 +232,8 @@ def test_removal_is_narrowed_to_what_the_host_has():
     assert kesl["method"] == "package" and kesl["purge"] is True
     assert kesl["packages"] == ["kesl-gui", "kesl"]          # GUI first: it depends on kesl
     assert kesl["services"] == ["kesl"]
-    assert "/usr/bin/kesl-control" in kesl["residue"]
+    # a file outside the vendor's directories is listed apart (catalog: residue_files)
+    assert "/usr/bin/kesl-control" in kesl["residue"] + kesl.get("residue_files", [])
     agent = findings["klnagent"]["removal"]
     assert agent["packages"] == ["klnagent64"] and agent["order"] > kesl["order"]
 
