@@ -13,9 +13,16 @@ the ``Host`` (atomically, keeping mode and owner, optional backup) and records a
   a yum/dnf/zypper file (``*.repo``). The caller deletes a file only when no entry is left in it,
   and never ``/etc/apt/sources.list``.
 * :func:`apt_preferences`, :func:`merge_exclude`, :func:`zypp_locks`: the reinstall blocks.
+* :func:`drop_versionlock`, :func:`drop_versionlock_toml`, :func:`drop_zypp_lock`: a dnf/yum
+  versionlock entry (dnf 4 / yum list, dnf 5 TOML) or a zypper lock on a package being
+  removed, released; which entry holds which package is decided by the collector's readers.
 
 Files are read and written as bytes decoded with ``surrogateescape``, so bytes that are not
-UTF-8 survive an edit unchanged.
+UTF-8 survive an edit unchanged. Every write stays inside the root: the path is resolved with
+``RootFS`` (links followed and re-rooted inside it, a file that does not exist yet included),
+missing directories are created inside it, and the directory written into (the temporary file,
+the backup, the file) is checked to be inside the root before anything is written. A file is
+deleted with the residue walker's :func:`delete_entry`: a link as a link, never through a link.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
@@ -28,11 +35,24 @@ import re
 import stat
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import UnsafePath, delete_entry
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_holds import (
+    VERSIONLOCK_LISTS,
+    VERSIONLOCK_TOML,
+    ZYPP_LOCKS,
+    glob_match,
+    parse_versionlock_toml,
+    parse_zypp_locks,
+    rpm_spellings,
+    zypp_lock_applies,
+)
 
 __metaclass__ = type
 
 __all__ = ["remove_lines", "clean_repo_text", "repo_format", "REPO_LOCATIONS", "repo_files",
-           "apt_preferences", "merge_exclude", "zypp_locks", "read_text", "apply_edit", "MAX_FILE"]
+           "apt_preferences", "merge_exclude", "zypp_locks", "read_text", "apply_edit", "MAX_FILE",
+           "VERSIONLOCK_LISTS", "VERSIONLOCK_TOML", "ZYPP_LOCKS", "drop_versionlock", "drop_versionlock_toml",
+           "drop_zypp_lock", "write_path"]
 
 MAX_FILE = 8 * 1024 * 1024
 REPO_LOCATIONS = (
@@ -329,30 +349,171 @@ def zypp_locks(text, vendor, packages, present=True):
     return new, before, after
 
 
+# ------------------------------------------------------------------------------------ holds
+# Which entries hold which package is decided by the collector's own readers (_linux_proc), so
+# that what the scan reports as held is exactly what a removal releases. A host's regular
+# expression is never run.
+
+def _magic(text):
+    return any(char in text for char in "*?[\\")
+
+
+def drop_versionlock(text, name, version=None, arch=None):
+    """``(new_text, removed, wider)``: a dnf 4 / yum versionlock.list without the lock entries
+    that name this installed package alone - a literal spelling of it (``kesl``,
+    ``kesl-0:12.1.0-1508.x86_64``, ``0:kesl-12.1.0-1508.x86_64`` ...) or one whose only glob is
+    the arch (``kesl-0:12.1.0-1508.*``, what ``dnf versionlock add`` writes). ``wider`` lists the
+    other glob entries that cover it (``kes*``: they may cover other packages, so they stay).
+    Comments, exclusions (``!``) and other entries stay byte for byte."""
+    spellings = rpm_spellings(name, version, arch)
+    kept, removed, wider = [], [], []
+    for line in (text or "").splitlines(True):
+        spec = line.strip()
+        if spec and spec[0] not in "#!":
+            bare = spec[:-2] if spec.endswith(".*") else spec
+            if not _magic(bare) and bare in spellings:
+                removed.append(line.rstrip("\r\n"))
+                continue
+            if _magic(spec) and any(glob_match(spec, spelling) for spelling in spellings):
+                wider.append(spec)
+        kept.append(line)
+    return "".join(kept), removed, wider
+
+
+def _toml_tables(text):
+    """dnf 5's versionlock.toml cut into a preamble and one piece per ``[[packages]]`` table
+    (with its conditions and the comments just above it)."""
+    pieces = [[]]
+    for line in (text or "").splitlines(True):
+        if line.strip().replace(" ", "") == "[[packages]]":
+            previous = pieces[-1]
+            above = []
+            while previous and (not previous[-1].strip() or previous[-1].lstrip().startswith("#")):
+                above.insert(0, previous.pop())
+            pieces.append(above)
+        pieces[-1].append(line)
+    return ["".join(piece) for piece in pieces]
+
+
+def drop_versionlock_toml(text, name):
+    """``(new_text, removed, wider)``: dnf 5's ``versionlock.toml`` without the ``[[packages]]``
+    entries that lock exactly ``name`` (an entry whose conditions are all ``!=`` is an exclude
+    and stays); ``wider`` lists glob names that cover it (they stay)."""
+    pieces = _toml_tables(text)
+    kept, removed, wider = pieces[:1], [], []
+    for piece in pieces[1:]:
+        entries = parse_versionlock_toml(_encode(piece))
+        if entries:
+            entry, comparators = entries[0]
+            locks = not (comparators and all(op == "!=" for op in comparators))
+            if locks and entry == name:
+                removed.append(entry)
+                continue
+            if locks and _magic(entry) and glob_match(entry, name):
+                wider.append(entry)
+        kept.append(piece)
+    return "".join(kept), removed, wider
+
+
+def drop_zypp_lock(text, name, arch=None):
+    """``(new_text, released, wider, unknown)``: ``/etc/zypp/locks`` without the package locks
+    on exactly ``name`` (``solvable_name: kesl`` matched exactly, or as a glob without a
+    wildcard; ``released`` counts them). ``wider`` lists the locks that cover it and possibly
+    other packages (a wildcard, a substring - libzypp's default -, a word); ``unknown`` those
+    that cannot be told without running zypper (a regular expression, a complex lock). Both
+    stay: releasing them would unlock more than the package being removed."""
+    kept, released, wider, unknown = [], 0, [], []
+    for block in _lock_blocks(text):
+        parsed = parse_zypp_locks(_encode("".join(block)))
+        if not parsed:
+            kept.append(block)
+            continue
+        lock = parsed[0]
+        applies = zypp_lock_applies(lock, name, arch)
+        names = lock.get("solvable_name") or lock.get("query_string") or ["?"]
+        if applies is None:
+            unknown.append(names[0])
+        elif applies:
+            how = (lock.get("match_type") or ["substring"])[-1].lower()
+            only = len(names) == 1 and not lock.get("query_string") and not _magic(names[0])
+            if only and how in ("exact", "glob"):
+                released += 1
+                continue
+            wider.append(names[0])
+        kept.append(block)
+    if not released:
+        return text or "", 0, wider, unknown
+    return "\n".join("".join(block) for block in kept), released, wider, unknown
+
+
 # ---------------------------------------------------------------------------------- writing
+
+def _inside_root(host, inner, hostpath):
+    """Refuse a host path whose directory is not inside the root (a link swapped in, or one the
+    resolution could not see); the root ``/`` holds everything."""
+    if host.root == "/":
+        return
+    real = os.path.realpath(os.path.dirname(hostpath))
+    if real != host.root and not real.startswith(host.root + "/"):
+        raise RemovalError("refusing to write %s: it would land in %s, outside the root %s"
+                           % (inner, real, host.shown_root), refused=True, path=inner)
+
+
+def write_path(host, inner, create=False):
+    """The host path where ``inner`` is written: resolved inside the root (links re-rooted,
+    a missing file or directory too), its directory checked to be inside the root. With
+    ``create``, missing directories are made (inside the root) and checked again."""
+    try:
+        resolved, missing = host.fs.resolve_new(inner)
+    except OSError as exc:
+        raise RemovalError("cannot resolve %s: %s" % (inner, exc.strerror or exc))
+    hostpath = host.fs.host(resolved)
+    _inside_root(host, inner, hostpath)
+    if create and missing:
+        try:
+            os.makedirs(os.path.dirname(hostpath), 0o755)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise RemovalError("cannot create the directory of %s: %s" % (inner, exc.strerror or exc))
+        _inside_root(host, inner, hostpath)
+    return hostpath
+
+
+def _delete(host, inner, check_mode):
+    try:
+        return delete_entry(host, inner, check_mode=check_mode)
+    except UnsafePath as exc:
+        raise RemovalError("refusing to delete %s: %s" % (inner, exc), refused=True, path=inner)
+    except OSError as exc:
+        raise RemovalError("cannot delete %s: %s" % (inner, exc.strerror or exc))
+
 
 def apply_edit(host, record, step, inner, before, after, backup=False, create_mode=0o644, delete=False,
                action="edit", **details):
-    """Write ``after`` to ``inner`` (or delete the file when ``delete``) unless nothing changes;
-    record the step and the diff. Returns True when something changed (or would)."""
+    """Write ``after`` to ``inner`` (or delete the file, a link as a link, when ``delete``)
+    unless nothing changes; record the step and the diff. Returns True when something changed
+    (or would). Every write stays inside the root (see the module docstring); what the guards
+    refuse raises ``RemovalError`` with ``details["refused"]`` set, before anything changed."""
     if not delete and before == after:
         return False
+    if delete:
+        _delete(host, inner, check_mode=True)  # refuses what may not be deleted, in check mode too
+        hostpath = host.fs.host_path(inner) if before is not None else None
+    else:
+        hostpath = write_path(host, inner)
     record.diff(before or "", "" if delete else after, inner,
                 "%s (deleted)" % inner if delete else inner)
     if host.check_mode:
         record.step(step, "delete" if delete else action, inner, **details)
         return True
-    hostpath = host.fs.host_path(inner) if before is not None else host.fs.host(inner)
     backup_path = None
     try:
         if backup and before is not None:
             backup_path = host.backup(hostpath)
         if delete:
-            os.unlink(hostpath)
+            _delete(host, inner, check_mode=False)
         else:
-            directory = os.path.dirname(hostpath)
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
+            hostpath = write_path(host, inner, create=True)
             host.write(hostpath, _encode(after), create_mode)
     except OSError as exc:
         raise RemovalError("cannot %s %s: %s" % ("delete" if delete else "write", inner, exc.strerror or exc))

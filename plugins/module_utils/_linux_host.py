@@ -14,7 +14,10 @@ tests can hand them a temporary directory root, fake commands and a fake clock:
 * ``check_mode``: predict only;
 * ``proc``, ``kill``, ``sleep``, ``monotonic``: processes (live system only);
 * ``write(path, data, mode)``: atomic replacement of a file's content (the module passes one
-  that keeps SELinux contexts).
+  that keeps SELinux contexts);
+* ``mountinfo``: where the mount table is read (``/proc/self/mountinfo``; tests pass a file of
+  their own): :meth:`Host.mount_points` lists the mount points as host paths, so that residue
+  deletion never crosses into another filesystem, a bind mount of the same one included.
 
 ``Record`` collects the steps, diffs and the ``changed`` flag that the modules return.
 
@@ -24,6 +27,7 @@ Private to the collection: runs on managed nodes, standard library only, Python 
 from __future__ import absolute_import, division, print_function
 
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -33,7 +37,7 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs impo
 
 __metaclass__ = type
 
-__all__ = ["Host", "Record", "RemovalError", "C_ENV", "first_lines", "atomic_write"]
+__all__ = ["Host", "Record", "RemovalError", "C_ENV", "first_lines", "atomic_write", "parse_mountinfo"]
 
 # Commands run in the C locale and never ask questions: their output is parsed, and a
 # maintainer script waiting for an answer would hang the run.
@@ -117,11 +121,28 @@ def backup_copy(path, now=None):
     return dest
 
 
+_OCTAL = re.compile(br"\\([0-7]{3})")
+
+
+def parse_mountinfo(data):
+    """The mount points of a ``/proc/PID/mountinfo`` text (bytes), as a frozenset of ``str``
+    paths (the kernel writes space, tab, newline and backslash as ``\\040``-style octal escapes;
+    bytes that are not UTF-8 become surrogates, as in ``os.listdir``)."""
+    points = set()
+    for line in data.split(b"\n"):
+        fields = line.split(b" ")
+        if len(fields) < 5 or not fields[4].startswith(b"/"):
+            continue
+        raw = _OCTAL.sub(lambda match: bytes([int(match.group(1), 8)]), fields[4])
+        points.add(os.fsdecode(raw))
+    return frozenset(points)
+
+
 class Host(object):
     """What the removal helpers may touch. See the module docstring."""
 
     def __init__(self, root="/", run=None, which=None, check_mode=False, proc="/proc", systemd=None,
-                 kill=None, sleep=None, monotonic=None, write=None, backup=None):
+                 kill=None, sleep=None, monotonic=None, write=None, backup=None, mountinfo="/proc/self/mountinfo"):
         if not isinstance(root, str) or not root.startswith("/"):
             raise ValueError("root must be an absolute path, got %r" % (root,))
         real = os.path.realpath(root)
@@ -143,6 +164,16 @@ class Host(object):
         self.monotonic = monotonic or time.monotonic
         self.write = write or atomic_write
         self.backup = backup or backup_copy
+        self.mountinfo = mountinfo
+
+    def mount_points(self):
+        """The mount points of the running system as host paths, or None when the mount table
+        cannot be read (then only a change of device tells a mount point)."""
+        try:
+            with open(self.mountinfo, "rb") as handle:
+                return parse_mountinfo(handle.read(16 * 1024 * 1024))
+        except (OSError, TypeError):
+            return None
 
     def which(self, name):
         return self._which(name)

@@ -14,8 +14,32 @@ removed (again: refuse rather than remove more), then the host's front end remov
 package, by its full NEVRA: ``dnf`` (``--disablerepo='*'``, ``clean_requirements_on_remove``
 off), ``yum`` (the same), ``zypper`` (``--no-refresh``), or ``rpm -e``.
 
-Every command is an argv list (no shell), in the C locale, non-interactive. With a root other
-than ``/``: ``dpkg --root``, ``rpm --root --dbpath``, ``dnf/yum --installroot``, ``zypper --root``.
+Every command is an argv list (no shell), in the C locale, non-interactive, with ``--`` between
+the options and the names that come from data. With a root other than ``/``: ``dpkg --root``,
+``rpm --root --dbpath``, ``dnf/yum --installroot``, ``zypper --root``.
+
+Holds: a package about to be removed that is held is released first, explicitly, for that
+package alone, and the release is a step (``holds``/``release``) with the kind of hold:
+
+* ``apt-mark``: the dpkg selection ``hold`` (``apt-mark hold``). dpkg removes and purges a held
+  package without a word (dpkg 1.21: ``--purge`` exits 0 and the selection is gone; tried in a
+  ``--root`` sandbox), so the hold would vanish unseen. It is released with
+  ``dpkg --set-selections`` (``<package> install``, what ``apt-mark unhold`` runs), which honours
+  ``--root``; ``apt-mark`` itself would change the running system's selections even when told
+  another ``Dir``.
+* ``versionlock``: an entry of dnf 4's or yum's versionlock list
+  (``/etc/dnf/plugins/versionlock.list``, ``/etc/yum/pluginconf.d/versionlock.list``) or of
+  dnf 5's ``/etc/dnf/versionlock.toml`` that names that package alone, taken out of the file
+  (backup when asked). A glob entry that covers other packages too (``kes*``) stays, with a
+  warning: a versionlock does not stop the removal.
+* ``zypper-lock``: a package lock on exactly that name in ``/etc/zypp/locks`` (``zypper remove``
+  refuses a locked package), taken out of the file. A lock that covers the package and
+  possibly others (a wildcard, a substring: libzypp's default) is not released: with zypper as
+  the front end the removal fails, naming the lock. A lock that cannot be told without zypper
+  (a regular expression: never run here) is left to zypper, with a warning.
+
+Which entry holds which package is decided by the collector's readers (``_linux_proc``), so a
+removal releases what the scan reported as held.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
@@ -24,16 +48,29 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_files import (
+    VERSIONLOCK_LISTS,
+    VERSIONLOCK_TOML,
+    ZYPP_LOCKS,
+    apply_edit,
+    drop_versionlock,
+    drop_versionlock_toml,
+    drop_zypp_lock,
+    read_text,
+)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError, first_lines
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import RPM_DBPATHS, find_rpmdb
 
 __metaclass__ = type
 
-__all__ = ["Package", "Dpkg", "Rpm", "detect", "RPM_DBPATHS", "FRONTENDS"]
+__all__ = ["Package", "Dpkg", "Rpm", "Holds", "detect", "RPM_DBPATHS", "FRONTENDS", "HOLD_KINDS"]
 
 FRONTENDS = ("dnf", "yum", "zypper", "rpm")
+HOLD_KINDS = ("apt-mark", "versionlock", "zypper-lock")
 # Package names as the package managers allow them (and nothing a command line could misread).
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]*$")
+# What dpkg-query and rpm print as the instance to hand back (kav4fs:i386, kesl-12.1.0-1508.x86_64).
+_TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~^-]*$")
 _DPKG_LOCKED = ("lock was locked by another process", "status database is locked", "could not get lock",
                 "unable to acquire the dpkg frontend lock", "is another process using it")
 _DPKG_CHATTER = ("(Reading database", "Reading database ...", "files and directories currently installed")
@@ -44,9 +81,9 @@ _RPM_CHATTER = ("should not be used directly install RPM packages", "However ass
 class Package(object):
     """One installed instance of a package, as a package manager sees it."""
 
-    __slots__ = ("name", "target", "version", "arch", "status", "flag", "manager")
+    __slots__ = ("name", "target", "version", "arch", "status", "flag", "manager", "want")
 
-    def __init__(self, name, target, version, arch, status, flag, manager):
+    def __init__(self, name, target, version, arch, status, flag, manager, want=None):
         self.name = name          # the recipe's name
         self.target = target      # what to hand the manager (kav4fs:i386, kesl-12.1.0-1508.x86_64)
         self.version = version
@@ -54,6 +91,7 @@ class Package(object):
         self.status = status      # dpkg state word; "installed" for rpm
         self.flag = flag          # dpkg error flag: ok | reinstreq
         self.manager = manager
+        self.want = want          # dpkg selection: install | hold | deinstall | purge
 
     def as_dict(self):
         return {"name": self.name, "version": self.version, "arch": self.arch, "status": self.status,
@@ -64,6 +102,13 @@ def check_name(name):
     if not isinstance(name, str) or not _NAME.match(name) or len(name) > 200:
         raise RemovalError("invalid package name %r" % (name,))
     return name
+
+
+def _check_target(target, manager):
+    """A package instance as the package manager printed it (it goes back on its command line)."""
+    if not _TARGET.match(target) or len(target) > 400:
+        raise RemovalError("%s printed an invalid package name %r" % (manager, target))
+    return target
 
 
 class Dpkg(object):
@@ -87,7 +132,7 @@ class Dpkg(object):
         if not names:
             return {}
         fmt = "${binary:Package}\\t${Package}\\t${Version}\\t${Architecture}\\t${Status}\\n"
-        argv = [self.query_bin or "dpkg-query"] + self._root_args(query=True) + ["--show", "--showformat=" + fmt]
+        argv = [self.query_bin or "dpkg-query"] + self._root_args(query=True) + ["--show", "--showformat=" + fmt, "--"]
         rc, out, err = self.host.run(argv + list(names))
         if rc not in (0, 1):
             raise RemovalError("dpkg-query failed (exit %s): %s" % (rc, first_lines(err)))
@@ -100,8 +145,9 @@ class Dpkg(object):
             words = status.split()
             if len(words) != 3 or words[2] == "not-installed":
                 continue
-            found.setdefault(name, []).append(Package(name, target or name, version or None, arch or None,
-                                                      words[2], words[1], "dpkg"))
+            found.setdefault(name, []).append(Package(name, _check_target(target or name, "dpkg-query"),
+                                                      version or None, arch or None, words[2], words[1], "dpkg",
+                                                      want=words[0]))
         return found
 
     def _ops(self, pkg, purge):
@@ -113,12 +159,16 @@ class Dpkg(object):
             ops.append("--force-remove-reinstreq")
         return ops
 
+    def acts(self, pkg, purge):
+        """True when removing ``pkg`` (as the recipe says) has something to do."""
+        return self._ops(pkg, purge) is not None
+
     def remove(self, pkg, purge):
         """Remove (purge) one package instance. Raises RemovalError with dpkg's own message."""
         ops = self._ops(pkg, purge)
         if ops is None:
             return None
-        argv = [self.dpkg or "dpkg"] + self._root_args() + ops + [pkg.target]
+        argv = [self.dpkg or "dpkg"] + self._root_args() + ops + ["--", pkg.target]
         if self.host.check_mode:
             return argv
         shown = "dpkg %s" % " ".join(ops + [pkg.target])
@@ -144,7 +194,7 @@ class Dpkg(object):
         ops = ["--purge" if purge else "--remove"]
         if any(p.status == "half-installed" or p.flag == "reinstreq" for p in todo):
             ops.append("--force-remove-reinstreq")
-        argv = [self.dpkg or "dpkg"] + self._root_args() + ["--no-act"] + ops + [p.target for p in todo]
+        argv = [self.dpkg or "dpkg"] + self._root_args() + ["--no-act"] + ops + ["--"] + [p.target for p in todo]
         rc, out, err = self.host.run(argv)
         if rc != 0:
             return first_lines(err or out, skip=_DPKG_CHATTER)
@@ -174,7 +224,7 @@ class Rpm(object):
         if not names:
             return {}
         fmt = "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"
-        argv = [self.rpm or "rpm", "--query", "--queryformat", fmt] + self._rpm_root() + list(names)
+        argv = [self.rpm or "rpm", "--query", "--queryformat", fmt] + self._rpm_root() + ["--"] + list(names)
         rc, out, err = self.host.run(argv)
         found = {}
         for line in out.splitlines():
@@ -187,6 +237,7 @@ class Rpm(object):
                 full = "%s:%s" % (epoch, full)
             target = "%s-%s-%s.%s" % (name, version, release, arch) if arch and arch != "(none)" else \
                 "%s-%s-%s" % (name, version, release)
+            _check_target(target, "rpm")
             found.setdefault(name, []).append(Package(name, target, full, None if arch == "(none)" else arch,
                                                       "installed", "ok", "rpm"))
         if rc != 0 and not found and "is not installed" not in out and first_lines(err, skip=_RPM_CHATTER):
@@ -194,7 +245,7 @@ class Rpm(object):
         return found
 
     def _test(self, pkgs):
-        argv = [self.rpm or "rpm", "--erase", "--test"] + self._rpm_root() + [p.target for p in pkgs]
+        argv = [self.rpm or "rpm", "--erase", "--test"] + self._rpm_root() + ["--"] + [p.target for p in pkgs]
         rc, out, err = self.host.run(argv)
         if rc != 0:
             return first_lines(err or out, skip=_RPM_CHATTER)
@@ -205,14 +256,19 @@ class Rpm(object):
             argv = [self.frontend, "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False"]
             if not self.host.live:
                 argv.append("--installroot=%s" % self.host.root)
-            return argv + ["remove", pkg.target]
+            return argv + ["remove", "--", pkg.target]
         if self.name == "zypper":
             argv = [self.frontend, "--non-interactive", "--no-refresh"]
             if not self.host.live:
                 argv += ["--root", self.host.root]
             # zypper takes a name (or name.arch), not a NEVRA
-            return argv + ["remove", "%s.%s" % (pkg.name, pkg.arch) if pkg.arch else pkg.name]
-        return [self.rpm or "rpm", "--erase"] + self._rpm_root() + [pkg.target]
+            return argv + ["remove", "--", "%s.%s" % (pkg.name, pkg.arch) if pkg.arch else pkg.name]
+        return [self.rpm or "rpm", "--erase"] + self._rpm_root() + ["--", pkg.target]
+
+    def acts(self, pkg, purge):
+        """rpm has no half-removed state: an installed package is always removed."""
+        del pkg, purge
+        return True
 
     def simulate(self, pkgs, purge):
         """Check mode: ``rpm --erase --test`` of ``pkgs`` together; returns rpm's complaint, or None."""
@@ -234,6 +290,81 @@ class Rpm(object):
                 pkg.name, self.name, rc, first_lines(err or out, skip=_RPM_CHATTER)),
                 package=pkg.name, rc=rc, stdout=out[-4000:], stderr=err[-4000:], command=argv)
         return argv
+
+
+class Holds(object):
+    """Releases the holds on the packages a removal takes out (see the module docstring) and
+    remembers them: ``released`` is ``[{package, kind}]``. One instance per removal run: the
+    hold files are read once and edited in memory, so check mode predicts each release once."""
+
+    def __init__(self, host, record, backup=False):
+        self.host = host
+        self.record = record
+        self.backup = backup
+        self.released = []
+        self._texts = {}
+        self._backed_up = set()
+
+    def _note(self, name, kind):
+        entry = {"package": name, "kind": kind}
+        if entry not in self.released:
+            self.released.append(entry)
+
+    def _text(self, path):
+        if path not in self._texts:
+            self._texts[path] = read_text(self.host, path)[0]
+        return self._texts[path]
+
+    def _edit(self, path, before, after, name, kind, **details):
+        apply_edit(self.host, self.record, "holds", path, before, after, action="release",
+                   backup=self.backup and path not in self._backed_up, package=name, kind=kind, **details)
+        self._backed_up.add(path)
+        self._texts[path] = after
+        self._note(name, kind)
+
+    def release(self, mgr, pkg):
+        """Release every hold on ``pkg`` (about to be removed by ``mgr``)."""
+        if mgr.name == "dpkg":
+            if pkg.want == "hold":
+                self._dpkg(mgr, pkg)
+            return
+        for path in VERSIONLOCK_LISTS + (VERSIONLOCK_TOML,):
+            text = self._text(path)
+            if text is None:
+                continue
+            if path == VERSIONLOCK_TOML:
+                new, removed, wider = drop_versionlock_toml(text, pkg.name)
+            else:
+                new, removed, wider = drop_versionlock(text, pkg.name, pkg.version, pkg.arch)
+            if removed:
+                self._edit(path, text, new, pkg.name, "versionlock", lines=removed)
+            for entry in wider:
+                self.record.warn("%s: the versionlock entry %r in %s also covers other packages: left in place"
+                                 % (pkg.name, entry, path))
+        text = self._text(ZYPP_LOCKS)
+        if text is None:
+            return
+        new, released, wider, unknown = drop_zypp_lock(text, pkg.name, pkg.arch)
+        zypper = mgr.name == "zypper"
+        if wider and zypper:
+            raise RemovalError("%s: zypper would refuse the removal: the lock %s in %s covers it and may cover "
+                               "other packages, so it is not released here; narrow or remove that lock by hand"
+                               % (pkg.name, ", ".join(repr(w) for w in wider), ZYPP_LOCKS), package=pkg.name)
+        if released:
+            self._edit(ZYPP_LOCKS, text, new, pkg.name, "zypper-lock", locks=released)
+        for lock in unknown if zypper else ():
+            self.record.warn("%s: the zypper lock %r in %s may cover it (not evaluated here); if zypper refuses "
+                             "the removal, release that lock by hand" % (pkg.name, lock, ZYPP_LOCKS))
+
+    def _dpkg(self, mgr, pkg):
+        argv = [mgr.dpkg or "dpkg"] + mgr._root_args() + ["--set-selections"]
+        if not self.host.check_mode:
+            rc, out, err = self.host.run(argv, data="%s install\n" % pkg.target)
+            if rc != 0:
+                raise RemovalError("%s: releasing its hold failed: dpkg --set-selections (exit %s): %s"
+                                   % (pkg.name, rc, first_lines(err or out)), package=pkg.name, command=argv)
+        self.record.step("holds", "release", pkg.target, package=pkg.name, kind="apt-mark", command=argv)
+        self._note(pkg.name, "apt-mark")
 
 
 def detect(host, manager="auto", lock_timeout=60):

@@ -3,15 +3,20 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The removal of one product (``linux_remove``) and of vendor leftovers (``linux_cleanup``).
 
-Both take the recipe the plan carries (docs/catalog.md) and a ``Host``; they return a plain
-dict for ``exit_json`` or raise ``RemovalError``, whose ``details`` carry the same keys, so a
-failure still says what was done before it. Check mode predicts: every step is recorded as it
-would be done, nothing is changed.
+Both take the recipe the plan carries (docs/catalog.md), the vendor's own directories
+(``vendor_dirs``: residue must lie inside them, files elsewhere are named in ``residue_files``)
+and a ``Host``; they return a plain dict for ``exit_json`` or raise ``RemovalError``, whose
+``details`` carry the same keys, so a failure still says what was done before it. Check mode
+predicts: every step is recorded as it would be done, nothing is changed. Residue goes through
+the one guarded walker of ``_linux_paths`` in both modules; whatever the guards refuse is in
+``refused_paths`` (with a warning), never deleted.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
 
 from __future__ import absolute_import, division, print_function
+
+import stat
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_files import (
     REPO_LOCATIONS,
@@ -25,8 +30,12 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._linux_files impor
     repo_format,
 )
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record, RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_packages import check_name, detect
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import delete_paths
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_packages import Holds, check_name, detect
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import (
+    UnsafePath,
+    check_vendor_dirs,
+    delete_paths,
+)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux_system import (
     kill_processes,
     remove_accounts,
@@ -39,8 +48,8 @@ __metaclass__ = type
 __all__ = ["remove_product", "cleanup", "normalize_recipe", "RECIPE_KEYS"]
 
 #: Recipe keys this module acts on; others (order, reboot, note ...) are accepted and ignored.
-RECIPE_KEYS = ("method", "packages", "services", "processes", "purge", "residue", "config_edits",
-               "accounts", "password", "repo_files")
+RECIPE_KEYS = ("method", "packages", "services", "processes", "purge", "residue", "residue_files",
+               "config_edits", "accounts", "password", "repo_files")
 
 
 def _str_list(recipe, key):
@@ -65,6 +74,7 @@ def normalize_recipe(recipe):
         "services": _str_list(recipe, "services"),
         "processes": _str_list(recipe, "processes"),
         "residue": _str_list(recipe, "residue"),
+        "residue_files": _str_list(recipe, "residue_files"),
         "repo_files": _str_list(recipe, "repo_files"),
         "purge": recipe.get("purge", True),
         "password": recipe.get("password") or "none",
@@ -90,7 +100,31 @@ def normalize_recipe(recipe):
     return out
 
 
-def _config_edits(host, record, edits, backup, step="config_edits"):
+def _vendor_dirs(vendor_dirs):
+    try:
+        return check_vendor_dirs(list(vendor_dirs or []))
+    except UnsafePath as exc:
+        raise RemovalError(str(exc))
+
+
+def _residue(host, record, recipe, vendor_dirs, prune):
+    """Delete the recipe's residue and residue files; warn about every refusal."""
+    paths = delete_paths(host, record, recipe["residue"], prune_empty_parents=prune, vendor_dirs=vendor_dirs,
+                         files=recipe["residue_files"])
+    for item in paths["refused"]:
+        record.warn("residue refused: %s" % item["message"])
+    return paths
+
+
+def _refused(record, refused, exc):
+    """Note a file the guards refused (``RemovalError`` with ``refused``); re-raise anything else."""
+    if not exc.details.get("refused"):
+        raise exc
+    record.warn(exc.msg)
+    refused.append({"path": exc.details.get("path"), "message": exc.msg})
+
+
+def _config_edits(host, record, edits, backup, refused, step="config_edits"):
     by_path = {}
     for edit in edits:
         by_path.setdefault(edit["path"], []).append(edit["regexp"])
@@ -100,8 +134,11 @@ def _config_edits(host, record, edits, backup, step="config_edits"):
         if text is None:
             continue
         new, removed = remove_lines(text, regexps)
-        if apply_edit(host, record, step, path, text, new, backup=backup, lines=removed):
-            edited.append({"path": path, "removed_lines": removed})
+        try:
+            if apply_edit(host, record, step, path, text, new, backup=backup, lines=removed):
+                edited.append({"path": path, "removed_lines": removed})
+        except RemovalError as exc:
+            _refused(record, refused, exc)
     return edited
 
 
@@ -126,10 +163,11 @@ def _package_summary(found, names):
 
 
 def remove_product(host, removal, product="product", vendor=None, manager="auto", stop=True, kill_timeout=10,
-                   backup=False, accounts=True, prune=True, lock_timeout=120, password=None):
+                   backup=False, accounts=True, prune=True, lock_timeout=120, password=None, vendor_dirs=()):
     """Remove one product as its recipe says. Returns the result dict (see linux_remove)."""
     record = Record()
     recipe = normalize_recipe(removal)
+    vendor_dirs = _vendor_dirs(vendor_dirs)
     result = {"product": product, "vendor": vendor, "method": recipe["method"], "check_mode": host.check_mode,
               "root": host.shown_root}
     if recipe["method"] not in ("package", "residue"):
@@ -157,6 +195,8 @@ def remove_product(host, removal, product="product", vendor=None, manager="auto"
             stop_services(host, record, recipe["services"])
 
         removed = result["removed_packages"] = []   # filled as we go: a failure still says what went
+        holds = Holds(host, record, backup)
+        result["holds_released"] = holds.released
         instances = [inst for name in recipe["packages"] for inst in found.get(name, ())]
         if host.check_mode and instances:
             for mgr in managers:
@@ -170,6 +210,9 @@ def remove_product(host, removal, product="product", vendor=None, manager="auto"
                                        would_fail=True)
         for inst in instances:
             mgr = owner[id(inst)]
+            if not mgr.acts(inst, recipe["purge"]):
+                continue
+            holds.release(mgr, inst)   # exactly this package, right before it goes
             argv = mgr.remove(inst, recipe["purge"])
             if argv is None:
                 continue
@@ -184,11 +227,9 @@ def remove_product(host, removal, product="product", vendor=None, manager="auto"
             raise RemovalError("%s: processes still running after SIGKILL: %s" % (
                 product, ", ".join("%s (pid %d)" % (p["name"], p["pid"]) for p in left)), processes=left)
 
-        paths = delete_paths(host, record, recipe["residue"], prune_empty_parents=prune)
-        for item in paths["refused"]:
-            record.warn("residue refused: %s" % item["message"])
+        paths = _residue(host, record, recipe, vendor_dirs, prune)
         result["refused_paths"] = paths["refused"]
-        result["config_edits"] = _config_edits(host, record, recipe["config_edits"], backup)
+        result["config_edits"] = _config_edits(host, record, recipe["config_edits"], backup, result["refused_paths"])
         if accounts:
             remove_accounts(host, record, recipe["accounts"])
 
@@ -216,38 +257,45 @@ def _result(result, record, host):
     out["diffs"] = record.diffs
     out["counts"] = record.counts()
     out.setdefault("removed_packages", [])
+    out.setdefault("holds_released", [])
+    out.setdefault("refused_paths", [])
     out.setdefault("remaining", {"packages": [], "paths": []})
     return out
 
 
 def cleanup(host, residue=(), repo_patterns=(), repo_files_list=(), config_edits=(), backup=False, prune=True,
-            vendor=None):
+            vendor=None, residue_files=(), vendor_dirs=()):
     """Delete vendor leftovers and the vendor's repository entries. Returns the result dict."""
     record = Record()
     recipe = normalize_recipe({"residue": list(residue or []), "config_edits": list(config_edits or []),
-                               "repo_files": list(repo_files_list or [])})
+                               "repo_files": list(repo_files_list or []),
+                               "residue_files": list(residue_files or [])})
+    vendor_dirs = _vendor_dirs(vendor_dirs)
     result = {"vendor": vendor, "check_mode": host.check_mode, "root": host.shown_root}
     try:
         patterns = PatternSet(list(repo_patterns or []), search=True)
     except PatternError as exc:
         raise RemovalError("repo_patterns: %s" % exc)
     try:
-        paths = delete_paths(host, record, recipe["residue"], prune_empty_parents=prune)
-        for item in paths["refused"]:
-            record.warn("residue refused: %s" % item["message"])
+        paths = _residue(host, record, recipe, vendor_dirs, prune)
         result["refused_paths"] = paths["refused"]
-        result["repos"] = _clean_repos(host, record, patterns, recipe["repo_files"], backup) if patterns else []
-        result["config_edits"] = _config_edits(host, record, recipe["config_edits"], backup)
+        result["repos"] = _clean_repos(host, record, patterns, recipe["repo_files"], backup,
+                                       result["refused_paths"]) if patterns else []
+        result["config_edits"] = _config_edits(host, record, recipe["config_edits"], backup, result["refused_paths"])
         result["remaining"] = {"paths": paths["remaining"]}
     except RemovalError as exc:
         exc.details.update(_result(result, record, host))
         raise
     out = _result(result, record, host)
     out.pop("removed_packages", None)
+    out.pop("holds_released", None)
     return out
 
 
-def _clean_repos(host, record, patterns, wanted, backup):
+def _clean_repos(host, record, patterns, wanted, backup, refused):
+    """Take the vendor's entries out of the repository files. A file that is a symbolic link is
+    never edited through the link: when every entry in it is the vendor's, the link itself is
+    removed (its target stays); otherwise it is refused (a warning, an entry of ``refused``)."""
     if wanted:
         files = []
         for inner in wanted:
@@ -260,7 +308,11 @@ def _clean_repos(host, record, patterns, wanted, backup):
         files = repo_files(host)
     done = []
     for inner in files:
-        text, hostpath = read_text(host, inner)
+        try:
+            link = stat.S_ISLNK(host.fs.lstat(inner).st_mode)
+        except OSError:
+            continue
+        text, dummy = read_text(host, inner)
         if text is None:
             continue
         fmt = repo_format(inner)
@@ -268,7 +320,30 @@ def _clean_repos(host, record, patterns, wanted, backup):
         if not removed:
             continue
         delete = left == 0 and inner not in NEVER_DELETE
-        apply_edit(host, record, "repos", inner, text, new, backup=backup, delete=delete, action="edit",
-                   format=fmt, lines=removed)
-        done.append({"path": inner, "format": fmt, "removed": removed, "deleted": delete})
+        details = {"format": fmt, "lines": removed}
+        if link:
+            target = _clip(host.fs.readlink(inner))
+            if not delete:
+                message = ("repository file %s is a symbolic link (-> %s) whose entries are not all the vendor's: "
+                           "not edited through the link; take the vendor's entries out of its target by hand"
+                           % (inner, target))
+                record.warn(message)
+                refused.append({"path": inner, "message": message})
+                continue
+            # The link goes, as a link; its target is not touched (so there is nothing to back up).
+            details.update(kind="link", link_target=target)
+        try:
+            apply_edit(host, record, "repos", inner, text, new, backup=backup and not link, delete=delete,
+                       action="edit", **details)
+        except RemovalError as exc:
+            _refused(record, refused, exc)
+            continue
+        entry = {"path": inner, "format": fmt, "removed": removed, "deleted": delete}
+        if link:
+            entry["link"] = True
+        done.append(entry)
     return done
+
+
+def _clip(text, limit=200):
+    return text if len(text) <= limit else text[:limit] + "..."

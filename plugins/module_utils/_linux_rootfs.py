@@ -107,6 +107,58 @@ class RootFS(object):
             parts = candidate
         return "/" + "/".join(parts)
 
+    def resolve_new(self, path):
+        """Resolve an inner path that may not exist yet (a file about to be created).
+
+        Returns ``(resolved, missing)``: the resolved inner path, every existing component
+        resolved as :meth:`resolve` does (links followed and re-rooted inside the root, the
+        last one too, so a dangling link leads to its target inside the root), and the number
+        of directories of it that do not exist yet (from the first missing component on, the
+        rest is taken lexically). Raises ``OSError`` (``ENOTDIR``, ``ELOOP``) like :meth:`resolve`.
+        """
+        pending = _components(path)
+        pending.reverse()
+        parts = []
+        links = 0
+        missing_from = None  # parts[missing_from:] do not exist
+        while pending:
+            comp = pending.pop()
+            if comp == "..":
+                if parts:
+                    parts.pop()
+                if missing_from is not None and len(parts) <= missing_from:
+                    missing_from = None
+                continue
+            candidate = parts + [comp]
+            if missing_from is not None:
+                parts = candidate
+                continue
+            host = self._prefix + "/" + "/".join(candidate)
+            try:
+                info = os.lstat(host)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+                missing_from = len(parts)
+                parts = candidate
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise _error(errno.ELOOP, path)
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    parts = []
+                more = _components(target)
+                more.reverse()
+                pending.extend(more)
+                continue
+            if pending and not stat.S_ISDIR(info.st_mode):
+                raise _error(errno.ENOTDIR, path)
+            parts = candidate
+        missing = 0 if missing_from is None else max(0, len(parts) - 1 - missing_from)
+        return "/" + "/".join(parts), missing
+
     def host_path(self, path, follow_last=True):
         """Resolve an inner path and return its host path."""
         return self.host(self.resolve(path, follow_last=follow_last))

@@ -12,6 +12,10 @@
 * Accounts are removed with ``userdel`` / ``groupdel`` (``--root`` for another root); uid or
   gid 0 is never touched.
 
+Names come from data (the catalog, unit files on disk): ``systemctl``, ``userdel`` and
+``groupdel`` get ``--`` before them, so a name starting with ``-`` is never read as an option;
+``service`` (a shell script without ``--``) is not run for such a name (a warning says so).
+
 Offline roots (a root other than ``/``) have no running services or processes: those steps
 are skipped and say so.
 
@@ -94,7 +98,7 @@ def resolve_services(host, services):
 
 def _systemctl_show(host, name):
     argv = [host.which("systemctl") or "systemctl", "show", "--property=LoadState,ActiveState,UnitFileState",
-            name + ".service"]
+            "--", name + ".service"]
     rc, out, err = host.run(argv)
     props = {}
     for line in out.splitlines():
@@ -125,15 +129,18 @@ def stop_services(host, record, services, disable=True):
                 kind == "sysv" and props.get("UnitFileState", "") in ("generated",) and _sysv_enabled(host, name))
             systemctl = host.which("systemctl") or "systemctl"
             if active:
-                _run_step(host, record, "services", "stop", name, [systemctl, "stop", name + ".service"],
+                _run_step(host, record, "services", "stop", name, [systemctl, "stop", "--", name + ".service"],
                           state=props.get("ActiveState"))
             if disable and enabled:
-                _run_step(host, record, "services", "disable", name, [systemctl, "disable", name + ".service"],
-                          state=props.get("UnitFileState"))
+                _run_step(host, record, "services", "disable", name,
+                          [systemctl, "disable", "--", name + ".service"], state=props.get("UnitFileState"))
             handled.append(name)
         elif kind == "sysv":
             service = host.which("service")
-            if service:
+            if name.startswith("-"):
+                record.warn("service %r not stopped: the service command would read a name starting with - "
+                            "as an option" % name)
+            elif service:
                 # Without systemd the state of a SysV service is only known by running its
                 # script; "stop" is harmless when it is not running.
                 _run_step(host, record, "services", "stop", name, [service, name, "stop"], tolerate=True)
@@ -262,5 +269,5 @@ def remove_accounts(host, record, accounts):
             argv = [host.which(tool) or tool]
             if not host.live:
                 argv += ["--root", host.root]
-            argv.append(name)
+            argv += ["--", name]
             _run_step(host, record, "accounts", "delete", "%s %s" % (kind, name), argv)

@@ -16,16 +16,24 @@ description:
   - Cleans up what a vendor leaves when no product of it is installed any more - the plan's
     C(cleanup) action (the C(leftovers) finding) - and takes the vendor's package repositories
     out of the host's repository files, so that nothing reinstalls from them.
-  - B(Residue) - the O(residue) paths (globs allowed) are deleted with the same safety guards as
-    M(fleetsec.divest.linux_remove) - absolute, no C(..), never C(/), a top-level or a protected
-    system directory (as written or resolved), never a mount point; links are removed, not
-    followed; directories left empty are removed up to the first protected one.
+  - B(Residue) - the O(residue) paths (globs allowed) and O(residue_files) are deleted by the
+    same guarded walker as in M(fleetsec.divest.linux_remove) - absolute, no C(..), never C(/),
+    a top-level or a protected system directory; O(residue) only at or below O(vendor_dirs),
+    O(residue_files) only files or links and never a protected system file. No symbolic link is
+    followed (a link on the way refuses the path below it; a link that is the residue goes as a
+    link) and no mount point is crossed (refused and reported; the rest is still deleted).
+    Directories left empty are removed up to the first protected one, never outside
+    O(vendor_dirs). Whatever is refused is in RV(refused_paths), with a warning.
   - B(Repositories) - in the apt (C(/etc/apt/sources.list), C(sources.list.d/*.list) and deb822
     C(*.sources)), yum/dnf (C(/etc/yum.repos.d/*.repo)) and zypper (C(/etc/zypp/repos.d/*.repo))
     files, only the vendor's entries are removed - a line of a one-line apt file, a stanza of a
     deb822 file, a C([section]) of a C(.repo) file - when one of its lines matches
     O(repo_patterns). Comments and every other entry stay byte for byte. A file is deleted only
     when no entry is left in it, and C(/etc/apt/sources.list) never is.
+  - A repository file that is a B(symbolic link) is never edited through the link - when every
+    entry in it is the vendor's, the link itself is removed (its target stays as it is); when it
+    mixes the vendor's entries with others, it is refused (a warning and an entry of
+    RV(refused_paths)) and nothing is edited.
   - B(Configuration) - O(config_edits) remove matching lines from other software's files, as in
     M(fleetsec.divest.linux_remove).
   - Idempotent, with full check mode and C(--diff) support.
@@ -36,7 +44,24 @@ options:
     description: The vendor's catalog id, used in messages and the result.
     type: str
   residue:
-    description: Absolute paths to delete (shell globs allowed), for example the C(leftovers) recipe's C(residue).
+    description:
+      - Absolute paths to delete (shell globs allowed), for example the C(leftovers) recipe's
+        C(residue). Each must lie at or below one of O(vendor_dirs); with none, each is refused.
+    type: list
+    elements: str
+    default: []
+  residue_files:
+    description:
+      - The vendor's own files outside O(vendor_dirs) (absolute paths, no globs), for example the
+        recipe's C(residue_files). A directory or a protected system file is refused; a link is
+        removed as a link.
+    type: list
+    elements: str
+    default: []
+  vendor_dirs:
+    description:
+      - The vendor's own directories (absolute, no glob, each passing the residue guards); for
+        Kaspersky the catalog's C(leftovers.linux.paths). The execute role passes them from the plan.
     type: list
     elements: str
     default: []
@@ -67,7 +92,9 @@ options:
     type: bool
     default: false
   prune_empty_parents:
-    description: Remove directories left empty by the residue deletion, up to a protected one.
+    description:
+      - Remove directories left empty by the residue deletion, up to a protected one, never
+        outside O(vendor_dirs).
     type: bool
     default: true
 extends_documentation_fragment:
@@ -98,6 +125,7 @@ EXAMPLES = r"""
   fleetsec.divest.linux_cleanup:
     vendor: kaspersky
     residue: [/opt/kaspersky, /var/opt/kaspersky, /etc/opt/kaspersky, /var/log/kaspersky]
+    vendor_dirs: [/opt/kaspersky, /var/opt/kaspersky, /etc/opt/kaspersky, /var/log/kaspersky]
     repo_patterns: ["re:kaspersky"]
     backup: true
   become: true
@@ -116,7 +144,11 @@ counts:
   type: dict
   sample: {residue: 4, repos: 1, config_edits: 1}
 steps:
-  description: What was done (would be done, in check mode) - C({step, action, target, changed}).
+  description:
+    - What was done (would be done, in check mode) - C({step, action, target, changed}).
+    - A V(residue) step carries C(kind), C(entries) for a directory, and C(partial) when something
+      inside it had to stay; a V(repos) step removing a symbolic link carries C(kind=link) and
+      C(link_target).
   returned: always
   type: list
   elements: dict
@@ -124,7 +156,9 @@ steps:
     - {step: repos, action: delete, target: /etc/apt/sources.list.d/kaspersky.list, changed: true}
     - {step: residue, action: delete, target: /var/opt/kaspersky, kind: directory, changed: true}
 repos:
-  description: Repository files changed, with the entries removed and whether the file was deleted.
+  description:
+    - Repository files changed, with the entries removed and whether the file was deleted
+      (C(link) is true when the file was a symbolic link, removed as a link).
   returned: always
   type: list
   elements: dict
@@ -135,10 +169,15 @@ config_edits:
   type: list
   elements: dict
 refused_paths:
-  description: Residue paths the safety guards refused, with the reason.
+  description:
+    - Residue patterns and paths the guards refused, and symbolic links to repository files
+      that mix the vendor's entries with others - C(pattern) and/or C(path), and a C(message)
+      naming the path and the reason. Each is also a warning. Nothing refused is changed.
   returned: always
   type: list
   elements: dict
+  sample:
+    - {pattern: /etc/passwd, message: "residue path /etc/passwd is not inside the vendor's directories (vendor_dirs): ..."}
 remaining:
   description: Paths that could not be deleted.
   returned: always
@@ -154,6 +193,8 @@ def argument_spec():
     return dict(
         vendor=dict(type="str"),
         residue=dict(type="list", elements="str", default=[]),
+        residue_files=dict(type="list", elements="str", default=[]),
+        vendor_dirs=dict(type="list", elements="str", default=[]),
         repo_patterns=dict(type="list", elements="str", default=[]),
         repo_files=dict(type="list", elements="path", default=[]),
         config_edits=dict(type="list", elements="dict", default=[]),
@@ -166,7 +207,8 @@ def main():
     run_module(argument_spec(), lambda host, params: cleanup(
         host, residue=params["residue"], repo_patterns=params["repo_patterns"],
         repo_files_list=params["repo_files"], config_edits=params["config_edits"],
-        backup=params["backup"], prune=params["prune_empty_parents"], vendor=params["vendor"]))
+        backup=params["backup"], prune=params["prune_empty_parents"], vendor=params["vendor"],
+        residue_files=params["residue_files"], vendor_dirs=params["vendor_dirs"]))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ description:
   - Removes B(one) product, following the removal recipe a plan's C(remove) action carries
     (C(docs/catalog.md) and C(docs/plan.md) in the collection), in this order
     - stop and disable its services;
-    - remove its packages, in recipe order, one at a time, with the host's package manager;
+    - remove its packages, in recipe order, one at a time, with the host's package manager,
+      releasing a hold on a package right before it goes (see B(Holds));
     - kill its processes still running after the removal (SIGTERM, wait, SIGKILL);
-    - delete its residue paths (globs allowed), with safety guards;
+    - delete its residue paths (globs allowed) inside the vendor's directories (O(vendor_dirs)) and its
+      residue files (C(residue_files) of O(removal)), with safety guards;
     - remove the configuration lines it left in other software's files (C(config_edits) of O(removal));
     - remove the accounts it created (C(accounts) of O(removal)), when O(remove_accounts) is true.
   - B(Debian family) - C(dpkg --purge) (or C(--remove) when C(purge) of O(removal) is false) removes the
@@ -32,15 +34,38 @@ description:
     C(yum) (C(--disablerepo=*), C(clean_requirements_on_remove) off), C(zypper) (C(--no-refresh)),
     else C(rpm --erase). rpm has no purge - what a package leaves behind goes with the residue.
   - Every command is an argument list run without a shell, with C(LC_ALL=C) and
-    C(DEBIAN_FRONTEND=noninteractive). Values from the recipe are never interpreted by a shell.
+    C(DEBIAN_FRONTEND=noninteractive), and C(--) between the options and the names that come
+    from data (C(systemctl), C(dpkg), C(dpkg-query), C(rpm), C(dnf), C(yum), C(zypper),
+    C(userdel), C(groupdel)); C(service), which has no C(--), is never given a name starting
+    with C(-). Values from the recipe are never interpreted by a shell.
+  - B(Holds) - a package about to be removed that is held is released first, for that package
+    alone, and the release is a step (C(holds), action C(release)) and an entry of
+    RV(holds_released) - a dpkg selection C(hold) (C(apt-mark hold); dpkg would purge the
+    package anyway, silently) with C(dpkg --set-selections) (C(<package> install), what
+    C(apt-mark unhold) runs; it honours O(root)); an entry of dnf's or yum's versionlock list
+    (C(/etc/dnf/plugins/versionlock.list), C(/etc/yum/pluginconf.d/versionlock.list)) and a
+    zypper lock on exactly that name (C(/etc/zypp/locks)) are taken out of their file (a
+    backup with O(backup)). A zypper lock whose pattern covers the package and possibly others
+    (C(kes*)) is not released - with zypper as the front end the removal fails, naming it.
   - B(Residue guards) - a residue path must be absolute, without C(.) or C(..), at least two
-    components deep, and neither C(/), a top-level directory nor a protected system directory
-    (C(/etc), C(/usr), C(/var/lib), C(/var/log), C(/opt), C(/usr/bin) and about 100 more), as
-    written or after resolving symbolic links, nor a mount point. A glob component needs three
-    literal characters, and directly inside a protected directory it must start with them. A
-    refused path is reported (RV(refused_paths), a warning), never deleted. Symbolic links are
-    removed, not followed. Directories left empty by the deletion are removed up to the first
-    protected or non-empty one (O(prune_empty_parents)).
+    components deep, neither C(/), a top-level directory nor a protected system directory
+    (C(/etc), C(/usr), C(/var/lib), C(/var/log), C(/opt), C(/usr/bin) and about 100 more), and
+    at or below one of O(vendor_dirs) (without them, every residue path is refused). A glob
+    component needs three literal characters, and directly inside a protected directory it
+    must start with them. A file of the vendor outside its directories is named in
+    C(residue_files) of O(removal) (absolute, no glob) - deleted when it is a file or a link,
+    refused when it is a directory or a protected system file (C(/etc/passwd), C(/etc/shadow),
+    C(/etc/sudoers), C(/etc/fstab), C(/etc/hosts), C(/etc/resolv.conf), C(/etc/os-release)
+    and about 50 more). A refused path is reported (RV(refused_paths), a warning), never deleted.
+  - B(Links and mount points) - deletion walks the tree by file descriptor and never follows a
+    symbolic link - a link that is the residue path, or inside a deleted directory, is removed
+    as a link; a path reached through a link on the way (C(/opt/kaspersky -> /data/kaspersky)
+    for C(/opt/kaspersky/kesl)) is refused; a link swapped in during the deletion is not
+    followed either. A mount point (another filesystem, or a bind mount of the same one, from
+    the mount table) is never descended into nor deleted - it is refused and reported, the rest
+    around it is still deleted, and the step says C(partial). Directories left empty by the
+    deletion are removed up to the first protected, non-empty or mount point directory, and
+    never outside O(vendor_dirs) (O(prune_empty_parents)).
   - B(Failures) - a failing maintainer script, scriptlet or command stops the removal of the
     product at that point, with a message naming the package and the package manager's own
     message; nothing further of that product is done and nothing is forced. The failure result
@@ -63,7 +88,8 @@ options:
       - The product's removal recipe, as the plan's C(remove) action carries it (C(removal)).
       - Keys used - C(method) (V(package) or V(residue)), C(packages) (names, removal order),
         C(services) (names or C(re:) patterns), C(processes) (names or C(re:) patterns),
-        C(purge) (bool, default V(true)), C(residue) (absolute paths, globs allowed),
+        C(purge) (bool, default V(true)), C(residue) (absolute paths inside O(vendor_dirs), globs
+        allowed), C(residue_files) (absolute paths of the vendor's files outside them, no globs),
         C(config_edits) (list of C({path, regexp}); matching lines are removed),
         C(accounts) (C({users, groups})), C(password) (V(none), V(optional), V(required)).
       - Other keys (C(order), C(reboot), C(note) ...) are accepted and ignored.
@@ -103,9 +129,22 @@ options:
     type: bool
     default: true
   prune_empty_parents:
-    description: Remove directories left empty by the residue deletion, up to a protected one.
+    description:
+      - Remove directories left empty by the residue deletion, up to a protected one, never
+        outside O(vendor_dirs).
     type: bool
     default: true
+  vendor_dirs:
+    description:
+      - The vendor's own directories (absolute, no glob, each passing the residue guards); for
+        Kaspersky the catalog's C(leftovers.linux.paths) - C(/opt/kaspersky),
+        C(/var/opt/kaspersky), C(/etc/opt/kaspersky), C(/var/log/kaspersky). The execute role
+        passes them from the plan.
+      - Every C(residue) path of O(removal) must lie at or below one of them; with none, every
+        residue path is refused (RV(refused_paths)). C(residue_files) are not held to them.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - fleetsec.divest.linux_root
@@ -117,7 +156,7 @@ attributes:
         (dpkg C(--no-act), C(rpm --erase --test)) and fails, with its reason, when it would not.
   diff_mode:
     support: full
-    details: Shows the edited configuration files and the deleted paths.
+    details: Shows the edited configuration and hold files.
   platform:
     support: full
     platforms: posix
@@ -146,6 +185,8 @@ EXAMPLES = r"""
       processes: [kesl]
       purge: true
       residue: [/opt/kaspersky/kesl, /var/opt/kaspersky/kesl, /etc/opt/kaspersky/kesl*]
+      residue_files: [/usr/bin/kesl-control]
+    vendor_dirs: [/opt/kaspersky, /var/opt/kaspersky, /etc/opt/kaspersky, /var/log/kaspersky]
   become: true
 
 - name: Remove every product of a host's plan part, in order (what the execute role does)
@@ -153,6 +194,7 @@ EXAMPLES = r"""
     vendor: "{{ item.vendor }}"
     product: "{{ item.product }}"
     removal: "{{ item.removal }}"
+    vendor_dirs: "{{ item.vendor_dirs }}"
     backup: true
   loop: "{{ ansible_facts.divest_plan.actions | selectattr('action', 'equalto', 'remove') }}"
   loop_control:
@@ -164,6 +206,7 @@ EXAMPLES = r"""
     product: klnagent
     root: /mnt/image
     removal: {packages: [klnagent64], residue: [/var/opt/kaspersky/klnagent]}
+    vendor_dirs: [/var/opt/kaspersky]
 """
 
 RETURN = r"""
@@ -171,7 +214,7 @@ counts:
   description: The number of changes (made, or predicted in check mode) per step.
   returned: always
   type: dict
-  sample: {services: 2, packages: 2, processes: 1, residue: 4}
+  sample: {services: 2, holds: 1, packages: 2, processes: 1, residue: 4, config_edits: 1, accounts: 2}
 product:
   description: The product handled.
   returned: always
@@ -197,15 +240,29 @@ removed_packages:
 steps:
   description:
     - What was done (would be done, in check mode), in order. C(step) is V(services),
-      V(packages), V(processes), V(residue), V(config_edits) or V(accounts); C(action) is
-      V(stop), V(disable), V(purge), V(remove), V(kill), V(delete), V(edit); C(target) names the
-      unit, package, process, path, file or account.
+      V(holds), V(packages), V(processes), V(residue), V(config_edits) or V(accounts); C(action)
+      is V(stop), V(disable), V(release), V(purge), V(remove), V(kill), V(delete), V(edit);
+      C(target) names the unit, package, hold file, process, path, file or account.
+    - A V(holds) step carries C(package) and C(kind) (V(apt-mark), V(versionlock), V(zypper-lock)).
+    - A V(residue) step carries C(kind) (V(file), V(link), V(directory)), for a directory the
+      number of C(entries) deleted, and C(partial) when something inside it had to stay (a mount
+      point, a file that could not be deleted; see RV(refused_paths), RV(remaining)).
   returned: always
   type: list
   elements: dict
   sample:
+    - {step: holds, action: release, target: kesl, package: kesl, kind: apt-mark, changed: true}
     - {step: packages, action: purge, target: kesl, package: kesl, manager: dpkg, changed: true}
-    - {step: residue, action: delete, target: /var/opt/kaspersky/kesl, kind: directory, changed: true}
+    - {step: residue, action: delete, target: /var/opt/kaspersky/kesl, kind: directory, entries: 812, changed: true}
+holds_released:
+  description:
+    - The holds released (would be released, in check mode) on the packages removed - C(package)
+      and C(kind) of hold - V(apt-mark) (dpkg selection C(hold)), V(versionlock) (dnf/yum
+      versionlock list), V(zypper-lock) (C(/etc/zypp/locks)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{package: kesl, kind: apt-mark}]
 remaining:
   description:
     - What is still there - packages still installed, paths that could not be deleted. Empty
@@ -214,11 +271,17 @@ remaining:
   type: dict
   sample: {packages: [], paths: []}
 refused_paths:
-  description: Residue paths the safety guards refused, with the reason.
+  description:
+    - Residue patterns and paths the safety guards refused (C(pattern) and/or C(path)), with a
+      C(message) naming the path and the reason - a guard, outside O(vendor_dirs), a link on
+      the way, a mount point, a directory or protected file in C(residue_files). Each is also a
+      warning. Nothing refused is deleted.
   returned: always
   type: list
   elements: dict
-  sample: [{pattern: /usr/*, message: "... needs at least 3 literal characters"}]
+  sample:
+    - {pattern: /usr/*, message: "... needs at least 3 literal characters"}
+    - {path: /var/opt/kaspersky/kesl/share, message: "/var/opt/kaspersky/kesl/share is a mount point (in the mount table): not descended into, not deleted"}
 config_edits:
   description: Files edited, with the lines removed.
   returned: always
@@ -249,6 +312,7 @@ def argument_spec():
         backup=dict(type="bool", default=False),
         remove_accounts=dict(type="bool", default=True),
         prune_empty_parents=dict(type="bool", default=True),
+        vendor_dirs=dict(type="list", elements="str", default=[]),
     )
 
 
@@ -257,7 +321,7 @@ def main():
         host, params["removal"], product=params["product"], vendor=params["vendor"],
         manager=params["manager"], stop=params["stop_services"], kill_timeout=params["kill_timeout"],
         backup=params["backup"], accounts=params["remove_accounts"], prune=params["prune_empty_parents"],
-        lock_timeout=params["lock_timeout"], password=params["password"]))
+        lock_timeout=params["lock_timeout"], password=params["password"], vendor_dirs=params["vendor_dirs"]))
 
 
 if __name__ == "__main__":

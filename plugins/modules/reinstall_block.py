@@ -24,6 +24,14 @@ description:
   - B(zypper) - adds one package lock per name to C(/etc/zypp/locks); other locks stay.
   - With O(state=present) the block only grows (names blocked earlier stay); O(state=absent)
     takes the given names out again (on apt, without names, the whole file goes).
+  - Every write stays inside O(root) - the file is resolved there (symbolic links followed and
+    re-rooted inside it, so C(/etc/yum.conf -> dnf/dnf.conf) edits C(dnf.conf), and an absolute
+    C(<root>/etc/dnf -> /elsewhere) means C(<root>/elsewhere)), missing directories are created
+    there, and the directory of the file, the temporary file and the backup is checked to be
+    inside O(root) before anything is written. Deleting the apt file removes a link as a link.
+  - Holds that M(fleetsec.divest.linux_remove) released (dpkg C(hold), versionlock, zypper
+    lock) are gone before the block is written, so a user's zypper lock on a removed package is
+    not mistaken for the block; the block writes its own.
   - Idempotent, with full check mode and C(--diff) support.
 author:
   - fleetsec.divest developers (@fleetsec)

@@ -17,6 +17,13 @@ import threading
 
 import yaml
 
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import (
+    UnsafePath,
+    check_pattern,
+    check_residue_file,
+    inside_dirs,
+)
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import has_magic
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
     PatternError,
     PatternSet,
@@ -146,11 +153,12 @@ class Product(object):
         if self.role not in ROLES:
             _fail(where + ".role", "must be one of %s" % ", ".join(ROLES))
         self.rank = ROLE_RANK[self.role]
-        self.removal = _removal(raw.get("removal"), where + ".removal")
+        self.removal = _removal(raw.get("removal"), where + ".removal", self.platform)
         sig = dict(raw.get("signatures") or {})
         # What the recipe would delete is a trace too: a leftover /usr/bin/kesl-control after an
         # incomplete removal must keep the host flagged.
-        residue = [p for p in self.removal.get("residue", []) if p not in sig.get("paths", [])]
+        deleted = self.removal.get("residue", []) + self.removal.get("residue_files", [])
+        residue = [p for p in deleted if p not in sig.get("paths", [])]
         if residue:
             sig["paths"] = list(sig.get("paths", [])) + residue
         self.signatures = Signatures(sig, self.platform, where + ".signatures", PRODUCT_SIGNATURES)
@@ -159,7 +167,7 @@ class Product(object):
         self.version_from = _str_list(raw.get("version_from"), where + ".version_from")
 
 
-def _removal(raw, where):
+def _removal(raw, where, platform):
     if not isinstance(raw, dict):
         _fail(where, "is required and must be a mapping")
     method = raw.get("method")
@@ -173,9 +181,10 @@ def _removal(raw, where):
         _fail(where + ".password", "must be one of %s" % ", ".join(PASSWORD))
     if not isinstance(removal.setdefault("reboot", False), bool):
         _fail(where + ".reboot", "must be true or false")
-    for key in ("packages", "services", "processes", "residue"):
+    for key in ("packages", "services", "processes", "residue", "residue_files"):
         if key in removal:
             removal[key] = _str_list(removal[key], "%s.%s" % (where, key))
+    _residue_keys(removal, where, platform)
     if method == "package" and not removal.get("packages"):
         _fail(where + ".packages", "is required for method package")
     for i, edit in enumerate(removal.get("config_edits") or []):
@@ -194,6 +203,40 @@ def _removal(raw, where):
         for key in accounts:
             accounts[key] = _str_list(accounts[key], "%s.accounts.%s" % (where, key))
     return removal
+
+
+def _residue_keys(removal, where, platform):
+    """``residue`` (paths, globs allowed) and ``residue_files`` (the vendor's files outside its
+    directories, no globs) pass the guards the Linux removal modules apply (docs/catalog.md)."""
+    if platform != "linux":
+        for key in ("residue", "residue_files"):
+            if removal.get(key):
+                _fail("%s.%s" % (where, key), "is a Linux recipe key (the %s recipe deletes no paths)" % platform)
+        return
+    for i, path in enumerate(removal.get("residue", [])):
+        try:
+            check_pattern(path)
+        except UnsafePath as exc:
+            _fail("%s.residue[%d]" % (where, i), str(exc))
+    for i, path in enumerate(removal.get("residue_files", [])):
+        try:
+            check_residue_file(path)
+        except UnsafePath as exc:
+            _fail("%s.residue_files[%d]" % (where, i), str(exc))
+
+
+def _vendor_dirs(leftovers, where):
+    """The vendor's own directories: the plain paths of ``leftovers.linux.paths``."""
+    sig = leftovers.platforms.get("linux", (None, None))[0]
+    dirs = []
+    for path in (sig.texts.get("paths", []) if sig is not None else []):
+        try:
+            normal = check_pattern(path)
+        except UnsafePath as exc:
+            _fail(where, "%s (the vendor's directories must pass the residue guards)" % exc)
+        if not has_magic(normal):
+            dirs.append(normal)
+    return dirs
 
 
 PASSWORD_KEYS = ("login", "password", "encoding")
@@ -241,7 +284,8 @@ class Leftovers(object):
             if block is None:
                 continue
             block = dict(block)
-            removal = _removal(block.pop("removal", {"method": "manual"}), "%s.%s.removal" % (where, platform))
+            removal = _removal(block.pop("removal", {"method": "manual"}), "%s.%s.removal" % (where, platform),
+                               platform)
             sig = Signatures(block, platform, "%s.%s" % (where, platform), LEFTOVER_SIGNATURES)
             self.platforms[platform] = (sig, removal)
         unknown = sorted(set(raw) - {"name"} - set(PLATFORMS))
@@ -276,6 +320,22 @@ class Catalog(object):
             self.products.append(product)
         self.leftovers = Leftovers(self.vendor, raw.get("leftovers"), where + ": leftovers")
         self.by_id = {p.id: p for p in self.products}
+        self.vendor_dirs = _vendor_dirs(self.leftovers, where + ": leftovers.linux.paths")
+        self._check_residue(where)
+
+    def _check_residue(self, where):
+        """Every Linux ``residue`` entry lies inside the vendor's directories (the removal modules
+        refuse the others): a file elsewhere belongs in ``residue_files``."""
+        recipes = [("products[%d] (%s).removal" % (i, p.id), p.removal) for i, p in enumerate(self.products)
+                   if p.platform == "linux"]
+        if "linux" in self.leftovers.platforms:
+            recipes.append(("leftovers.linux.removal", self.leftovers.platforms["linux"][1]))
+        for name, removal in recipes:
+            for i, path in enumerate(removal.get("residue", [])):
+                if not inside_dirs(check_pattern(path), self.vendor_dirs):
+                    _fail("%s: %s.residue[%d]" % (where, name, i),
+                          "%s is not inside the vendor's directories (leftovers.linux.paths: %s); list a file of "
+                          "the vendor outside them under residue_files" % (path, ", ".join(self.vendor_dirs) or "none"))
 
     def for_platform(self, platform):
         return [p for p in self.products if p.platform == platform]

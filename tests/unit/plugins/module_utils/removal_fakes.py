@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fakes for the removal helpers: a command runner that answers from a table and records argv,
-a clock that advances when slept on, a fake /proc, and a Host over a temporary root."""
+"""Fakes for the removal helpers: a command runner that answers from a table and records argv
+(and what was written to the command's stdin), a clock that advances when slept on, a fake
+/proc, a fake mount table, and a Host over a temporary root."""
 
 import os
 import pathlib
@@ -18,12 +19,15 @@ class Runner(object):
     def __init__(self, rules=()):
         self.rules = list(rules)
         self.calls = []
+        self.inputs = []   # (argv, data) of the commands that were given stdin
 
     def add(self, match, answer):
         self.rules.insert(0, (match, answer))
 
     def __call__(self, argv, data=None):
         self.calls.append(list(argv))
+        if data is not None:
+            self.inputs.append((list(argv), data))
         words = [os.path.basename(argv[0])] + list(argv[1:])
         for match, answer in self.rules:
             hit = match(words) if callable(match) else all(w in words for w in match)
@@ -54,11 +58,12 @@ def which_all(name):
 
 
 def make_host(root, runner=None, check_mode=False, which=which_all, proc=None, systemd=False, kill=None,
-              clock=None, live=False):
+              clock=None, live=False, mountinfo=None):
     clock = clock or Clock()
+    kwargs = {"mountinfo": str(mountinfo)} if mountinfo is not None else {}
     host = Host(root=str(root), run=runner or Runner(), which=which, check_mode=check_mode,
                 proc=proc or "/nonexistent-proc", systemd=systemd, kill=kill, sleep=clock.sleep,
-                monotonic=clock.monotonic)
+                monotonic=clock.monotonic, **kwargs)
     if live:  # pretend the temporary root is the running system (services, processes)
         host.live = True
     return host
@@ -75,6 +80,19 @@ def write(root, inner, data="", mode=None):
 
 def exists(root, inner):
     return os.path.lexists(str(root) + inner)
+
+
+def mountinfo(path, *mount_points):
+    """Write a mount table (``/proc/self/mountinfo`` format) with ``/`` and ``mount_points``
+    (host paths; space, tab, newline and backslash escaped the kernel's way); returns its path."""
+    def escape(point):
+        return "".join("\\%03o" % ord(c) if c in " \t\n\\" else c for c in point)
+    lines = ["22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw"]
+    for index, point in enumerate(mount_points):
+        lines.append("%d 22 254:0 /srv/data%d %s rw,relatime shared:%d - ext4 /dev/vda rw"
+                     % (100 + index, index, escape(point), 2 + index))
+    pathlib.Path(str(path)).write_text("\n".join(lines) + "\n")
+    return str(path)
 
 
 class FakeProc(object):

@@ -135,3 +135,120 @@ def test_zypp_locks_keep_other_locks_and_are_idempotent():
     assert files.zypp_locks(new, "kaspersky", ["kesl", "klnagent64"])[0] == new
     gone, dummy, after = files.zypp_locks(new, "kaspersky", ["kesl", "klnagent64"], present=False)
     assert gone.strip() == other.strip() and after == []
+
+
+# ------------------------------------------------------------------ writes stay inside the root
+
+def _host(root, **kwargs):
+    import pathlib
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from removal_fakes import make_host
+    return make_host(root, **kwargs)
+
+
+def _edit(host, inner, before, after, backup=False):
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record
+    record = Record()
+    files.apply_edit(host, record, "block", inner, before, after, backup=backup)
+    return record
+
+
+def test_a_new_file_under_an_absolute_link_is_written_inside_the_root(tmp_path):
+    # Fails on the code that wrote host.fs.host(inner) unresolved: the kernel followed
+    # <root>/etc/dnf -> <outside> and the file landed outside the root.
+    import os
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "etc").mkdir(parents=True)
+    os.symlink(str(outside), str(root / "etc/dnf"))          # absolute: inside the image it means <root><outside>
+    _edit(_host(root), "/etc/dnf/dnf.conf", None, "[main]\nexcludepkgs=kesl\n")
+    assert list(outside.iterdir()) == []
+    assert (root / str(outside).lstrip("/") / "dnf.conf").read_text() == "[main]\nexcludepkgs=kesl\n"
+    assert os.path.islink(str(root / "etc/dnf"))
+
+
+def test_an_existing_file_through_a_link_and_its_backup_stay_inside_the_root(tmp_path):
+    import os
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "yum.conf").write_text("[main]\nhost's own\n")
+    (root / "etc").mkdir(parents=True)
+    (root / str(outside).lstrip("/")).mkdir(parents=True)
+    (root / str(outside).lstrip("/") / "yum.conf").write_text("[main]\n")
+    os.symlink(str(outside / "yum.conf"), str(root / "etc/yum.conf"))
+    host = _host(root)
+    text, dummy = files.read_text(host, "/etc/yum.conf")
+    record = _edit(host, "/etc/yum.conf", text, "[main]\nexclude=kesl\n", backup=True)
+    assert (outside / "yum.conf").read_text() == "[main]\nhost's own\n" and sorted(os.listdir(str(outside))) == ["yum.conf"]
+    assert record.steps[0]["backup"].startswith(str(root) + "/")
+    assert (root / str(outside).lstrip("/") / "yum.conf").read_text() == "[main]\nexclude=kesl\n"
+
+
+def test_a_write_that_would_land_outside_the_root_is_refused(tmp_path, monkeypatch):
+    # A link the resolution did not see (swapped in afterwards): the directory check refuses.
+    import os
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    host = _host(root)
+    monkeypatch.setattr(type(host.fs), "resolve_new", lambda self, inner: ("/etc/dnf/dnf.conf", 0))
+    os.symlink(str(outside), str(root / "etc/dnf"))
+    with pytest.raises(RemovalError, match="refusing to write /etc/dnf/dnf.conf: it would land in .*outside, outside the root"):
+        _edit(host, "/etc/dnf/dnf.conf", None, "[main]\n")
+    assert list(outside.iterdir()) == []
+
+
+def test_on_the_live_root_a_link_to_the_real_file_is_followed(tmp_path):
+    # /etc/yum.conf -> dnf/dnf.conf on RHEL 8+: editing "yum.conf" edits dnf.conf, the link stays.
+    import os
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Host
+    etc = tmp_path / "etc"
+    (etc / "dnf").mkdir(parents=True)
+    (etc / "dnf/dnf.conf").write_text("[main]\ngpgcheck=1\n")
+    os.symlink("dnf/dnf.conf", str(etc / "yum.conf"))
+    host = Host(root="/")
+    inner = str(etc / "yum.conf")
+    text, dummy = files.read_text(host, inner)
+    new, dummy, dummy2 = files.merge_exclude(text, ["kesl"], key="exclude")
+    _edit(host, inner, text, new)
+    assert os.path.islink(inner) and (etc / "dnf/dnf.conf").read_text() == "[main]\ngpgcheck=1\nexclude=kesl\n"
+    # and a new file below an absolute link on the live root lands where the link points
+    os.symlink(str(tmp_path / "real-plugins"), str(etc / "plugins"))
+    _edit(host, str(etc / "plugins/versionlock.list"), None, "x\n")
+    assert (tmp_path / "real-plugins/versionlock.list").read_text() == "x\n"
+
+
+def test_a_delete_never_goes_through_a_link_on_the_way(tmp_path):
+    import os
+    root = tmp_path / "root"
+    (root / "etc/apt").mkdir(parents=True)
+    (root / "srv/lists").mkdir(parents=True)
+    (root / "srv/lists/kaspersky.list").write_text("deb x\n")
+    os.symlink("/srv/lists", str(root / "etc/apt/sources.list.d"))
+    host = _host(root)
+    with pytest.raises(RemovalError, match="refusing to delete .*through the symbolic link /etc/apt/sources.list.d"):
+        _edit_delete(host, "/etc/apt/sources.list.d/kaspersky.list")
+    assert (root / "srv/lists/kaspersky.list").exists()
+
+
+def _edit_delete(host, inner):
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record
+    files.apply_edit(host, Record(), "repos", inner, "deb x\n", "", delete=True)
+
+
+def test_resolve_new_re_roots_missing_paths(tmp_path):
+    import os
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    os.symlink("/elsewhere/deeper", str(root / "etc/dnf"))
+    os.symlink("dnf/dnf.conf", str(root / "etc/yum.conf"))
+    fs = RootFS(str(root))
+    assert fs.resolve_new("/etc/dnf/dnf.conf") == ("/elsewhere/deeper/dnf.conf", 2)
+    assert fs.resolve_new("/etc/yum.conf") == ("/elsewhere/deeper/dnf.conf", 2)
+    assert fs.resolve_new("/etc/new/../other/x") == ("/etc/other/x", 1)
+    assert fs.resolve_new("/etc") == ("/etc", 0)

@@ -48,7 +48,7 @@ def test_dpkg_handles_every_state(root, status, purge, ops):
     if ops is None:
         assert argv is None and runner.commands("dpkg") == []
     else:
-        assert runner.commands("dpkg") == [["dpkg", "--root=%s" % host.root] + ops + ["kav4fs:i386"]]
+        assert runner.commands("dpkg") == [["dpkg", "--root=%s" % host.root] + ops + ["--", "kav4fs:i386"]]
 
 
 def test_dpkg_query_skips_not_installed_and_multiarch_instances_are_separate(root):
@@ -59,6 +59,7 @@ def test_dpkg_query_skips_not_installed_and_multiarch_instances_are_separate(roo
     found = pk.Dpkg(make_host(root, runner)).query(["kesl", "kesl-gui", "nosuch"])
     assert [p.target for p in found["kesl"]] == ["kesl", "kesl:i386"] and "kesl-gui" not in found
     assert runner.calls[0][1] == "--admindir=%s/var/lib/dpkg" % root
+    assert runner.calls[0][-4:] == ["--", "kesl", "kesl-gui", "nosuch"]
 
 
 def test_dpkg_failure_names_the_package_and_quotes_dpkg(root):
@@ -102,8 +103,8 @@ def test_dpkg_check_mode_asks_no_act_for_all_packages_together(root):
     pkgs = [pk.Package(n, n, "1", "amd64", "installed", "ok", "dpkg") for n in ("kesl-gui", "kesl")]
     problem = pk.Dpkg(host).simulate(pkgs, True)
     assert "site-meta depends on kesl" in problem
-    assert runner.commands("dpkg") == [["dpkg", "--root=%s" % host.root, "--no-act", "--purge", "kesl-gui", "kesl"]]
-    assert pk.Dpkg(host).remove(pkgs[0], True) == ["/usr/bin/dpkg", "--root=%s" % host.root, "--purge", "kesl-gui"]
+    assert runner.commands("dpkg") == [["dpkg", "--root=%s" % host.root, "--no-act", "--purge", "--", "kesl-gui", "kesl"]]
+    assert pk.Dpkg(host).remove(pkgs[0], True) == ["/usr/bin/dpkg", "--root=%s" % host.root, "--purge", "--", "kesl-gui"]
     assert len(runner.calls) == 1   # check mode removes nothing
 
 
@@ -112,15 +113,15 @@ RPM_Q = "kesl\t(none)\t12.1.0\t1508\tx86_64\nklnagent64\t1\t15.4.0\t8873\tx86_64
 
 @pytest.mark.parametrize("frontend, live, expected", [
     ("dnf", True, ["dnf", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
-                   "remove", "kesl-12.1.0-1508.x86_64"]),
+                   "remove", "--", "kesl-12.1.0-1508.x86_64"]),
     ("dnf", False, ["dnf", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
-                    "--installroot=ROOT", "remove", "kesl-12.1.0-1508.x86_64"]),
+                    "--installroot=ROOT", "remove", "--", "kesl-12.1.0-1508.x86_64"]),
     ("yum", True, ["yum", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
-                   "remove", "kesl-12.1.0-1508.x86_64"]),
-    ("zypper", True, ["zypper", "--non-interactive", "--no-refresh", "remove", "kesl.x86_64"]),
-    ("zypper", False, ["zypper", "--non-interactive", "--no-refresh", "--root", "ROOT", "remove", "kesl.x86_64"]),
-    ("rpm", True, ["rpm", "--erase", "kesl-12.1.0-1508.x86_64"]),
-    ("rpm", False, ["rpm", "--erase", "--root", "ROOT", "--dbpath", "/var/lib/rpm", "kesl-12.1.0-1508.x86_64"]),
+                   "remove", "--", "kesl-12.1.0-1508.x86_64"]),
+    ("zypper", True, ["zypper", "--non-interactive", "--no-refresh", "remove", "--", "kesl.x86_64"]),
+    ("zypper", False, ["zypper", "--non-interactive", "--no-refresh", "--root", "ROOT", "remove", "--", "kesl.x86_64"]),
+    ("rpm", True, ["rpm", "--erase", "--", "kesl-12.1.0-1508.x86_64"]),
+    ("rpm", False, ["rpm", "--erase", "--root", "ROOT", "--dbpath", "/var/lib/rpm", "--", "kesl-12.1.0-1508.x86_64"]),
 ])
 def test_rpm_front_ends_remove_exactly_one_package_after_a_test(tmp_path, frontend, live, expected):
     root = tmp_path / "root"
@@ -131,8 +132,9 @@ def test_rpm_front_ends_remove_exactly_one_package_after_a_test(tmp_path, fronte
     found = mgr.query(["kesl", "klnagent64", "nosuch"])
     assert [p.version for p in found["kesl"] + found["klnagent64"]] == ["12.1.0-1508", "1:15.4.0-8873"]
     mgr.remove(found["kesl"][0], True)
-    test, remove = runner.commands()[1:]
-    assert test[:3] == ["rpm", "--erase", "--test"] and test[-1] == "kesl-12.1.0-1508.x86_64"
+    query, test, remove = runner.commands()
+    assert query[-4:] == ["--", "kesl", "klnagent64", "nosuch"]
+    assert test[:3] == ["rpm", "--erase", "--test"] and test[-2:] == ["--", "kesl-12.1.0-1508.x86_64"]
     assert remove == [w.replace("ROOT", host.root) for w in expected]
 
 
@@ -181,3 +183,16 @@ def test_detection(tmp_path, files, commands, forced, expected):
 def test_package_names_are_checked(name):
     with pytest.raises(RemovalError):
         pk.check_name(name)
+
+
+@pytest.mark.parametrize("manager, output", [
+    ("dpkg-query", dpkg_row("-oops", "kesl", "1", "amd64", "install ok installed") + "\n"),
+    ("dpkg-query", dpkg_row("kesl x", "kesl", "1", "amd64", "install ok installed") + "\n"),
+    ("rpm", "kesl\t(none)\t1 --force\t1\tx86_64\n"),
+])
+def test_names_a_package_manager_prints_are_checked_before_they_go_back_on_its_command_line(root, manager, output):
+    runner = Runner([((manager,), (0, output, "")), (("--query",), (0, output, ""))])
+    host = make_host(root, runner)
+    mgr = pk.Dpkg(host) if manager == "dpkg-query" else pk.Rpm(host, "rpm", "/var/lib/rpm")
+    with pytest.raises(RemovalError, match="printed an invalid package name"):
+        mgr.query(["kesl"])

@@ -82,35 +82,42 @@ def run(argv, data=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+VENDOR_DIRS = ["/opt/kaspersky", "/var/opt/kaspersky", "/etc/opt/kaspersky", "/var/log/kaspersky"]
+
+
+def remove(host, recipe, **kwargs):
+    return remove_product(host, recipe, vendor_dirs=VENDOR_DIRS, **kwargs)
+
+
 def host(root, check_mode=False):
     return Host(root=str(root), run=run, check_mode=check_mode)
 
 
 def test_query_check_mode_and_removal_with_rpm(root):
-    predicted = remove_product(host(root, check_mode=True), KESL, product="kesl", manager="rpm")
+    predicted = remove(host(root, check_mode=True), KESL, product="kesl", manager="rpm")
     assert predicted["removed_packages"] == ["kesl-gui", "kesl"] and predicted["changed"]
     assert [p["version"] for p in predicted["packages_before"]] == ["12.1.0-1508", "12.1.0-1508"]
     assert installed(root) == ["kesl", "kesl-gui", "klnagent64"]          # check mode changed nothing
 
-    done = remove_product(host(root), KESL, product="kesl", manager="rpm")
-    assert [[os.path.basename(s["command"][0]), s["command"][1], s["command"][-1]]
+    done = remove(host(root), KESL, product="kesl", manager="rpm")
+    assert [[os.path.basename(s["command"][0]), s["command"][1]] + s["command"][-2:]
             for s in done["steps"] if s["step"] == "packages"] == [
-        ["rpm", "--erase", "kesl-gui-12.1.0-1508.x86_64"], ["rpm", "--erase", "kesl-12.1.0-1508.x86_64"]]
+        ["rpm", "--erase", "--", "kesl-gui-12.1.0-1508.x86_64"], ["rpm", "--erase", "--", "kesl-12.1.0-1508.x86_64"]]
     assert installed(root) == ["klnagent64"]
     for gone in ("opt/kaspersky/kesl", "var/opt/kaspersky/kesl", "etc/opt/kaspersky/kesl.conf.rpmsave"):
         assert not (root / gone).exists(), gone
     assert (root / "var/opt/kaspersky/klnagent/agent.dat").exists()   # the agent's: untouched
     assert done["remaining"] == {"packages": [], "paths": []}
-    again = remove_product(host(root), KESL, product="kesl", manager="rpm")
+    again = remove(host(root), KESL, product="kesl", manager="rpm")
     assert again["changed"] is False and again["steps"] == []
 
 
 @pytest.mark.skipif(shutil.which("dnf") is None, reason="dnf is not installed (apt-get install dnf python3-dnf)")
 def test_removal_with_dnf_installroot(root):
-    done = remove_product(host(root), AGENT, product="klnagent", manager="dnf")
+    done = remove(host(root), AGENT, product="klnagent", manager="dnf")
     (step,) = [s for s in done["steps"] if s["step"] == "packages"]
     assert step["command"][0].endswith("dnf") and "--installroot=%s" % root in step["command"]
-    assert step["command"][-2:] == ["remove", "klnagent64-15.4.0-8873.x86_64"]
+    assert step["command"][-3:] == ["remove", "--", "klnagent64-15.4.0-8873.x86_64"]
     assert installed(root) == ["kesl", "kesl-gui"]                    # exactly one package went
     assert not (root / "var/opt/kaspersky/klnagent").exists()
 
@@ -118,11 +125,11 @@ def test_removal_with_dnf_installroot(root):
 def test_rpm_refuses_to_take_a_dependent_package_along(root):
     alone = dict(KESL, packages=["kesl"])
     with pytest.raises(RemovalError) as info:
-        remove_product(host(root, check_mode=True), alone, product="kesl", manager="rpm")
+        remove(host(root, check_mode=True), alone, product="kesl", manager="rpm")
     assert "would refuse" in info.value.msg and "kesl = 12.1.0-1508 is needed by (installed) kesl-gui" in info.value.msg
     assert "Alien" not in info.value.msg                               # Debian's rpm chatter left out
     with pytest.raises(RemovalError) as info:
-        remove_product(host(root), alone, product="kesl", manager="rpm")
+        remove(host(root), alone, product="kesl", manager="rpm")
     assert info.value.msg.startswith("kesl: not removed, rpm --erase --test refuses: error: Failed dependencies")
     assert installed(root) == ["kesl", "kesl-gui", "klnagent64"]
     assert (root / "var/opt/kaspersky/kesl/common/kesl.ini").exists()   # nothing else of the product was done
@@ -133,7 +140,7 @@ def test_a_failing_scriptlet_stops_the_product(root):
     (root / "bin" / "sh").unlink()
     (root / "bin" / "sh").symlink_to("/nonexistent-shell")
     with pytest.raises(RemovalError) as info:
-        remove_product(host(root), KESL, product="kesl", manager="rpm")
+        remove(host(root), KESL, product="kesl", manager="rpm")
     assert info.value.msg.startswith("kesl: rpm remove failed (exit 1): ")
     assert "%preun(kesl-12.1.0-1508.x86_64) scriptlet failed" in info.value.msg
     details = info.value.details
@@ -146,7 +153,7 @@ def test_a_failing_scriptlet_stops_the_product(root):
 def test_dnf_exclude_written_by_reinstall_block_stops_dnf(root, tmp_path):
     (root / "etc/dnf").mkdir(parents=True)
     (root / "etc/dnf/dnf.conf").write_text("[main]\ngpgcheck=1\n")
-    remove_product(host(root), KESL, product="kesl", manager="rpm")
+    remove(host(root), KESL, product="kesl", manager="rpm")
     result = block(host(root), "kaspersky", ["kesl-gui", "kesl"], manager="auto")
     assert result["manager"] == "dnf" and result["after"] == ["kesl", "kesl-gui"]
 

@@ -31,8 +31,8 @@ def root(tmp_path):
 
 
 @pytest.mark.parametrize("state, expected", [
-    (show(), [["systemctl", "stop", "kesl.service"], ["systemctl", "disable", "kesl.service"]]),
-    (show(active="inactive"), [["systemctl", "disable", "kesl.service"]]),
+    (show(), [["systemctl", "stop", "--", "kesl.service"], ["systemctl", "disable", "--", "kesl.service"]]),
+    (show(active="inactive"), [["systemctl", "disable", "--", "kesl.service"]]),
     (show(active="inactive", enabled="disabled"), []),
     (show(active="failed", enabled="masked"), []),
     (show(load="not-found", active="inactive", enabled=""), []),
@@ -53,8 +53,8 @@ def test_patterns_and_sysv_scripts_under_systemd(root):
     record = Record()
     system.stop_services(host, record, ["re:KSC[A-Za-z]*Web[A-Za-z]*", "kesl-supervisor", "nosuch-unit-file"])
     acted = [c[1:] for c in runner.commands("systemctl") if c[1] != "show"]
-    assert ["stop", "KSCWebConsole.service"] in acted and ["stop", "kesl-supervisor.service"] in acted
-    assert ["disable", "kesl-supervisor.service"] in acted      # its S link in /etc/rc2.d
+    assert ["stop", "--", "KSCWebConsole.service"] in acted and ["stop", "--", "kesl-supervisor.service"] in acted
+    assert ["disable", "--", "kesl-supervisor.service"] in acted      # its S link in /etc/rc2.d
 
 
 def test_without_systemd_a_sysv_script_is_stopped_with_service(root):
@@ -120,7 +120,8 @@ def test_accounts_are_removed_when_they_exist(tmp_path):
     runner = Runner()
     record = Record()
     system.remove_accounts(make_host(root, runner), record, {"users": ["kluser", "ghost"], "groups": ["klusers"]})
-    assert runner.commands() == [["userdel", "--root", str(root), "kluser"], ["groupdel", "--root", str(root), "klusers"]]
+    assert runner.commands() == [["userdel", "--root", str(root), "--", "kluser"],
+                                 ["groupdel", "--root", str(root), "--", "klusers"]]
 
 
 @pytest.mark.parametrize("accounts, fragment", [
@@ -134,3 +135,23 @@ def test_accounts_guards(tmp_path, accounts, fragment):
     write(root, "/etc/group", "")
     with pytest.raises(RemovalError, match=fragment):
         system.remove_accounts(make_host(root, Runner()), Record(), accounts)
+
+
+def test_a_service_name_starting_with_a_dash_never_reaches_systemctl_as_an_option(root):
+    # Fails on the code before "--": systemctl read "-H evil.service" style names as options.
+    write(root, "/etc/systemd/system/-Hevil.service", "[Service]\n")
+    runner = Runner([(("show",), show())])
+    system.stop_services(make_host(root, runner, systemd=True, live=True), Record(), ["re:-H.*", "-kesl"])
+    calls = runner.commands("systemctl")
+    assert calls and all(c[c.index("--") + 1].startswith("-") and c.index("--") == len(c) - 2 for c in calls)
+    assert {c[1] for c in calls} == {"show", "stop", "disable"}
+
+
+def test_without_systemd_a_dash_name_is_not_given_to_service(root):
+    write(root, "/etc/init.d/-evil", "#!/bin/sh\n", 0o755)
+    runner = Runner()
+    record = Record()
+    system.stop_services(make_host(root, runner, systemd=False, live=True), record, ["re:-evil", "kesl-supervisor"])
+    assert runner.commands() == [["service", "kesl-supervisor", "stop"]]
+    assert record.warnings == ["service '-evil' not stopped: the service command would read a name starting with - "
+                               "as an option"]

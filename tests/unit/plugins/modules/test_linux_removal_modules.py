@@ -24,7 +24,7 @@ from removal_fakes import exists, write  # noqa: E402
 
 FAKE_DPKG = textwrap.dedent('''\
     #!{python}
-    # fake dpkg / dpkg-query: package states in $FAKE_DPKG_DB (JSON {{name: [version, arch, status]}})
+    # fake dpkg / dpkg-query: package states in $FAKE_DPKG_DB (JSON {{name: [version, arch, status(, want)]}})
     import json, os, sys
     db_path = os.environ["FAKE_DPKG_DB"]
     db = json.load(open(db_path))
@@ -32,12 +32,18 @@ FAKE_DPKG = textwrap.dedent('''\
     with open(os.environ["FAKE_DPKG_LOG"], "a") as log:
         log.write(json.dumps([name] + sys.argv[1:]) + "\\n")
     args = [a for a in sys.argv[1:] if not a.startswith(("--root=", "--admindir="))]
+    if "--set-selections" in args:
+        for line in sys.stdin.read().splitlines():
+            pkg, want = line.split()
+            db[pkg][3:] = [want]
+        json.dump(db, open(db_path, "w"))
+        sys.exit(0)
     if name == "dpkg-query":
         rc = 0
-        for pkg in args[2:]:
+        for pkg in args[args.index("--") + 1:]:
             if pkg in db and db[pkg][2] != "not-installed":
-                v, arch, st = db[pkg]
-                want = "deinstall" if st == "config-files" else "install"
+                v, arch, st = db[pkg][:3]
+                want = db[pkg][3] if len(db[pkg]) > 3 else "deinstall" if st == "config-files" else "install"
                 print("%s\\t%s\\t%s\\t%s\\t%s ok %s" % (pkg, pkg, v, arch, want, st))
             else:
                 sys.stderr.write("dpkg-query: no packages found matching %s\\n" % pkg)
@@ -46,7 +52,7 @@ FAKE_DPKG = textwrap.dedent('''\
     fail = os.environ.get("FAKE_DPKG_FAIL", "")
     noact = "--no-act" in args
     op = [a for a in args if a in ("--purge", "--remove")][0]
-    for pkg in [a for a in args if not a.startswith("--")]:
+    for pkg in args[args.index("--") + 1:]:
         if pkg == fail:
             print("Removing %s ..." % pkg)
             sys.stderr.write("%s: could not stop tasks, removal aborted\\n"
@@ -55,7 +61,7 @@ FAKE_DPKG = textwrap.dedent('''\
                              % (pkg, pkg, op, pkg))
             sys.exit(1)
         if not noact:
-            db[pkg][2] = "not-installed" if op == "--purge" else "config-files"
+            db[pkg][2:] = ["not-installed" if op == "--purge" else "config-files"]
     json.dump(db, open(db_path, "w"))
     ''')
 FAKE_LOG = textwrap.dedent('''\
@@ -67,10 +73,12 @@ FAKE_LOG = textwrap.dedent('''\
 
 SMB = "[global]\n# ADDED BY KASPERSKY ENDPOINT SECURITY 8 FOR LINUX VERSION 8.0.1.50/RELEASE\n" \
       "vfs object = kes4lwks-smb-vfs28\n   workgroup = WORKGROUP\n"
+VENDOR_DIRS = ["/opt/kaspersky", "/var/opt/kaspersky", "/etc/opt/kaspersky", "/var/log/kaspersky"]
 RECIPE = {
     "method": "package", "order": 10, "packages": ["kesl-gui", "kesl"], "services": ["kesl"],
     "processes": ["kesl"], "purge": True,
-    "residue": ["/opt/kaspersky/kesl", "/var/opt/kaspersky/kesl", "/etc/opt/kaspersky/kesl*", "/usr/bin/kesl-control"],
+    "residue": ["/opt/kaspersky/kesl", "/var/opt/kaspersky/kesl", "/etc/opt/kaspersky/kesl*"],
+    "residue_files": ["/usr/bin/kesl-control"],
     "config_edits": [{"path": "/etc/samba/smb.conf", "regexp": r"^\s*vfs objects?\s*=\s*kes4lwks-smb-vfs\S*\s*$"}],
     "accounts": {"users": ["kluser"], "groups": ["klusers"]}, "reboot": False, "password": "none",
 }
@@ -119,7 +127,8 @@ def documented_count_steps(module):
 
 def test_linux_remove_check_then_run_then_nothing(capsys, fake):
     root, db, log = fake
-    args = {"product": "kesl", "vendor": "kaspersky", "removal": RECIPE, "root": str(root), "backup": True}
+    args = {"product": "kesl", "vendor": "kaspersky", "removal": RECIPE, "root": str(root), "backup": True,
+            "vendor_dirs": VENDOR_DIRS}
     code, check, dummy = run(capsys, linux_remove, args, check_mode=True, diff=True)
     assert code == 0 and check["changed"] is True and check["check_mode"] is True
     assert check["removed_packages"] == ["kesl-gui", "kesl"]
@@ -141,7 +150,7 @@ def test_linux_remove_check_then_run_then_nothing(capsys, fake):
     assert (root / "etc/samba/smb.conf").read_text() == SMB.replace("vfs object = kes4lwks-smb-vfs28\n", "")
     assert [b for b in os.listdir(root / "etc/samba") if b.startswith("smb.conf.")]   # the backup
     assert [c for c in calls(log) if c[0] in ("userdel", "groupdel")] == [
-        ["userdel", "--root", str(root), "kluser"], ["groupdel", "--root", str(root), "klusers"]]
+        ["userdel", "--root", str(root), "--", "kluser"], ["groupdel", "--root", str(root), "--", "klusers"]]
     assert done["remaining"] == {"packages": [], "paths": []} and check["counts"] == done["counts"]
 
     # the accounts are gone for real only in /etc/passwd of a real host; drop them here too
@@ -195,7 +204,7 @@ def test_linux_cleanup_check_then_run_then_nothing(capsys, tmp_path):
     write(root, "/etc/apt/sources.list.d/site.list", "deb [trusted=yes] file:/srv/divest-repos/debian ./\n")
     write(root, "/opt/kaspersky/leftover", "x")
     args = {"vendor": "kaspersky", "root": str(root), "repo_patterns": ["re:kaspersky"],
-            "residue": ["/opt/kaspersky", "/var/opt/kaspersky", "/"]}
+            "residue": ["/opt/kaspersky", "/var/opt/kaspersky", "/"], "vendor_dirs": VENDOR_DIRS}
     code, check, dummy = run(capsys, linux_cleanup, args, check_mode=True, diff=True)
     assert code == 0 and check["changed"] and exists(root, "/opt/kaspersky")
     assert {(r["path"], r["deleted"]) for r in check["repos"]} == {
@@ -272,3 +281,143 @@ def test_documentation_matches_the_argument_spec(module, diff):
     assert spec.get("password", {}).get("no_log", True) is True
     yaml.safe_load(module.EXAMPLES)
     assert "counts" in yaml.safe_load(module.RETURN)
+
+
+# ------------------------------------------------------------------ the vendor's footprint only
+
+def test_linux_remove_releases_a_held_package_and_says_so(capsys, fake):
+    root, db, log = fake
+    state = json.loads(db.read_text())
+    state["kesl"].append("hold")
+    db.write_text(json.dumps(state))
+    args = {"product": "kesl", "vendor": "kaspersky", "removal": RECIPE, "root": str(root), "vendor_dirs": VENDOR_DIRS}
+    code, check, dummy = run(capsys, linux_remove, args, check_mode=True)
+    assert code == 0 and check["holds_released"] == [{"package": "kesl", "kind": "apt-mark"}]
+    assert json.loads(db.read_text())["kesl"][3] == "hold"
+    code, done, dummy = run(capsys, linux_remove, args)
+    assert code == 0 and done["holds_released"] == [{"package": "kesl", "kind": "apt-mark"}]
+    dpkg = [c for c in calls(log) if c[0] == "dpkg" and "--no-act" not in c]
+    assert dpkg == [["dpkg", "--root=%s" % root, "--purge", "--", "kesl-gui"], ["dpkg", "--root=%s" % root, "--set-selections"],
+                    ["dpkg", "--root=%s" % root, "--purge", "--", "kesl"]]
+    assert set(done["counts"]) <= documented_count_steps(linux_remove)
+    assert set(yaml.safe_load(linux_remove.RETURN)["holds_released"]["sample"][0]) == {"package", "kind"}
+
+
+def test_linux_remove_refuses_residue_outside_the_vendor_directories(capsys, fake):
+    root, db, log = fake
+    write(root, "/etc/passwd", "root:x:0:0::/root:/bin/sh\n")
+    removal = dict(RECIPE, residue=["/opt/kaspersky/kesl", "/etc/passwd"], residue_files=["/etc/shadow", "/usr/bin/kesl-control"])
+    write(root, "/etc/shadow", "root:*:1::::::\n")
+    code, done, dummy = run(capsys, linux_remove, {"product": "kesl", "removal": removal, "root": str(root),
+                                                   "vendor_dirs": VENDOR_DIRS})
+    assert code == 0 and exists(root, "/etc/passwd") and exists(root, "/etc/shadow")
+    assert not exists(root, "/usr/bin/kesl-control") and not exists(root, "/opt/kaspersky")
+    assert [(r.get("pattern"), r.get("path")) for r in done["refused_paths"]] == [("/etc/passwd", None), (None, "/etc/shadow")]
+    assert "not inside the vendor's directories (vendor_dirs)" in done["refused_paths"][0]["message"]
+    assert done["refused_paths"][1]["message"] == "residue file /etc/shadow is a protected system file"
+
+
+def test_linux_cleanup_without_vendor_dirs_refuses_residue_and_bad_vendor_dirs_fail(capsys, tmp_path):
+    root = tmp_path / "root"
+    write(root, "/opt/kaspersky/leftover", "x")
+    code, result, dummy = run(capsys, linux_cleanup, {"root": str(root), "residue": ["/opt/kaspersky"]})
+    assert code == 0 and result["changed"] is False and exists(root, "/opt/kaspersky/leftover")
+    assert "(vendor_dirs): none were given" in result["refused_paths"][0]["message"]
+    code, result, dummy = run(capsys, linux_cleanup, {"root": str(root), "residue": ["/opt/kaspersky"],
+                                                      "vendor_dirs": ["/opt"]})
+    assert code == 1 and result["msg"].startswith("vendor_dirs: residue path '/opt' is / , a top-level or a protected")
+
+
+def test_a_partial_deletion_is_a_change(capsys, tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    write(root, "/var/opt/kaspersky/kesl/a-stuck", "x")
+    write(root, "/var/opt/kaspersky/kesl/b", "x")
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if path == "a-stuck":
+            raise OSError(1, "Operation not permitted")
+        return real_unlink(path, *args, **kwargs)
+    monkeypatch.setattr(os, "unlink", unlink)
+    code, result, dummy = run(capsys, linux_cleanup, {"root": str(root), "residue": ["/var/opt/kaspersky/kesl"],
+                                                      "vendor_dirs": VENDOR_DIRS})
+    assert code == 0 and result["changed"] is True and result["counts"] == {"residue": 1}
+    assert result["steps"][0]["partial"] is True and result["remaining"] == {"paths": ["/var/opt/kaspersky/kesl"]}
+
+
+# ------------------------------------------------------------------ repository files that are links
+
+def test_linux_cleanup_removes_a_vendor_repository_link_and_never_its_target(capsys, tmp_path):
+    # Fails on the code that followed the link: the shared target file was deleted.
+    root = tmp_path / "root"
+    write(root, "/srv/mirror/lists/kaspersky.list", "deb https://repo.kaspersky.com/deb stable main\n")
+    (root / "etc/apt/sources.list.d").mkdir(parents=True)
+    os.symlink("/srv/mirror/lists/kaspersky.list", str(root / "etc/apt/sources.list.d/kaspersky.list"))
+    args = {"root": str(root), "repo_patterns": ["re:kaspersky"], "backup": True}
+    code, check, dummy = run(capsys, linux_cleanup, args, check_mode=True)
+    assert code == 0 and check["changed"] and os.path.islink(str(root / "etc/apt/sources.list.d/kaspersky.list"))
+    code, done, dummy = run(capsys, linux_cleanup, args)
+    assert code == 0 and done["changed"]
+    assert done["repos"] == [{"path": "/etc/apt/sources.list.d/kaspersky.list", "format": "list", "link": True,
+                              "deleted": True, "removed": ["deb https://repo.kaspersky.com/deb stable main"]}]
+    assert done["steps"][0]["kind"] == "link" and done["steps"][0]["link_target"] == "/srv/mirror/lists/kaspersky.list"
+    assert not exists(root, "/etc/apt/sources.list.d/kaspersky.list")
+    assert (root / "srv/mirror/lists/kaspersky.list").read_text() == "deb https://repo.kaspersky.com/deb stable main\n"
+    assert sorted(os.listdir(str(root / "srv/mirror/lists"))) == ["kaspersky.list"]     # no backup next to it
+    code, again, dummy = run(capsys, linux_cleanup, args)
+    assert code == 0 and again["changed"] is False
+
+
+def test_linux_cleanup_refuses_a_repository_link_that_mixes_entries(capsys, tmp_path):
+    # Fails on the code that edited through the link: the shared target lost its vendor section.
+    root = tmp_path / "root"
+    mixed = "[baseos]\nbaseurl=http://mirror/baseos\n\n[kaspersky]\nbaseurl=https://repo.kaspersky.com/rpm\n"
+    write(root, "/srv/shared/site.repo", mixed)
+    (root / "etc/yum.repos.d").mkdir(parents=True)
+    os.symlink("../../srv/shared/site.repo", str(root / "etc/yum.repos.d/site.repo"))
+    code, done, dummy = run(capsys, linux_cleanup, {"root": str(root), "repo_patterns": ["re:kaspersky"]})
+    assert code == 0 and done["changed"] is False and done["repos"] == []
+    assert (root / "srv/shared/site.repo").read_text() == mixed
+    assert os.path.islink(str(root / "etc/yum.repos.d/site.repo"))
+    (refused,) = done["refused_paths"]
+    assert refused["path"] == "/etc/yum.repos.d/site.repo"
+    assert refused["message"].startswith("repository file /etc/yum.repos.d/site.repo is a symbolic link "
+                                         "(-> ../../srv/shared/site.repo) whose entries are not all the vendor's")
+    # the warning (module warnings are checked on the helper: ansible routes them elsewhere once
+    # a controller module was imported in the same process)
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Host
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import cleanup
+    direct = cleanup(Host(root=str(root)), repo_patterns=["re:kaspersky"])
+    assert direct["warnings_list"] == [refused["message"]] and direct["refused_paths"] == [refused]
+
+
+# ------------------------------------------------------------------ writes stay inside root=
+
+def test_reinstall_block_with_root_never_writes_through_an_absolute_link(capsys, tmp_path):
+    # Fails on the code that wrote the unresolved path: dnf.conf landed in <outside>.
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "etc").mkdir(parents=True)
+    os.symlink(str(outside), str(root / "etc/dnf"))
+    args = {"vendor": "kaspersky", "packages": ["kesl"], "root": str(root), "manager": "dnf", "backup": True}
+    code, done, dummy = run(capsys, reinstall_block, args)
+    assert code == 0 and done["changed"] and list(outside.iterdir()) == []
+    assert "excludepkgs=kesl" in (root / str(outside).lstrip("/") / "dnf.conf").read_text()
+    code, again, dummy = run(capsys, reinstall_block, args)
+    assert code == 0 and again["changed"] is False and list(outside.iterdir()) == []
+
+
+def test_a_repository_file_behind_a_linked_directory_is_refused_not_deleted(capsys, tmp_path):
+    root = tmp_path / "root"
+    write(root, "/srv/lists/kaspersky.list", "deb https://repo.kaspersky.com/deb stable main\n")
+    write(root, "/etc/yum.repos.d/kaspersky.repo", "[kl]\nbaseurl=https://repo.kaspersky.com/rpm\n")
+    (root / "etc/apt").mkdir(parents=True)
+    os.symlink("/srv/lists", str(root / "etc/apt/sources.list.d"))
+    code, done, dummy = run(capsys, linux_cleanup, {"root": str(root), "repo_patterns": ["re:kaspersky"]})
+    assert code == 0 and exists(root, "/srv/lists/kaspersky.list")
+    assert [r["path"] for r in done["repos"]] == ["/etc/yum.repos.d/kaspersky.repo"]       # the rest goes on
+    (refused,) = done["refused_paths"]
+    assert refused["path"] == "/etc/apt/sources.list.d/kaspersky.list"
+    assert refused["message"].startswith("refusing to delete /etc/apt/sources.list.d/kaspersky.list: ")
+    assert "through the symbolic link /etc/apt/sources.list.d -> /srv/lists" in refused["message"]

@@ -29,6 +29,11 @@ products:
 """
 
 
+# The vendor's directories are the plain paths of leftovers.linux.paths (a glob is a signature only).
+ACME_DIRS = ACME.replace("name: ACME Antivirus\n", "name: ACME Antivirus\nleftovers:\n  linux:\n"
+                         "    paths: [/opt/acme, /var/opt/acme, '/opt/acme-*']\n", 1)
+
+
 def write(tmp_path, text, name="cat.yml"):
     p = tmp_path / name
     p.write_text(textwrap.dedent(text))
@@ -77,6 +82,21 @@ BROKEN = [
     (ACME.replace("      method: package\n      packages: [acme-av]", "      method: package"),
      "required for method package"),
     ("schema: 1\nvendor: x\nproducts: [\n", "not valid YAML"),
+    (ACME + "      residue: [/opt/acme/av]\n", r"residue\[0\]: /opt/acme/av is not inside the vendor's directories "
+                                                r"\(leftovers.linux.paths: none\); list a file of the vendor outside them "
+                                                r"under residue_files"),
+    (ACME_DIRS + "      residue: [/opt/acme/av, /usr/lib/acme]\n", r"products\[0\] \(acme-av\)\.removal\.residue\[1\]: "
+                                                                     r"/usr/lib/acme is not inside .*: /opt/acme, /var/opt/acme"),
+    (ACME_DIRS + "      residue: [/opt/*]\n", r"removal\.residue\[0\]: .*needs at least 3 literal characters"),
+    (ACME_DIRS + "      residue_files: [/etc/passwd]\n", r"removal\.residue_files\[0\]: residue file /etc/passwd is a "
+                                                          r"protected system file"),
+    (ACME_DIRS + "      residue_files: [/usr/bin/acme*]\n", r"residue_files\[0\]: .*is a glob"),
+    (ACME_DIRS + "      residue_files: [usr/bin/acme]\n", r"residue_files\[0\]: .*not absolute"),
+    (ACME_DIRS + "      residue_files: /usr/bin/acme\n", r"residue_files: must be a list"),
+    (ACME_DIRS.replace("paths: [/opt/acme, ", "paths: [/opt, "), r"leftovers.linux.paths: .*protected"),
+    (ACME.replace("platform: linux", "platform: windows").replace("packages: [acme-av]\n      services", "display_names: [acme]\n      services")
+     .replace("method: package\n      packages: [acme-av]", "method: msi\n      residue_files: [/usr/bin/acme]"),
+     r"removal\.residue_files: is a Linux recipe key"),
 ]
 
 
@@ -113,3 +133,24 @@ def test_catalog_is_reloaded_when_the_file_changes(tmp_path):
     import os
     os.utime(path, ns=(1, 1))
     assert load_catalog(path).products[0].name == "ACME AV"
+
+
+def test_shipped_residue_stays_in_the_vendor_directories_and_files_outside_are_named():
+    catalog = load_catalog("kaspersky")
+    assert catalog.vendor_dirs == ["/opt/kaspersky", "/var/opt/kaspersky", "/etc/opt/kaspersky", "/var/log/kaspersky"]
+    files = {p.id: p.removal.get("residue_files") for p in catalog.for_platform("linux") if p.removal.get("residue_files")}
+    assert files == {"kesl": ["/usr/bin/kesl-control"], "klnagent": ["/usr/bin/klnagent"],
+                     "ksc-web-console": ["/etc/ksc-web-console-setup.json"]}
+    for product in catalog.for_platform("linux"):
+        for path in product.removal.get("residue", []):
+            assert any(path == d or path.startswith(d + "/") for d in catalog.vendor_dirs), (product.id, path)
+        # what the recipe deletes is a trace the scan looks for, the files outside too
+        for path in product.removal.get("residue", []) + product.removal.get("residue_files", []):
+            assert path in product.signatures.texts["paths"], (product.id, path)
+
+
+def test_residue_files_become_detection_paths(tmp_path):
+    path = write(tmp_path, ACME_DIRS + "      residue: [/opt/acme/av]\n      residue_files: [/usr/bin/acme-scan]\n")
+    (product,) = load_catalog(path).products
+    assert product.signatures.texts["paths"] == ["/opt/acme/av", "/usr/bin/acme-scan"]
+    assert product.removal["residue_files"] == ["/usr/bin/acme-scan"]
