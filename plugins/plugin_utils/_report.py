@@ -9,17 +9,22 @@ here is a pure function of its arguments, so the action plugin, filters and test
 The module has three layers:
 
 1. **Text safety** (:func:`text`, :func:`clean_text`, :func:`clip`, :func:`esc`,
-   :func:`csv_cell`, :func:`to_jsonable`). Every string that came from a managed host is
-   hostile: it may carry HTML, spreadsheet formulas, control or bidi characters, lone
-   surrogates (non-UTF-8 bytes decoded with ``surrogateescape``) or be megabytes long.
+   :func:`csv_cell`, :func:`md_code`, :func:`escape_invisible`, :func:`to_jsonable`): the one
+   set of functions every renderer (identify, plan, execute; JSON, YAML, CSV, Markdown, HTML)
+   uses. Every string that came from a managed host is hostile: it may carry HTML, Markdown,
+   spreadsheet formulas, control, invisible or bidi characters, lone surrogates (non-UTF-8
+   bytes decoded with ``surrogateescape``) or be megabytes long.
 
-   * JSON keeps values in full; only lone surrogates are rewritten (as ``\\xNN`` text) so the
-     file is valid UTF-8.
-   * HTML and CSV show values through :func:`clean_text`: surrogates as ``\\xNN``, line breaks
-     and tabs as spaces, other control, bidi-override and BOM characters as U+FFFD, values
-     longer than a limit cut with a ``[… N more characters]`` marker. HTML then escapes
-     ``& < > " '`` (text and attributes alike); CSV prefixes cells that a spreadsheet would
-     read as a formula with ``'``.
+   * JSON keeps values in full; lone surrogates are rewritten (as ``\\xNN`` text) so the
+     file is valid UTF-8, and invisible characters are written as ``\\uXXXX`` escapes (the
+     parsed value is the same).
+   * HTML, CSV and Markdown show values through :func:`clean_text`: surrogates as ``\\xNN``,
+     line breaks and tabs as spaces, other control characters and every invisible character
+     (:data:`INVISIBLE_RANGES`: zero-width, bidi, BOM, tags, fillers ...) as a visible U+FFFD,
+     values longer than a limit cut with a ``[… N more characters]`` marker. HTML then
+     escapes ``& < > " '`` (text and attributes alike); CSV prefixes with ``'`` a cell that a
+     spreadsheet would read as a formula, also after leading Unicode spaces; Markdown puts
+     each value in a code span, where no renderer finds markup.
 
 2. **Page toolkit** (:class:`Markup`, :func:`tag`, :func:`section`, :func:`table`,
    :func:`sortable_table`, :func:`cards`, :func:`badge`, :func:`details`, :func:`page`,
@@ -58,29 +63,41 @@ from collections.abc import Mapping
 
 __all__ = [
     # text safety
-    "text", "clean_text", "clip", "esc", "csv_cell", "to_jsonable", "to_jsonable_fast", "natural_key",
+    "text", "clean_text", "clip", "esc", "csv_cell", "md_code", "escape_invisible", "to_jsonable",
+    "to_jsonable_fast", "natural_key", "INVISIBLE", "INVISIBLE_RANGES",
     # toolkit
     "Markup", "Column", "Cell", "tag", "join", "section", "table", "sortable_table", "cards",
     "badge", "details", "page", "csv_bytes", "write_bytes_atomic", "ReportWriteError",
     # identify report
-    "SCHEMA", "STATUSES", "SCAN_STATUSES", "ERROR_STATUSES", "STATUS_TEXT", "CSV_COLUMNS",
+    "SCHEMA", "STATUSES", "SCAN_STATUSES", "ERROR_STATUSES", "ALERTS", "CLEANED", "STATUS_TEXT", "CSV_COLUMNS",
     "build_identify_report", "host_entry", "evidence_text", "compact_summary",
     "render_json", "render_csv", "render_html", "write_json", "write_csv", "write_html",
     "write_reports", "report_filenames", "previous_generated_at",
 ]
 
-SCHEMA = 1
+#: 2: execute outcomes; the ``unprotected`` and ``reappearance`` statuses, ``alerts``, ``execute``.
+SCHEMA = 2
 
 #: Every status a host can have in a report, most urgent first (the order of cards, of the
 #: ``by_status`` counts and of the default host table sort).
-STATUSES = ("affected", "residual", "unknown", "failed", "unreachable", "not_scanned", "clean")
+STATUSES = ("unprotected", "reappearance", "affected", "residual", "unknown", "failed", "unreachable",
+            "not_scanned", "clean")
 #: Statuses a scan (``ansible_facts.divest.status``) can report.
 SCAN_STATUSES = ("affected", "residual", "unknown", "clean")
 #: Statuses set from the identify role's ``divest_scan`` fact (``kind``).
 ERROR_STATUSES = ("unreachable", "failed")
+#: What the execute outcome and the scan say together of a host that execute cleaned, most
+#: urgent first; an alert is the host's status, whatever the scan or the error says.
+ALERTS = ("unprotected", "reappearance")
+#: Outcome statuses of an execute run that cleaned a host (with ``check_mode`` false).
+CLEANED = ("removed", "already_clean", "unprotected")
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
 
 STATUS_TEXT = {
+    "unprotected": ("Unprotected",
+                    "Cleaned by execute, and no healthy replacement antivirus: nothing protects the host."),
+    "reappearance": ("Reappeared",
+                     "Cleaned by execute, and the vendor's software is back (BOD 17-01 forbids its use)."),
     "affected": ("Affected", "A vendor product is installed."),
     "residual": ("Residual", "Only leftovers of a vendor product remain."),
     "unknown": ("Unknown", "Scanned, but a source needed to call the host clean could not be read."),
@@ -90,10 +107,13 @@ STATUS_TEXT = {
     "clean": ("Clean", "No product and no leftovers found."),
 }
 
-#: Column order of the identify CSV (one row per host and finding).
+#: Column order of the identify CSV (one row per host and finding). Columns are only ever
+#: added at the end, so spreadsheets built on the earlier ones keep working.
 CSV_COLUMNS = (
     "host", "status", "system", "distribution", "os_version", "vendor", "product",
     "product_name", "product_version", "state", "evidence", "scanned_at", "error",
+    "alerts", "scan_status", "execute_status", "execute_finished_at", "execute_digest", "execute_reason",
+    "replacement", "replacement_healthy",
 )
 
 #: Default length caps for values shown in HTML and CSV (the JSON keeps everything).
@@ -108,10 +128,42 @@ HTML_EVIDENCE_ITEMS = 100
 # --------------------------------------------------------------------------------------------
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_LINE_BREAKS = re.compile("[\t\n\r\v\f\x85\u2028\u2029]")
-# C0/C1 controls, DEL, bidi embedding/override/isolate marks, ALM/LRM/RLM, BOM / ZWNBSP.
-_UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+#: Characters a reader cannot see, or that change how the text around them is shown: every
+#: format character (Unicode category Cf: zero-width space, joiners and word joiner, soft
+#: hyphen, bidi marks, embeddings, overrides and isolates, BOM / ZWNBSP, the Mongolian vowel
+#: separator, interlinear annotation, tag characters ...) and every other default-ignorable code
+#: point (combining grapheme joiner, Hangul fillers, variation selectors ...), Unicode 15.
+#: tests/unit/plugins/plugin_utils/test_report.py checks that every Cf character of the running
+#: Python is here.
+INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
+    (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+_INVISIBLE_CLASS = "".join("%s-%s" % (re.escape(chr(a)), re.escape(chr(b))) for a, b in INVISIBLE_RANGES)
+#: What :func:`escape_invisible` writes as escapes in JSON and YAML text: DEL, C1 controls, line
+#: and paragraph separators and :data:`INVISIBLE_RANGES`. (C0 controls are escaped by the
+#: serialisers themselves.)
+INVISIBLE = re.compile("[\x7f-\x9f\u2028\u2029%s]" % _INVISIBLE_CLASS)
+# Anything clean_text() changes: controls, separators, surrogates, invisible characters.
+_DIRTY = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff%s]" % _INVISIBLE_CLASS)
 REPLACEMENT = "\ufffd"
+
+
+def _display_table():
+    table = dict.fromkeys(range(0x20), REPLACEMENT)
+    table.update(dict.fromkeys(range(0x7F, 0xA0), REPLACEMENT))
+    for first, last in INVISIBLE_RANGES:
+        table.update(dict.fromkeys(range(first, last + 1), REPLACEMENT))
+    # Line breaks and tabs separate words: a space keeps them apart.
+    table.update(dict.fromkeys(map(ord, "\t\n\r\v\f\x85\u2028\u2029"), " "))
+    return table
+
+
+_DISPLAY = _display_table()
 
 
 def _surrogate_repr(match):
@@ -149,20 +201,40 @@ def clip(value, limit):
 
 
 def clean_text(value, limit=FIELD_LIMIT):
-    """Return ``value`` as display-safe text for HTML or CSV (not yet escaped).
+    """Return ``value`` as display-safe text for HTML, CSV or Markdown (not yet escaped).
 
-    Applies :func:`text`, turns tabs and line breaks into spaces, replaces other control
-    characters, bidi overrides/isolates and BOMs with U+FFFD, then cuts to ``limit``
-    characters (``None``: no cap) with a ``[… N more characters]`` marker.
+    Applies :func:`text`, turns tabs and line breaks (also U+0085, U+2028, U+2029) into
+    spaces, replaces every other control character and every invisible character
+    (:data:`INVISIBLE_RANGES`: zero-width characters, bidi controls, BOMs, tag characters,
+    fillers, variation selectors ...) with a visible U+FFFD, then cuts to ``limit`` characters
+    (``None``: no cap) with a ``[… N more characters]`` marker. What remains is text a
+    reader sees as it is: nothing hidden, nothing reordered.
     """
-    if value.__class__ is str and value.isprintable():  # no control, format or surrogate character
+    if value.__class__ is str and (value.isascii() and value.isprintable() or not _DIRTY.search(value)):
         return value if limit is None or len(value) <= limit else clip(value, limit)
-    value = text(value)
-    if _LINE_BREAKS.search(value):
-        value = _LINE_BREAKS.sub(" ", value)
-    if _UNSAFE_CHARS.search(value):
-        value = _UNSAFE_CHARS.sub(REPLACEMENT, value)
-    return clip(value, limit)
+    return clip(text(value).translate(_DISPLAY), limit)
+
+
+def _escape_json_char(match):
+    code = ord(match.group(0))
+    if code > 0xFFFF:
+        code -= 0x10000
+        return "\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+    return "\\u%04x" % code
+
+
+def escape_invisible(json_text):
+    """Return serialised JSON with every :data:`INVISIBLE` character written as a ``\\uXXXX``
+    escape (a surrogate pair above U+FFFF).
+
+    Parsing gives exactly the same values: outside its strings JSON text holds only ASCII
+    structure, so every such character is inside a string, where the escape means the
+    character itself. The file no longer hides or reorders text in an editor, a terminal or
+    a code review (zero-width characters, bidi overrides, line separators).
+    """
+    if json_text.isascii() and "\x7f" not in json_text:
+        return json_text
+    return INVISIBLE.sub(_escape_json_char, json_text)
 
 
 class Markup(str):
@@ -190,21 +262,68 @@ def esc(value, limit=FIELD_LIMIT):
     return Markup(html.escape(clean_text(value, limit), quote=True))
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: First characters that make a spreadsheet read a cell as a formula: ``= + - @``, tab, CR,
+#: LF, and their compatibility forms (the full-width, small, superscript and subscript
+#: characters whose NFKC form is one of ``= + - @``, which some importers normalise) and
+#: U+2212 MINUS SIGN.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n",
+                  "\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe66", "\ufe62", "\ufe63", "\ufe6b",
+                  "\u207c", "\u208c", "\u207a", "\u208a", "\ufb29", "\u2212")
+# What spreadsheet programs skip before they look for a formula: any Unicode whitespace
+# (also no-break, ideographic and other spaces), and the U+FFFD that clean_text() left in
+# place of an invisible character.
+_CSV_LEADING = re.compile("[\\s\ufffd]+")
 
 
 def csv_cell(value, limit=FIELD_LIMIT):
     """Return ``value`` as a CSV cell that a spreadsheet shows as text, never runs.
 
-    :func:`clean_text` first (so no tab, CR or LF remains), then a cell that starts with
-    ``=``, ``+``, ``-``, ``@``, a tab or a CR (or the full-width ``=+-@``), also after leading
-    spaces (some importers trim them), gets a leading ``'``: the OWASP recommendation against
-    formula (CSV) injection. All cells are text; the writer also quotes every cell.
+    :func:`clean_text` first (so no tab, CR, LF or invisible character remains), then a cell
+    whose first character, after any leading whitespace (U+0020, U+00A0, U+3000 and every
+    other Unicode space) and U+FFFD, is ``=``, ``+``, ``-``, ``@`` or one of their
+    compatibility forms (full-width ``\uff1d``, small ``\ufe66``, superscript ``\u207c`` ...
+    and U+2212) gets a leading ``'``: the OWASP recommendation against formula (CSV)
+    injection. All cells are text; the writer also quotes every cell.
     """
     value = clean_text(value, limit)
-    if value.lstrip(" ").startswith(_FORMULA_START):
-        value = "'" + value
+    head = value[:1]
+    if head and not head.isalnum():
+        lead = _CSV_LEADING.match(value)
+        if (value[lead.end():] if lead else value).startswith(_FORMULA_START):
+            value = "'" + value
     return value
+
+
+_BACKTICKS = re.compile("`+")
+
+
+def md_code(value, limit=FIELD_LIMIT, cell=True):
+    """Return ``value`` as a Markdown code span: text that no Markdown renderer turns into
+    anything else.
+
+    Inside a code span CommonMark and GitHub Flavored Markdown interpret nothing: no
+    emphasis, link, autolink (``<...>``, ``http://``, ``www.``, e-mail), HTML, entity or
+    backslash escape; and the post-processing of hosting platforms (``@mentions``, ``#123``
+    references, ``:emoji:``, bare-URL linkifiers) skips code. The value goes through
+    :func:`clean_text` (one line, nothing invisible, at most ``limit`` characters), loses
+    leading and trailing whitespace, and is fenced with one backtick more than its longest
+    run of backticks (padded with a space when it starts or ends with one). The span always
+    starts with a backtick and closes on the same line, so it can never open a code fence or
+    any other block. ``cell=True`` (a table cell) writes ``|`` as ``\\|``, which GFM tables
+    read as a pipe inside the cell; leave it ``False`` outside tables. Empty values give
+    ``""``.
+    """
+    value = clean_text(value, limit).strip()
+    if not value:
+        return ""
+    fence = "`"
+    if "`" in value:
+        fence = "`" * (max(len(run) for run in _BACKTICKS.findall(value)) + 1)
+        if value[0] == "`" or value[-1] == "`":
+            value = " %s " % value
+    if cell and "|" in value:
+        value = value.replace("|", "\\|")
+    return "%s%s%s" % (fence, value, fence)
 
 
 def to_jsonable(value, _depth=0):
@@ -539,7 +658,8 @@ BASE_CSS = """
 --affected:#b42318;--affected-bg:#fef3f2;--residual:#b54708;--residual-bg:#fffaeb;
 --unknown:#6941c6;--unknown-bg:#f5f3ff;--failed:#c01574;--failed-bg:#fdf2fa;
 --unreachable:#3e4c63;--unreachable-bg:#eef1f5;--not_scanned:#5b6475;--not_scanned-bg:#f7f8fa;
---clean:#067647;--clean-bg:#ecfdf3}
+--clean:#067647;--clean-bg:#ecfdf3;--unprotected:#912018;--unprotected-bg:#fee4e2;
+--reappearance:#c4320a;--reappearance-bg:#fff4ed}
 *{box-sizing:border-box}
 html{background:#fff}
 body{margin:0;color:var(--fg);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,
@@ -575,6 +695,8 @@ font-variant-numeric:tabular-nums}
 .tone-unreachable{--tone:var(--unreachable);--tone-bg:var(--unreachable-bg)}
 .tone-not_scanned{--tone:var(--not_scanned);--tone-bg:var(--not_scanned-bg)}
 .tone-clean{--tone:var(--clean);--tone-bg:var(--clean-bg)}
+.tone-unprotected{--tone:var(--unprotected);--tone-bg:var(--unprotected-bg)}
+.tone-reappearance{--tone:var(--reappearance);--tone-bg:var(--reappearance-bg)}
 .table-wrap{overflow-x:auto}
 table.data{width:100%;margin:6px 0 14px;border-collapse:collapse;
 font-variant-numeric:tabular-nums}
@@ -806,7 +928,14 @@ def csv_bytes(header, rows):
     for row in rows:
         cells = []
         for value in row:
-            if isinstance(value, tuple):
+            # Fast path, the bulk of a fleet's cells: short printable ASCII that starts with a
+            # letter or digit (or is empty) is what csv_cell() would return unchanged.
+            if value.__class__ is str and value.isascii() and value.isprintable() and len(value) <= FIELD_LIMIT \
+                    and (not value or value[0].isalnum()):
+                cells.append(value)
+            elif value is None:
+                cells.append("")
+            elif isinstance(value, tuple):
                 cells.append(csv_cell(value[0], value[1]))
             else:
                 cells.append(csv_cell(value))
@@ -867,6 +996,8 @@ def write_bytes_atomic(path, data, mode=0o644):
 # --------------------------------------------------------------------------------------------
 
 def _get(mapping, key, default=None):
+    if mapping.__class__ is dict:  # the common case: facts from a cache are plain data
+        return mapping.get(key, default)
     if isinstance(mapping, Mapping):
         try:
             return mapping.get(key, default)
@@ -875,9 +1006,11 @@ def _get(mapping, key, default=None):
     return default
 
 
-def _host_fact(hostvars, fact):
-    """The host's ``fact``: ``ansible_facts[fact]`` first, then a top-level variable."""
-    facts = _get(hostvars, "ansible_facts")
+def _host_fact(hostvars, fact, facts=None):
+    """The host's ``fact``: ``ansible_facts[fact]`` first, then a top-level variable.
+    ``facts``: the host's ``ansible_facts`` when the caller has them already."""
+    if facts is None:
+        facts = _get(hostvars, "ansible_facts")
     value = _get(facts, fact)
     if value is None:
         value = _get(hostvars, fact)
@@ -920,24 +1053,91 @@ def _error(value):
     return {"kind": "failed", "message": text(value)}
 
 
-def host_entry(name, hostvars, fact="divest", scan_result="divest_scan"):
+def _parse_time(value):
+    """An ISO 8601 time as an aware datetime (UTC when no offset is given), else ``None``."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+_OUTCOME_KEYS = ("status", "reason", "digest", "run_id", "finished_at", "check_mode")
+
+
+def _execute_outcome(value):
+    """The part of a host's ``divest_outcome`` the identify report shows, or ``None``.
+
+    ``{status, reason, digest, run_id, finished_at, check_mode, cleaned, replacement}``:
+    ``cleaned`` is true for an outcome of a real run (``check_mode`` false) whose status is
+    one of :data:`CLEANED`; ``replacement`` is the outcome's replacement mapping, or ``None``
+    (no replacement: waived)."""
+    if not isinstance(value, Mapping):
+        return None
+    out = {key: to_jsonable(_get(value, key)) for key in _OUTCOME_KEYS}
+    out["check_mode"] = bool(out["check_mode"])
+    out["cleaned"] = not out["check_mode"] and out["status"] in CLEANED
+    replacement = _get(value, "replacement")
+    out["replacement"] = to_jsonable(replacement) if isinstance(replacement, Mapping) else None
+    return out
+
+
+def _alerts(outcome, status, findings, scanned_at):
+    """The :data:`ALERTS` of a host from its execute ``outcome`` (:func:`_execute_outcome`) and
+    its (last known) scan: ``status`` (``None``: no usable scan), ``findings``, ``scanned_at``.
+
+    * ``reappearance``: execute cleaned the host and a scan made since says ``affected`` or
+      ``residual``.
+    * ``unprotected``: the outcome says ``unprotected``, or execute cleaned the host and its
+      replacement is a mapping with ``healthy: false`` (``null`` is a waived replacement); and
+      no scan made since shows an installed vendor product.
+
+    A scan older than the outcome's ``finished_at`` predates the cleaning and says nothing
+    about the host since; one whose time or the outcome's is unknown counts as newer.
+    """
+    if outcome is None:
+        return []
+    scan_time, done = _parse_time(scanned_at), _parse_time(outcome.get("finished_at"))
+    current = status is not None and not (scan_time and done and scan_time < done)
+    installed = current and (status == "affected" or any(
+        finding.get("state") == "installed" for finding in findings))
+    replacement = outcome.get("replacement")
+    unhealthy = isinstance(replacement, dict) and replacement.get("healthy") is False
+    alerts = []
+    if (outcome.get("status") == "unprotected" or (outcome["cleaned"] and unhealthy)) and not installed:
+        alerts.append("unprotected")
+    if outcome["cleaned"] and current and status in ("affected", "residual"):
+        alerts.append("reappearance")
+    return alerts
+
+
+def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome="divest_outcome"):
     """Return the report entry of one host from its variables.
 
     ``hostvars``: the host's variables (``hostvars[name]``: a mapping with ``ansible_facts``,
     or any mapping; ``None`` when the host is unknown). The entry is::
 
-        {name, status, platform, scanned_at, findings, scan, error[, last_status]}
+        {name, status, platform, scanned_at, findings, scan, error, execute, alerts[, last_status]}
 
     * ``status`` is the scan's status (clean / affected / residual / unknown) when the host
       has the ``fact``; ``unreachable`` / ``failed`` when it has ``scan_result`` (this wins
-      over a fact left in the fact cache by an earlier run: the cached status then moves to
-      ``last_status`` and its findings stay listed as the last known ones); ``not_scanned``
-      when it has neither.
+      over a fact left in the fact cache by an earlier run: its findings stay listed as the
+      last known ones); ``not_scanned`` when it has neither.
+    * ``execute``: what the host's execute ``outcome`` (``divest_outcome``, in ``ansible_facts``
+      or a top-level variable) says (:func:`_execute_outcome`), or ``None``. ``alerts``: the
+      :data:`ALERTS` it raises with the scan (:func:`_alerts`); the first one is the host's
+      ``status``, whatever the scan or the error says: an unprotected host or one where the
+      vendor came back is never reported clean (nor only unreachable).
+    * ``last_status``: the scan's own status, when ``status`` is another one (an error or an
+      alert).
     * A fact that is not a mapping, or an unexpected ``status``, gives ``unknown`` with a
       ``scan.errors`` entry saying why.
     * Values are plain JSON types; strings are complete (see :func:`to_jsonable`).
     """
-    data = _host_fact(hostvars, fact)
+    facts = _get(hostvars, "ansible_facts")
+    data = _host_fact(hostvars, fact, facts)
     error = _error(_get(hostvars, scan_result))
     entry = {
         "name": text(name),
@@ -947,7 +1147,10 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan"):
         "findings": [],
         "scan": None,
         "error": error,
+        "execute": _execute_outcome(_host_fact(hostvars, outcome, facts)),
+        "alerts": [],
     }
+    status = None
     if data is not None:
         if isinstance(data, Mapping):
             status = text(data.get("status"))
@@ -968,32 +1171,38 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan"):
             status = "unknown"
             entry["scan"] = {"errors": [{"section": "report",
                                          "message": "the %s fact is not a mapping" % fact}]}
-        if error is not None:
-            entry["last_status"] = status
-        else:
-            entry["status"] = status
+        entry["status"] = status
     if error is not None:
         entry["status"] = error["kind"]
     elif hostvars is None:
         entry["error"] = {"kind": "not_scanned", "message": "host not found in the inventory"}
+    if entry["execute"] is not None:
+        entry["alerts"] = _alerts(entry["execute"], status, entry["findings"], entry["scanned_at"])
+        if entry["alerts"]:
+            entry["status"] = entry["alerts"][0]
+    if status is not None and entry["status"] != status:
+        entry["last_status"] = status
     return entry
 
 
 def build_identify_report(hosts, generated_at, fact="divest", scan_result="divest_scan",
-                          title="Identify report"):
+                          title="Identify report", outcome="divest_outcome"):
     """Return the identify report document for ``hosts``.
 
     ``hosts``: mapping ``{host name: hostvars-like mapping or None}`` (every host of the play,
     ``None`` for a name the inventory does not know). ``generated_at``: ISO 8601 string.
+    ``outcome``: the host variable with the execute outcome (see :func:`host_entry`).
 
     The document (all plain JSON types)::
 
-        schema: 1
+        schema: 2
         report: identify
         title, generated_at, fact
         summary:
           hosts: N
-          by_status: {affected, residual, unknown, failed, unreachable, not_scanned, clean}
+          by_status: {unprotected, reappearance, affected, residual, unknown, failed,
+                      unreachable, not_scanned, clean}
+          alerts: {unprotected, reappearance}                 # hosts with each alert
           by_product: [{vendor, product, name, hosts, installed, residual,
                         versions: [{version, hosts}]}]       # hosts carrying the product
           by_platform: [{system, distribution, version, hosts, by_status}]
@@ -1006,14 +1215,17 @@ def build_identify_report(hosts, generated_at, fact="divest", scan_result="dives
         items = hosts.items()
     else:
         items = hosts
-    entries = [host_entry(name, hv, fact, scan_result) for name, hv in items]
+    entries = [host_entry(name, hv, fact, scan_result, outcome) for name, hv in items]
     entries.sort(key=lambda e: natural_key(e["name"]))
 
     by_status = dict.fromkeys(STATUSES, 0)
+    alerts = dict.fromkeys(ALERTS, 0)
     products = {}
     platforms = {}
     for entry in entries:
         by_status[entry["status"]] += 1
+        for alert in entry["alerts"]:
+            alerts[alert] += 1
         plat = entry["platform"] or {}
         pkey = (plat.get("system"), plat.get("distribution"), plat.get("version"))
         prow = platforms.get(pkey)
@@ -1070,6 +1282,7 @@ def build_identify_report(hosts, generated_at, fact="divest", scan_result="dives
         "summary": {
             "hosts": len(entries),
             "by_status": by_status,
+            "alerts": alerts,
             "by_product": by_product,
             "by_platform": by_platform,
         },
@@ -1079,7 +1292,8 @@ def build_identify_report(hosts, generated_at, fact="divest", scan_result="dives
 
 def compact_summary(document, max_products=50):
     """A small dict for ``set_stats`` (a few hundred bytes): report, generated_at, hosts,
-    ``status`` (every status with its count) and ``products`` (``"vendor/product": hosts``,
+    ``status`` (every status with its count), ``alerts`` (hosts per alert: unprotected,
+    reappearance) and ``products`` (``"vendor/product": hosts``,
     at most ``max_products`` entries, most frequent first; ``products_truncated`` says when
     some were left out)."""
     summary = document.get("summary", {})
@@ -1089,6 +1303,7 @@ def compact_summary(document, max_products=50):
         "generated_at": document.get("generated_at"),
         "hosts": summary.get("hosts", 0),
         "status": dict(summary.get("by_status", {})),
+        "alerts": dict(summary.get("alerts", {})),
         "products": {"%s/%s" % (p["vendor"], p["product"]): p["hosts"] for p in prods[:max_products]},
     }
     if len(prods) > max_products:
@@ -1162,12 +1377,31 @@ def render_json(document):
     """The document as UTF-8 JSON bytes (values in full).
 
     Top-level keys are indented; each element of a top-level list (each host) is written
-    compactly on a line of its own.
+    compactly on a line of its own. Invisible characters are written as ``\\uXXXX`` escapes
+    (:func:`escape_invisible`): the parsed values are complete and unchanged.
     """
     try:
-        return (_json_text(document) + "\n").encode("utf-8")
+        return (escape_invisible(_json_text(document)) + "\n").encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError):
-        return (_json_text(to_jsonable(document)) + "\n").encode("utf-8")
+        return (escape_invisible(_json_text(to_jsonable(document))) + "\n").encode("utf-8")
+
+
+def _healthy_text(replacement):
+    healthy = replacement.get("healthy") if isinstance(replacement, Mapping) else None
+    return "" if healthy is None else ("yes" if healthy is True else "no")
+
+
+def _csv_execute(entry):
+    """The columns after ``error``: alerts, the scan's status, the execute outcome."""
+    status = entry.get("status")
+    scan_status = entry.get("last_status") or (status if status in SCAN_STATUSES else "")
+    outcome = entry.get("execute")
+    if not isinstance(outcome, Mapping):
+        return ["; ".join(entry.get("alerts") or []), scan_status, "", "", "", "", "", ""]
+    replacement = outcome.get("replacement")
+    return ["; ".join(entry.get("alerts") or []), scan_status, outcome.get("status"), outcome.get("finished_at"),
+            outcome.get("digest"), (outcome.get("reason"), 2048),
+            replacement.get("product") if isinstance(replacement, Mapping) else "", _healthy_text(replacement)]
 
 
 def _csv_rows(document):
@@ -1175,7 +1409,7 @@ def _csv_rows(document):
         plat = entry.get("platform") or {}
         base = [entry.get("name"), entry.get("status"), plat.get("system"),
                 plat.get("distribution"), plat.get("version")]
-        tail = [entry.get("scanned_at"), _host_error_text(entry)]
+        tail = [entry.get("scanned_at"), _host_error_text(entry)] + _csv_execute(entry)
         findings = entry.get("findings") or []
         if not findings:
             yield base + [""] * 6 + tail
@@ -1287,16 +1521,101 @@ def _finding_html(finding):
     return parts
 
 
-def _host_details(entry):
+def _short_digest(digest):
+    """``sha256:0123456789ab`` (12 hex digits: enough to tell plans apart on a page)."""
+    digest = clean_text(digest, 200)
+    algorithm, sep, value = digest.partition(":")
+    return "%s:%s" % (algorithm, value[:12]) if sep and len(value) > 12 else digest
+
+
+def _replacement_text(replacement):
+    """``clamav 1.4.3: NOT healthy (clamd is not running)`` for people; ``""`` without one."""
+    if not isinstance(replacement, Mapping):
+        return ""
+    name = " ".join(clean_text(replacement.get(key), 120) for key in ("product", "version") if replacement.get(key))
+    healthy = replacement.get("healthy")
+    state = "healthy" if healthy is True else ("NOT healthy" if healthy is False else "health not checked")
+    reason = replacement.get("reason")
+    return "%s: %s%s" % (name or "replacement", state, (" (%s)" % clean_text(reason, 600)) if reason else "")
+
+
+def _execute_line(outcome):
+    """One muted line under a host's status: what execute last did there, when, for which plan."""
+    status = clean_text(outcome.get("status"), 40).replace("_", " ")
+    parts = ["execute%s: %s" % (" (check mode)" if outcome.get("check_mode") else "", status)]
+    if outcome.get("finished_at"):
+        parts.append(_fmt_time(outcome["finished_at"]))
+    if outcome.get("digest"):
+        parts.append("plan %s" % _short_digest(outcome["digest"]))
+    return tag("div", " \u00b7 ".join(parts), class_="muted")
+
+
+def _alert_html(entry, alert):
+    outcome = entry["execute"]
+    when = _fmt_time(outcome.get("finished_at")) if outcome.get("finished_at") else "a date not recorded"
+    if alert == "unprotected":
+        replacement = _replacement_text(outcome.get("replacement"))
+        text_ = ("Execute cleaned this host (%s, %s) and no healthy replacement antivirus protects it%s."
+                 % (clean_text(outcome.get("status"), 40), when,
+                    (": " + replacement) if replacement else ""))
+    else:
+        text_ = ("Execute cleaned this host (%s, %s); the scan of %s finds the vendor's software again. "
+                 "BOD 17-01 forbids its use: remove it again and find out how it came back."
+                 % (clean_text(outcome.get("status"), 40), when,
+                    _fmt_time(entry.get("scanned_at")) if entry.get("scanned_at") else "an unknown date"))
+    return tag("p", [_status_badge(alert), " ", text_])
+
+
+def _outcome_key(outcome):
+    """What the page shows of an outcome, hashable (the hosts of one run share it), or ``None``."""
+    replacement = outcome.get("replacement")
+    key = tuple(outcome.get(k) for k in _OUTCOME_KEYS) + (
+        tuple(sorted(replacement.items())) if isinstance(replacement, dict) else replacement,)
+    try:
+        hash(key)
+    except TypeError:  # a list somewhere in a hand-made outcome
+        return None
+    return key
+
+
+def _cached(cache, key, function, value):
+    if key is None:
+        return function(value)
+    try:
+        return cache[key]
+    except KeyError:
+        result = cache[key] = function(value)
+        return result
+
+
+def _execute_html(outcome):
+    """The execute outcome in a host's details: status, time, plan digest, run, reason, replacement."""
+    rows = [("Outcome", clean_text(outcome.get("status"), 40) + (" (check mode)" if outcome.get("check_mode") else "")),
+            ("Finished", _fmt_time(outcome.get("finished_at")) if outcome.get("finished_at") else "\u2014"),
+            ("Plan digest", tag("code", outcome.get("digest") or "?")),
+            ("Run", tag("code", outcome.get("run_id") or "?")),
+            ("Reason", esc(outcome.get("reason") or "\u2014", 2048)),
+            ("Replacement", _replacement_text(outcome.get("replacement")) or "none (waived or not recorded)")]
+    return join([tag("p", tag("strong", "Execute outcome")), definition_list(rows)])
+
+
+def _host_details(entry, cache=None):
+    """The host's ``<details>`` (alerts, error, findings, scan notes, execute outcome), or
+    ``None`` when there is nothing to show. ``cache``: memo of the execute outcome's markup."""
     parts = []
+    outcome = entry.get("execute") if isinstance(entry.get("execute"), Mapping) else None
+    outcome_key = _outcome_key(outcome) if outcome is not None else None
+    for alert in entry.get("alerts") or []:
+        parts.append(_alert_html(entry, alert))
     error = entry.get("error")
     if error:
         parts.append(tag("p", [tag("strong", "%s: " % STATUS_TEXT.get(error.get("kind"), (error.get("kind"),))[0]),
                                esc(error.get("message"), 2048)]))
     if entry.get("last_status"):
-        parts.append(tag("p", "Last known scan (%s): %s. The findings below are from that scan."
-                         % (_fmt_time(entry.get("scanned_at")) or "time unknown",
-                            STATUS_TEXT.get(entry["last_status"], (entry["last_status"],))[0]),
+        parts.append(tag("p", "%s scan (%s): %s.%s"
+                         % ("Last known" if error else "Last", _fmt_time(entry.get("scanned_at")) or "time unknown",
+                            STATUS_TEXT.get(entry["last_status"], (entry["last_status"],))[0],
+                            " The findings below are from that scan." if entry.get("findings") else ""),
                          class_="muted"))
     for finding in entry.get("findings") or []:
         parts.extend(_finding_html(finding))
@@ -1314,14 +1633,21 @@ def _host_details(entry):
                         lis.append(tag("li", item))
                 parts.append(tag("p", tag("strong", label)))
                 parts.append(tag("ul", lis))
+    if outcome is not None:
+        parts.append(_cached(cache if cache is not None else {}, ("details",) + outcome_key if outcome_key else None,
+                             _execute_html, outcome))
     if not parts:
         return None
     findings = entry.get("findings") or []
     evidence = sum(len(_evidence_list(f)) for f in findings)
     if findings:
         summary = "%s, %s" % (_plural(len(findings), "finding"), _plural(evidence, "evidence item"))
+    elif entry.get("alerts"):
+        summary = "Why"
     elif error:
         summary = "Error"
+    elif outcome is not None and not entry.get("scan"):
+        summary = "Execute outcome"
     else:
         summary = "Scan notes"
     return details(summary, parts)
@@ -1330,18 +1656,31 @@ def _host_details(entry):
 def _banner(document):
     summary = document["summary"]
     counts = summary["by_status"]
+    alerts = summary.get("alerts") or {}
     total = summary["hosts"]
-    vendor_hosts = counts["affected"] + counts["residual"]
-    unsure = counts["unknown"] + counts["failed"] + counts["unreachable"] + counts["not_scanned"]
     if total == 0:
         return tag("p", "No hosts were in the play.", class_="banner tone-neutral")
+    # A host where the vendor came back carries its software too (its scan says which way).
+    back = [e.get("last_status") for e in document["hosts"] if e["status"] == "reappearance"]
+    installed = counts["affected"] + back.count("affected")
+    leftovers = counts["residual"] + back.count("residual")
+    vendor_hosts = installed + leftovers
+    unsure = counts["unknown"] + counts["failed"] + counts["unreachable"] + counts["not_scanned"]
+    parts = []
+    if alerts.get("unprotected"):
+        parts += [tag("strong", "%s unprotected" % _plural(alerts["unprotected"], "host")),
+                  ": cleaned by execute, with no healthy replacement antivirus. "]
+    if alerts.get("reappearance"):
+        parts += [tag("strong", "Vendor software is back on %s" % _plural(alerts["reappearance"], "host")),
+                  " that execute cleaned (BOD 17-01 forbids its use). "]
+    tone = "unprotected" if parts else None
     if vendor_hosts:
-        parts = [tag("strong", "%s of %d carry vendor software" % (_plural(vendor_hosts, "host"), total)),
-                 " (%d with an installed product, %d with leftovers only)." % (counts["affected"], counts["residual"])]
-        tone = "affected"
-    elif unsure:
-        parts = [tag("strong", "No vendor software found on the hosts that were scanned")]
-        tone = "unknown"
+        parts += [tag("strong", "%s of %d carry vendor software" % (_plural(vendor_hosts, "host"), total)),
+                  " (%d with an installed product, %d with leftovers only)." % (installed, leftovers)]
+        tone = tone or "affected"
+    elif unsure or parts:
+        parts.append(tag("strong", "No vendor software found on the hosts that were scanned."))
+        tone = tone or "unknown"
     else:
         return tag("p", [tag("strong", "All %s scanned clean." % _plural(total, "host"))],
                    class_="banner tone-clean")
@@ -1400,16 +1739,18 @@ def render_html(document):
     # Platforms.
     prow = []
     for plat in summary["by_platform"]:
-        attention = sum(plat["by_status"][s] for s in STATUSES if s != "clean")
+        by = plat["by_status"]
+        alerted = sum(by[s] for s in ALERTS)
         label = _platform_text(plat, with_system=True)
         prow.append([Cell(label or Markup('<span class="muted">no scan result</span>'), header=True),
-                     plat["hosts"], plat["by_status"]["affected"], plat["by_status"]["residual"],
-                     attention - plat["by_status"]["affected"] - plat["by_status"]["residual"],
-                     plat["by_status"]["clean"]])
+                     plat["hosts"], alerted, by["affected"], by["residual"],
+                     plat["hosts"] - alerted - by["affected"] - by["residual"] - by["clean"], by["clean"]])
     body.append(section(
         "Platforms",
-        table([Column("Platform"), Column("Hosts", numeric=True), Column("Affected", numeric=True),
-               Column("Residual", numeric=True),
+        table([Column("Platform"), Column("Hosts", numeric=True),
+               Column("Unprotected or reappeared", numeric=True, title="cleaned by execute, now unprotected "
+                      "or carrying the vendor again"),
+               Column("Affected", numeric=True), Column("Residual", numeric=True),
                Column("Not confirmed", numeric=True, title="unknown, failed, unreachable or not scanned"),
                Column("Clean", numeric=True)], prow),
         id_="platforms"))
@@ -1420,6 +1761,7 @@ def render_html(document):
     hrows = []
     times = {}
     platforms = {}
+    outcomes = {}
     no_details = Markup('<span class="muted">\u2014</span>')
     for entry in hosts:
         findings = entry.get("findings") or []
@@ -1431,15 +1773,26 @@ def render_html(document):
             if finding.get("state") and finding.get("state") != "installed":
                 line.append(tag("span", " (%s)" % clean_text(finding.get("state")), class_="muted"))
             products.append(tag("li", line))
-        if not products and entry.get("error"):
+        outcome = entry.get("execute")
+        if not products and entry["status"] == "unprotected":
+            replacement = _replacement_text(outcome.get("replacement"))
+            why = ("replacement " + replacement) if replacement else clean_text(outcome.get("reason"), 160)
+            products.append(tag("li", "no vendor product; %s" % why if why else "no vendor product", class_="muted"))
+        elif not products and entry.get("error"):
             products.append(tag("li", clean_text(entry["error"].get("message"), 160), class_="muted"))
         elif not products and entry["status"] == "unknown":
             products.append(tag("li", "incomplete scan: %s" % clean_text(_host_error_text(entry), 160),
                                 class_="muted"))
-        status_cell = [_status_badge(entry["status"])]
+        status_cell = [_status_badge(alert) for alert in entry.get("alerts") or ()] or [_status_badge(entry["status"])]
         if entry.get("last_status"):
             status_cell.append(tag("div", "last scan: %s" % STATUS_TEXT.get(entry["last_status"], (entry["last_status"],))[0],
                                    class_="muted"))
+        if entry.get("error") and entry.get("alerts"):
+            kind = entry["error"].get("kind")
+            status_cell.append(tag("div", "now: %s" % STATUS_TEXT.get(kind, (kind,))[0], class_="muted"))
+        if isinstance(outcome, Mapping):
+            key = _outcome_key(outcome)
+            status_cell.append(_cached(outcomes, ("line",) + key if key else None, _execute_line, outcome))
         hrows.append([
             Cell(entry["name"], header=True),
             Cell(status_cell, sort="%d %s" % (_RANK.get(entry["status"], 9), entry["status"])),
@@ -1447,7 +1800,7 @@ def render_html(document):
             Cell(tag("ul", products, class_="plain") if products else "", sort=str(len(findings))),
             Cell(_memo(times, entry.get("scanned_at"), _fmt_time, entry.get("scanned_at"))
                  if entry.get("scanned_at") else "", sort=entry.get("scanned_at") or "", cls="nowrap"),
-            _host_details(entry) or no_details,
+            _host_details(entry, outcomes) or no_details,
         ])
     body.append(section(
         "Hosts",

@@ -14,10 +14,12 @@ import json
 import os
 import re
 import stat
+import unicodedata
 
 import pytest
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report as r
+from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.hostile_text import IGNORABLE, invisible
 
 NOW = "2026-11-27T10:05:00Z"
 LATER = "2026-11-28T08:00:00Z"
@@ -280,11 +282,12 @@ def test_compact_summary_is_small():
         "report": "identify",
         "generated_at": NOW,
         "hosts": 10,
-        "status": {"affected": 3, "residual": 2, "unknown": 1, "failed": 1, "unreachable": 1,
-                   "not_scanned": 1, "clean": 1},
+        "status": {"unprotected": 0, "reappearance": 0, "affected": 3, "residual": 2, "unknown": 1, "failed": 1,
+                   "unreachable": 1, "not_scanned": 1, "clean": 1},
+        "alerts": {"unprotected": 0, "reappearance": 0},
         "products": {"kaspersky/kesl": 3, "kaspersky/kes_win": 1, "kaspersky/leftovers": 1},
     }
-    assert len(json.dumps(summary)) < 400
+    assert len(json.dumps(summary)) < 500
 
 
 def test_compact_summary_caps_products():
@@ -698,3 +701,360 @@ def test_large_fleet_is_linear_work():
     assert len(csv_rows(doc)) == 10_001
     page = r.render_html(doc)
     assert page.count(b"<tr") == 10_000 + 1 + len(doc["summary"]["by_platform"]) + 1 + 1 + 1
+
+
+# --------------------------------------------------------------------------------------------
+# Host text is inert in every format: invisible characters, formulas after Unicode spaces,
+# Markdown, and the same hostile values through every renderer of the identify report
+# --------------------------------------------------------------------------------------------
+
+def _codepoints(predicate):
+    return [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and predicate(chr(c))]
+
+
+def test_every_control_and_format_character_is_made_visible():
+    """Every Cc and Cf character of this Python's Unicode database, and the other default
+    ignorable code points, become a space (line breaks, tabs) or U+FFFD: none reaches a page,
+    a CSV cell or a Markdown file."""
+    hidden = _codepoints(lambda ch: unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")) + list(IGNORABLE)
+    assert all(ch.isprintable() for ch in IGNORABLE)  # so str.isprintable() alone would miss them
+    out = r.clean_text("".join(hidden), None)
+    assert len(out) == len(hidden)
+    assert set(out) <= {" ", "\ufffd"}
+    assert invisible(out) == []
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("ke\u200bsl", "ke\ufffdsl"),                        # zero-width space
+    ("k\u200ce\u200ds\u2060l\ufeff", "k\ufffde\ufffds\ufffdl\ufffd"),  # ZWNJ, ZWJ, word joiner, BOM
+    ("\u180ekesl", "\ufffdkesl"),                        # Mongolian vowel separator (Cf)
+    ("ke\u00adsl", "ke\ufffdsl"),                        # soft hyphen
+    ("exe\u2066.txt\u2069\u200e\u200f\u061c", "exe\ufffd.txt\ufffd\ufffd\ufffd\ufffd"),  # bidi isolates, marks
+    ("a\U000e0041\U000e0001b", "a\ufffd\ufffdb"),       # tag characters (hidden ASCII)
+    ("\u3164\u115f", "\ufffd\ufffd"),                    # Hangul fillers: look like nothing
+    ("v\ufe0f\U000e0100", "v\ufffd\ufffd"),              # variation selectors (data smuggling)
+    ("a\u2028b\u2029c\x85d", "a b c d"),                 # line and paragraph separators
+    ("caf\u00e9 \u00a0\u3000 \U0001f600", "caf\u00e9 \u00a0\u3000 \U0001f600"),  # visible text stays
+])
+def test_clean_text_shows_invisible_characters(value, expected):
+    assert r.clean_text(value) == expected
+    assert r.esc(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "\u00a0=HYPERLINK(\"http://x\")",     # no-break space
+    "\u3000+cmd|' /C calc'!A0",          # ideographic space
+    "\u2002\u2003-2+3",                  # en, em space
+    "\u202f\u205f\u1680@SUM(A1)",        # narrow no-break, medium mathematical, ogham space
+    "\u200b=1+1",                        # zero-width space (shown as U+FFFD)
+    "\ufeff\u2060=1",                    # BOM, word joiner
+    "\u2028=1",                          # line separator
+    " \t\u00a0\r\n=1",
+    "\ufe66cmd", "\ufe62cmd", "\ufe63cmd", "\ufe6bcmd", "\u207c1", "\u208a1", "\u2212 1",  # look-alikes
+])
+def test_csv_formula_guard_after_unicode_spaces_and_invisible_characters(value):
+    cell = r.csv_cell(value)
+    assert cell.startswith("'"), cell
+    assert invisible(cell) == [] and "\t" not in cell and "\n" not in cell
+
+
+@pytest.mark.parametrize("value", ["kesl", "12.1", "a=b", "\u00a0kesl", "\u00e9=", "'=quoted", "\ufffdok"])
+def test_csv_formula_guard_leaves_text_alone(value):
+    assert r.csv_cell(value) == value
+
+
+@pytest.mark.parametrize("value, cell, expected", [
+    ("kesl", True, "`kesl`"),
+    ("a`b", True, "``a`b``"),
+    ("`x`", True, "`` `x` ``"),
+    ("``", True, "``` `` ```"),
+    ("a|b", True, "`a\\|b`"),
+    ("a|b", False, "`a|b`"),
+    ("a\\|b", True, "`a\\\\|b`"),
+    ("  padded  ", True, "`padded`"),
+    ("", True, ""),
+    (None, True, ""),
+    ("line\nbreak\u200b", True, "`line break\ufffd`"),
+])
+def test_md_code(value, cell, expected):
+    assert r.md_code(value, cell=cell) == expected
+
+
+def test_md_code_caps_length():
+    assert r.md_code("x" * 20, 10) == "`%s[\u2026 10 more characters]`" % ("x" * 10)
+
+
+def test_escape_invisible_keeps_the_value():
+    value = {"name": "a\u202eb\u200b\U000e0041\x85\u2028\x7f\ufeff", "ok": "caf\u00e9 \U0001f600"}
+    raw = json.dumps(value, ensure_ascii=False)
+    safe = r.escape_invisible(raw)
+    assert json.loads(safe) == value
+    assert invisible(safe) == []
+    assert "\\u202e" in safe and "\\udb40\\udc41" in safe and "caf\u00e9 \U0001f600" in safe
+    assert r.escape_invisible('{"a": 1}') == '{"a": 1}'
+
+
+#: Hostile host text: (id, value). Each goes through every renderer of the identify report.
+HOSTILE = [
+    ("html", "<img src=x onerror=alert(1)><script>alert(2)</script>"),
+    ("attribute", "\" onmouseover=\"alert(3)"),
+    ("url", "see http://evil.example/x and https://evil.example"),
+    ("www", "www.evil.example"),
+    ("autolink", "<https://evil.example>"),
+    ("email", "admin@evil.example"),
+    ("markdown", "*b* _i_ **s** ~~d~~ [l](http://e.example) ![i](x.png) `c` # h | t |"),
+    ("fence", "```\nrm -rf /\n```"),
+    ("formula", "=HYPERLINK(\"http://x\",\"y\")"),
+    ("formula-nbsp", "\u00a0=1+1"),
+    ("formula-ideographic", "\u3000+cmd|' /C calc'!A0"),
+    ("formula-zero-width", "\u200b@SUM(A1)"),
+    ("zero-width", "ke\u200bsl\u200c\u200d\u2060\ufeff\u180e"),
+    ("bidi", "\u202eexe.txt\u2066x\u2069\u200f"),
+    ("tags", "ok\U000e0069\U000e0067\U000e006e"),
+    ("controls", "bell\x07\x1b[31m\x7f\x9b"),
+    ("lines", "a\r\nb\u2028c"),
+    ("surrogate", "caf\udce9"),
+]
+
+
+def _visible(value):
+    """What a reader sees of ``value`` in a page or a cell: the display text."""
+    return r.clean_text(value)
+
+
+def hostile_hosts(value):
+    outcome = {"status": "removed", "reason": value, "digest": "sha256:" + "ab" * 32, "run_id": value,
+               "finished_at": "2026-12-30T10:01:40Z", "check_mode": False,
+               "replacement": {"product": value, "healthy": False, "checked": True, "reason": value}}
+    vendor = scanned("affected", [kesl(version=value, name=value, evidence=[
+        {"kind": "uninstall_entry", "name": value, "version": value, "publisher": value}])],
+        distribution=value, scanned_at="2026-12-31T10:00:00Z")
+    unprotected = scanned("clean", scanned_at="2026-12-31T10:00:00Z")
+    unprotected["ansible_facts"]["divest_outcome"] = outcome
+    return {value: vendor, "unprotected-" + value: unprotected, "down": failed("unreachable", value)}
+
+
+@pytest.mark.parametrize("value", [v for _, v in HOSTILE], ids=[i for i, _ in HOSTILE])
+def test_hostile_text_through_every_identify_renderer(value):
+    doc = build(hostile_hosts(value))
+    # JSON: data, kept in full (lone surrogates as \xNN), nothing invisible in the file
+    raw = r.render_json(doc).decode("utf-8")
+    assert invisible(raw) == []
+    back = json.loads(raw)
+    entry = next(h for h in back["hosts"] if h["findings"])
+    assert entry["findings"][0]["name"] == r.text(value)
+    assert host(back, "unprotected-" + r.text(value))["execute"]["reason"] == r.text(value)
+    # CSV: every cell as displayed, never a formula, nothing invisible
+    data = r.render_csv(doc).decode("utf-8")
+    assert invisible(data) == []
+    rows = csv_rows(doc)
+    for row in rows[1:]:
+        assert len(row) == len(r.CSV_COLUMNS)
+        for cell in row:
+            assert not re.match(r"[\s\ufffd]*[=+\-@\uff1d\uff0b\uff0d\uff20]", cell), cell
+    cells = {c for row in rows[1:] for c in row}
+    shown = _visible(value)
+    assert shown in cells or "'" + shown in cells
+    # HTML: only our elements, the value shown as text, nothing invisible
+    page = r.render_html(doc).decode("utf-8")
+    parsed = parse(page)
+    assert [t for t, _ in parsed.tags].count("script") == 1
+    assert not {"img", "a", "b", "i"} & {t for t, _ in parsed.tags}
+    for dummy, attrs in parsed.tags:
+        assert not any(a.startswith("on") for a in attrs)
+    assert invisible(page) == []
+    assert html.escape(shown, quote=True) in page
+
+
+# --------------------------------------------------------------------------------------------
+# Execute outcomes in the identify report: unprotected and reappearance
+# --------------------------------------------------------------------------------------------
+
+DONE = "2026-12-30T10:01:40Z"
+BEFORE = "2026-12-29T09:00:00Z"   # a scan from before execute cleaned the host
+AFTER = "2027-01-05T08:00:00Z"    # a scan made since
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def outcome(status="removed", healthy=True, check_mode=False, replacement=True, reason="removed kesl; clean"):
+    out = {"status": status, "reason": reason, "digest": DIGEST, "run_id": "9be8e5eaa984", "wave": "canary",
+           "step": "done", "started_at": "2026-12-30T10:00:00Z", "finished_at": DONE,
+           "check_mode": check_mode, "removed": [], "remaining": []}
+    out["replacement"] = ({"product": "clamav", "healthy": healthy, "checked": True, "version": "1.4.3",
+                           "reason": "clamd is not running" if healthy is False else "clamd answers PING"}
+                          if replacement else None)
+    return out
+
+
+def with_outcome(hostvars, value, top_level=False):
+    hostvars = json.loads(json.dumps(hostvars))
+    if top_level:
+        hostvars["divest_outcome"] = value
+    else:
+        hostvars.setdefault("ansible_facts", {})["divest_outcome"] = value
+    return hostvars
+
+
+@pytest.mark.parametrize("hostvars, status, alerts", [
+    # execute cleaned the host, its replacement is healthy, the scan since is clean: green
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome()), "clean", []),
+    # ... the replacement is not healthy: unprotected
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome(healthy=False)), "unprotected", ["unprotected"]),
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome("already_clean", healthy=False)), "unprotected",
+     ["unprotected"]),
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome("unprotected", healthy=False)), "unprotected",
+     ["unprotected"]),
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome("unprotected", replacement=False)), "unprotected",
+     ["unprotected"]),
+    # no replacement (null): waived, not unprotected
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome(replacement=False)), "clean", []),
+    # health not recorded is not "false"
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome(healthy=None)), "clean", []),
+    # the vendor is back: reappearance, whether the replacement is healthy or not
+    (with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome()), "reappearance", ["reappearance"]),
+    (with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome(healthy=False)), "reappearance",
+     ["reappearance"]),
+    (with_outcome(scanned("residual", [leftovers()], scanned_at=AFTER), outcome()), "reappearance",
+     ["reappearance"]),
+    # leftovers back and no healthy replacement: both (unprotected first)
+    (with_outcome(scanned("residual", [leftovers()], scanned_at=AFTER), outcome(healthy=False)), "unprotected",
+     ["unprotected", "reappearance"]),
+    # a scan incomplete since, no installed product seen, replacement not healthy
+    (with_outcome(scanned("unknown", errors=[{"section": "packages", "message": "x"}], scanned_at=AFTER),
+                  outcome(healthy=False)), "unprotected", ["unprotected"]),
+    # not cleaned by execute: check mode, failed, blocked, drifted, would_remove
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome(check_mode=True, healthy=False)), "clean", []),
+    (with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome(check_mode=True)), "affected", []),
+    (with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome("failed", healthy=False)), "affected", []),
+    (with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome("blocked")), "affected", []),
+    (with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome("drifted")), "affected", []),
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome("would_remove", healthy=False, check_mode=True)),
+     "clean", []),
+    # a scan from before execute cleaned the host says nothing about the host since
+    (with_outcome(scanned("affected", [kesl()], scanned_at=BEFORE), outcome()), "affected", []),
+    (with_outcome(scanned("affected", [kesl()], scanned_at=BEFORE), outcome(healthy=False)), "unprotected",
+     ["unprotected"]),
+    # unprotected and an installed vendor product: the vendor is what runs there, not "unprotected"
+    (with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome("unprotected", healthy=False)),
+     "reappearance", ["reappearance"]),
+    # the outcome as a top-level variable
+    (with_outcome(scanned("clean", scanned_at=AFTER), outcome(healthy=False), top_level=True), "unprotected",
+     ["unprotected"]),
+    # unreachable now: the alert of the last known state wins over the error
+    (with_outcome(dict(scanned("clean", scanned_at=AFTER), **failed("unreachable")), outcome(healthy=False)),
+     "unprotected", ["unprotected"]),
+    (with_outcome(dict(scanned("affected", [kesl()], scanned_at=AFTER), **failed("failed")), outcome()),
+     "reappearance", ["reappearance"]),
+    # an outcome that is not a mapping is ignored
+    (with_outcome(scanned("clean", scanned_at=AFTER), "garbage"), "clean", []),
+], ids=["healthy", "unhealthy", "already-clean-unhealthy", "outcome-unprotected", "outcome-unprotected-waived",
+        "waived", "health-unknown", "back-healthy", "back-unhealthy", "leftovers-back", "leftovers-back-unhealthy",
+        "unknown-scan-unhealthy", "check-mode", "check-mode-affected", "failed", "blocked", "drifted",
+        "would-remove", "old-scan", "old-scan-unhealthy", "unprotected-but-installed", "top-level",
+        "unreachable-unprotected", "failed-reappeared", "not-a-mapping"])
+def test_execute_outcome_alerts(hostvars, status, alerts):
+    entry = r.host_entry("h1", hostvars)
+    assert entry["alerts"] == alerts
+    assert entry["status"] == status
+    scan = hostvars["ansible_facts"]["divest"]["status"]
+    assert entry.get("last_status") == (scan if status != scan else None)
+    doc = build({"h1": hostvars})
+    assert doc["summary"]["by_status"][status] == 1
+    assert doc["summary"]["alerts"] == {a: int(a in alerts) for a in r.ALERTS}
+
+
+def test_execute_outcome_is_in_the_entry():
+    entry = r.host_entry("h1", with_outcome(scanned("clean", scanned_at=AFTER), outcome(healthy=False)))
+    assert entry["execute"] == {
+        "status": "removed", "reason": "removed kesl; clean", "digest": DIGEST, "run_id": "9be8e5eaa984",
+        "finished_at": DONE, "check_mode": False, "cleaned": True,
+        "replacement": {"product": "clamav", "healthy": False, "checked": True, "version": "1.4.3",
+                        "reason": "clamd is not running"}}
+    assert r.host_entry("h2", scanned("clean"))["execute"] is None
+
+
+def alert_fleet():
+    hosts = fleet()
+    hosts["safe1"] = with_outcome(scanned("clean", scanned_at=AFTER), outcome())
+    hosts["bare1"] = with_outcome(scanned("clean", scanned_at=AFTER), outcome(healthy=False))
+    hosts["back1"] = with_outcome(scanned("affected", [kesl()], scanned_at=AFTER), outcome())
+    hosts["back2"] = with_outcome(scanned("residual", [leftovers()], scanned_at=AFTER), outcome(healthy=False))
+    return hosts
+
+
+def test_alerts_in_json_csv_and_summary():
+    doc = build(alert_fleet())
+    assert doc["schema"] == 2
+    assert doc["summary"]["alerts"] == {"unprotected": 2, "reappearance": 2}
+    assert doc["summary"]["by_status"]["unprotected"] == 2 and doc["summary"]["by_status"]["reappearance"] == 1
+    assert r.compact_summary(doc)["alerts"] == {"unprotected": 2, "reappearance": 2}
+    back = json.loads(r.render_json(doc))
+    assert host(back, "bare1")["alerts"] == ["unprotected"]
+    assert host(back, "back2")["alerts"] == ["unprotected", "reappearance"]
+    rows = csv_rows(doc)
+    # the earlier columns keep their positions; the new ones are at the end
+    assert tuple(rows[0][:13]) == ("host", "status", "system", "distribution", "os_version", "vendor", "product",
+                                   "product_name", "product_version", "state", "evidence", "scanned_at", "error")
+    assert tuple(rows[0]) == r.CSV_COLUMNS
+    by_host = {row[0]: dict(zip(r.CSV_COLUMNS, row)) for row in rows[1:]}
+    assert {k: by_host["bare1"][k] for k in r.CSV_COLUMNS[13:]} == {
+        "alerts": "unprotected", "scan_status": "clean", "execute_status": "removed", "execute_finished_at": DONE,
+        "execute_digest": DIGEST, "execute_reason": "removed kesl; clean", "replacement": "clamav",
+        "replacement_healthy": "no"}
+    assert by_host["back2"]["alerts"] == "unprotected; reappearance"
+    assert (by_host["back1"]["status"], by_host["back1"]["scan_status"]) == ("reappearance", "affected")
+    assert (by_host["safe1"]["status"], by_host["safe1"]["alerts"], by_host["safe1"]["replacement_healthy"]) == \
+        ("clean", "", "yes")
+    assert by_host["web1"]["execute_status"] == "" and by_host["web1"]["scan_status"] == "clean"
+    assert by_host["gone"]["scan_status"] == ""
+
+
+def _row(page, name):
+    table = page[page.index('id="hosts-table"'):]
+    start = table.index('<th scope="row" class="nowrap">%s</th>' % name)
+    return table[table.rfind("<tr", 0, start):table.index("</tr>", start)]
+
+
+def test_alerts_on_the_page_are_first_counted_and_never_green():
+    doc = build(alert_fleet())
+    page = r.render_html(doc).decode("utf-8")
+    # cards: the two alerts first, with their counts
+    cards_html = page[page.index('<div class="cards">'):]
+    assert cards_html.index("Unprotected") < cards_html.index("Reappeared") < cards_html.index("Affected")
+    assert '<div class="card tone-unprotected"><div class="value">2</div><div class="label">Unprotected</div>' \
+        in page
+    assert '<div class="card tone-reappearance"><div class="value">1</div><div class="label">Reappeared</div>' \
+        in page
+    # the banner says it first, in the alert tone
+    banner = re.search(r'<p class="banner tone-(\w+)">(.*?)</p>', page)
+    assert banner.group(1) == "unprotected"
+    assert banner.group(2).startswith("<strong>2 hosts unprotected</strong>")
+    assert "Vendor software is back on 2 hosts" in banner.group(2)
+    # the rows: alerts first, never a green badge
+    order = re.findall(r'<th scope="row" class="nowrap">([^<]*)</th>', page[page.index('id="hosts-table"'):])
+    assert order[:3] == ["back2", "bare1", "back1"]
+    for name in ("bare1", "back1", "back2"):
+        row = _row(page, name)
+        assert "tone-clean" not in row
+        assert "execute: removed \u00b7 2026-12-30 10:01 UTC \u00b7 plan sha256:0123456789ab" in row
+        assert DIGEST in row                      # the full digest in the details
+        assert "removed kesl; clean" in row       # the reason
+    assert "badge tone-unprotected" in _row(page, "back2") and "badge tone-reappearance" in _row(page, "back2")
+    assert "clamav 1.4.3: NOT healthy (clamd is not running)" in _row(page, "bare1")
+    assert "badge tone-clean" in _row(page, "safe1")
+
+
+def test_hostile_outcome_reason_is_text_everywhere():
+    evil = "<img src=x onerror=alert(1)>\u202e=cmd|'/C calc'!A0\u200b"
+    hv = with_outcome(scanned("clean", scanned_at=AFTER), dict(outcome(healthy=False), reason=evil,
+                                                                run_id=evil, digest=evil))
+    hv["ansible_facts"]["divest_outcome"]["replacement"]["reason"] = evil
+    doc = build({"h1": hv})
+    page = r.render_html(doc).decode("utf-8")
+    assert "<img" not in page and "\u202e" not in page and "\u200b" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;\ufffd=cmd|&#x27;/C calc&#x27;!A0\ufffd" in page
+    row = dict(zip(r.CSV_COLUMNS, csv_rows(doc)[1]))
+    assert row["execute_reason"] == row["execute_digest"] == "<img src=x onerror=alert(1)>\ufffd=cmd|'/C calc'!A0\ufffd"
+    formula = with_outcome(scanned("clean", scanned_at=AFTER), dict(outcome(healthy=False), reason="\u00a0=1+1"))
+    assert dict(zip(r.CSV_COLUMNS, csv_rows(build({"h1": formula}))[1]))["execute_reason"] == "'\u00a0=1+1"
+    assert json.loads(r.render_json(doc))["hosts"][0]["execute"]["reason"] == evil

@@ -83,6 +83,14 @@ def fleet():
     hosts["gone"] = {"divest_scan": {"kind": "unreachable", "message": "ssh: connect to host gone: No route to host"}}
     hosts["broke"] = {"divest_scan": {"kind": "failed", "message": "MODULE FAILURE"}}
     hosts["new1"] = {}
+    # execute cleaned these two: web20 has no healthy replacement since, the vendor is back on web21
+    done = {"status": "removed", "reason": "removed kesl; clean", "digest": "sha256:" + "5e" * 32,
+            "run_id": "9be8e5eaa984", "finished_at": "2026-11-20T10:01:40Z", "check_mode": False}
+    hosts["web20"]["ansible_facts"]["divest_outcome"] = dict(done, replacement={
+        "product": "clamav", "healthy": False, "checked": True, "version": "1.4.3", "reason": "clamd is not running"})
+    hosts["web21"] = scanned("affected", [finding("kesl", "Kaspersky Endpoint Security for Linux", "12.1.0.1508")])
+    hosts["web21"]["ansible_facts"]["divest_outcome"] = dict(done, replacement={
+        "product": "clamav", "healthy": True, "checked": True, "version": "1.4.3"})
     return hosts
 
 
@@ -121,7 +129,8 @@ def test_dom_after_script(report, tmp_path):
     assert "Showing %d of %d" % (len(doc["hosts"]), len(doc["hosts"])) in dom
     # summary counts
     counts = doc["summary"]["by_status"]
-    assert counts["affected"] == 5 and counts["clean"] == 21
+    assert counts["affected"] == 5 and counts["clean"] == 19
+    assert counts["unprotected"] == 1 and counts["reappearance"] == 1
     for status in r.STATUSES:
         assert '<div class="value">%d</div><div class="label">%s</div>' % (
             counts[status], r.STATUS_TEXT[status][0]) in dom
@@ -208,6 +217,7 @@ def test_screenshot(report, tmp_path):
     top = rows[:900]
     assert _has_colour(top, bpp, (0xB4, 0x23, 0x18)), "no 'affected' red in the summary"
     assert _has_colour(top, bpp, (0x06, 0x76, 0x47)), "no 'clean' green in the summary"
+    assert _has_colour(top, bpp, (0x91, 0x20, 0x18)), "no 'unprotected' red in the summary"
 
 
 class DevTools(object):
@@ -303,7 +313,8 @@ def test_sorting_and_filtering(report, tmp_path):
                 time.sleep(0.05)
         assert ready, "the report did not load in chromium"
         initial = tools.evaluate(session, ROW_NAMES)
-        assert initial[:5] == ["evil", "web3", "web7", "web12", "win-fs01"]  # most urgent first
+        # most urgent first: unprotected, vendor back, affected
+        assert initial[:7] == ["web20", "web21", "evil", "web3", "web7", "web12", "win-fs01"]
         # click "Host": natural ascending order, click again: descending
         click = "document.querySelectorAll('#hosts-table thead th button')[%d].click()"
         tools.evaluate(session, click % 0)
@@ -316,7 +327,7 @@ def test_sorting_and_filtering(report, tmp_path):
         # click "Status": by severity, not alphabetically
         tools.evaluate(session, click % 1)
         statuses = tools.evaluate(session, "Array.from(document.querySelectorAll('#hosts-table tbody tr'))"
-                                           ".map(r => r.cells[1].textContent)")
+                                           ".map(r => r.cells[1].querySelector('.badge').textContent)")
         order = [r.STATUS_TEXT[s][0] for s in r.STATUSES]
         assert statuses == sorted(statuses, key=order.index)
         # the filter box hides rows that do not contain the text
@@ -324,9 +335,9 @@ def test_sorting_and_filtering(report, tmp_path):
                                 " i.value = 'kaspersky endpoint security for linux';"
                                 " i.dispatchEvent(new Event('input')); })()")
         tools.evaluate(session, "new Promise(done => setTimeout(done, 300))")
-        assert sorted(tools.evaluate(session, VISIBLE)) == ["web12", "web3", "web7"]
+        assert sorted(tools.evaluate(session, VISIBLE)) == ["web12", "web21", "web3", "web7"]
         assert tools.evaluate(session, "document.querySelector('.toolbar .count').textContent") \
-            == "Showing 3 of %d" % len(names)
+            == "Showing 4 of %d" % len(names)
         # expand all opens every details element
         tools.evaluate(session, "document.querySelectorAll('.toolbar button')[0].click()")
         assert tools.evaluate(session, "Array.from(document.querySelectorAll('#hosts-table details'))"
