@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action behind ``fleetsec.divest.execute_outcome`` (documentation: plugins/modules/execute_outcome.py).
 
-Controller only. Returns the host's outcome as the fact ``divest_outcome`` in plain JSON types:
-``set_fact`` would store the values with ansible-core's data tags (the playbook line each string
-came from) in the fact cache, which AWX keeps per host.
+Controller only. Each call is one event of a host's execute run (``plugin_utils._outcome``):
+it returns the new working state (to register and pass to the next event) and, outside check
+mode, the outcome as the fact ``divest_outcome`` in plain JSON types, so that the fact cache
+holds what was done after every step. ``set_fact`` would store the values with ansible-core's
+data tags (the playbook line each string came from), which AWX keeps per host.
 """
 
 from __future__ import annotations
@@ -16,46 +18,94 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _outcome
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import to_jsonable
 
 FACT = "divest_outcome"
-STATUSES = ("running", "removed", "already_clean", "would_remove", "blocked", "drifted", "failed", "unreachable")
-KEYS = ("status", "reason", "digest", "run_id", "wave", "step", "started_at", "finished_at", "removed",
-        "remaining", "changes", "replacement", "check_mode")
-REPLACEMENT_KEYS = ("product", "healthy", "checked", "reason", "version", "signatures")
-MAX_TEXT = 2000
+ARGUMENT_SPEC = {
+    "event": {"type": "str", "required": True, "choices": list(_outcome.EVENTS)},
+    "state": {"type": "dict"},
+    "part": {"type": "dict"},
+    "previous": {"type": "raw"},
+    "gate": {"type": "dict"},
+    "facts": {"type": "raw"},
+    "journal": {"type": "raw"},
+    "allow_drift": {"type": "bool", "default": False},
+    "health": {"type": "raw"},
+    "action": {"type": "dict"},
+    "result": {"type": "raw"},
+    "results": {"type": "list", "elements": "raw", "default": []},
+    "step": {"type": "str"},
+    "message": {"type": "str"},
+    "down": {"type": "bool", "default": False},
+    "absent": {"type": "list", "elements": "dict", "default": []},
+}
+#: What each event needs besides ``state``.
+REQUIRED = {"start": ("part", "gate"), "removed": ("action",), "changed": ("step",), "failed": ("step", "message")}
 
 
-def _clip(value, limit=MAX_TEXT):
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + "..."
+def _reached(value, what):
+    """``value`` (a registered task result, or a list of them), or AnsibleActionFail when the
+    host could not be reached for it: the role's rescue then tells unreachable from failed."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, Mapping) and item.get("unreachable"):
+            raise AnsibleActionFail("lost contact with the host during %s: %s" % (what, item.get("msg") or "unreachable"))
     return value
 
 
-def build(args, now=None):
-    """The outcome fact from the task's ``outcome`` argument (plain types, known keys only)."""
-    outcome = args.get("outcome")
-    if not isinstance(outcome, Mapping):
-        raise AnsibleActionFail("outcome must be a mapping")
-    out = {key: to_jsonable(outcome.get(key)) for key in KEYS}
-    if out["status"] not in STATUSES:
-        raise AnsibleActionFail("outcome.status must be one of %s, got %r" % (", ".join(STATUSES), out["status"]))
-    out["reason"] = _clip(out["reason"])
-    if args.get("finished"):
-        moment = now or datetime.datetime.now(datetime.timezone.utc)
-        out["finished_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    repl = out.get("replacement")
-    if isinstance(repl, Mapping):
-        out["replacement"] = {k: _clip(repl.get(k), 600) for k in REPLACEMENT_KEYS if k in repl}
-    elif repl is not None:
-        out["replacement"] = None
-    for key in ("removed", "remaining"):
-        if not isinstance(out[key], list):
-            out[key] = []
-    if not isinstance(out["changes"], dict):
-        out["changes"] = {}
-    out["check_mode"] = bool(out["check_mode"])
-    return out
+def _facts_of(result, what):
+    """The ``divest`` facts of a registered vendor_facts result (or the facts themselves);
+    None for a task that was skipped."""
+    _reached(result, what)
+    if isinstance(result, Mapping) and result.get("skipped"):
+        return None
+    if isinstance(result, Mapping) and isinstance(result.get("ansible_facts"), Mapping):
+        return result["ansible_facts"].get("divest")
+    if isinstance(result, Mapping) and result.get("failed"):
+        raise AnsibleActionFail("%s failed: %s" % (what, result.get("msg") or "no message"))
+    return result
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def apply(args, check_mode=False, now=None):
+    """The new state for one event (``args`` validated as ARGUMENT_SPEC says)."""
+    event = args["event"]
+    missing = [k for k in REQUIRED.get(event, ()) if args.get(k) is None]
+    if missing:
+        raise AnsibleActionFail("event %s needs %s" % (event, ", ".join(missing)))
+    now = now or utc_now()
+    if event == "start":
+        return _outcome.start(to_jsonable(args["part"]), to_jsonable(args.get("previous")), args["gate"], now,
+                              check_mode=check_mode)
+    state = args.get("state")
+    if not isinstance(state, Mapping) or not isinstance(state.get("outcome"), Mapping) \
+            or not isinstance(state.get("run"), Mapping):
+        raise AnsibleActionFail("event %s needs the state returned by the previous event (state)" % event)
+    state = to_jsonable(state)
+    if event == "scanned":
+        journal = _reached(args.get("journal"), "reading the host's journal")
+        if isinstance(journal, Mapping) and "journal" in journal:
+            journal = journal["journal"]
+        facts = _facts_of(args.get("result") if args.get("result") is not None else args.get("facts"), "re-identify")
+        return _outcome.scanned(state, to_jsonable(facts), to_jsonable(journal), args["allow_drift"])
+    if event == "replacement":
+        return _outcome.replacement(state, to_jsonable(args.get("health")))
+    if event == "removed":
+        result = _reached(args.get("result"), "the removal of %s" % args["action"].get("product"))
+        return _outcome.removed(state, to_jsonable(args["action"]), to_jsonable(result), now)
+    if event == "changed":
+        return _outcome.changed(state, args["step"], to_jsonable(_reached(args["results"], args["step"])))
+    if event == "verified":
+        facts = _facts_of(args.get("result") if args.get("result") is not None else args.get("facts"),
+                          "the scan after the removal")
+        return _outcome.verified(state, to_jsonable(facts), to_jsonable(args.get("health")),
+                                 to_jsonable(args["absent"]), args["allow_drift"])
+    if event == "failed":
+        return _outcome.failed(state, args["step"], args["message"], args["down"], to_jsonable(args.get("health")))
+    return _outcome.finish(state, now)
 
 
 class ActionModule(ActionBase):
@@ -63,11 +113,18 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(("outcome", "finished"))
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        outcome = build(self._task.args)
-        result.update(changed=False, ansible_facts={FACT: outcome})
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        check_mode = bool(self._task.check_mode)
+        state = apply(args, check_mode=check_mode)
+        outcome = _outcome.running(state)
+        result.update(changed=False, state=state, outcome=outcome, status=outcome["status"],
+                      mode=state["run"].get("mode"))
+        # A check run never replaces the outcome of a real one in the fact cache.
+        if not check_mode:
+            result["ansible_facts"] = {FACT: outcome}
         return result

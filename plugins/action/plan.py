@@ -26,6 +26,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _plan_report, _planner
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import CatalogError, load_catalogs
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import (
     ReportWriteError,
     write_bytes_atomic,
@@ -45,12 +46,38 @@ ARGUMENT_SPEC = {
     "store_host_facts": {"type": "bool", "default": False},
     "mode": {"type": "str", "default": "plan", "choices": ["plan", "stale", "auto"]},
     "return_plan": {"type": "bool", "default": True},
+    "catalogs": {"type": "list", "elements": "str", "default": ["kaspersky"]},
 }
 _MEMORY = ("memory", "ansible.builtin.memory")
 
 
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+# ------------------------------------------------------------------------------ catalogs
+
+
+def vendor_profiles(catalogs):
+    """``{vendor: {linux: {dirs, repos, packages}}}`` from loaded catalogs: the vendor's own
+    directories and repository patterns (its Linux leftovers block) and every literal package
+    name its Linux products' signatures and recipes know (patterns cannot be pinned)."""
+    out = {}
+    for catalog in catalogs:
+        names = set()
+        for product in catalog.for_platform("linux"):
+            names.update(product.signatures.texts.get("packages") or ())
+            names.update(p for p in product.removal.get("packages") or () if isinstance(p, str))
+        block = catalog.leftovers.platforms.get("linux")
+        sig = block[0] if block else None
+        if not names and sig is None:
+            continue
+        out[catalog.vendor] = {"linux": {
+            "dirs": list(catalog.vendor_dirs),        # plain paths, checked when the catalog was loaded
+            "repos": list(sig.texts.get("repos") or ()) if sig is not None else [],
+            "packages": sorted(n for n in names if not n.startswith("re:")),
+        }}
+    return out
 
 
 # ------------------------------------------------------------------------------ reading hosts
@@ -394,7 +421,11 @@ class ActionModule(ActionBase):
                 return result
 
         try:
-            plan, parts = _planner.build_plan_parts(hosts, policy, now=now)
+            vendors = vendor_profiles(load_catalogs(args["catalogs"]))
+        except CatalogError as exc:
+            raise AnsibleActionFail("catalog error: %s" % exc)
+        try:
+            plan, parts = _planner.build_plan_parts(hosts, policy, now=now, vendors=vendors)
         except _planner.PolicyError as exc:
             raise AnsibleActionFail("invalid plan policy: %s" % exc)
 
@@ -403,7 +434,7 @@ class ActionModule(ActionBase):
         if args["store_host_facts"]:
             # Started first: the fact cache is written by a child process while this one
             # renders and writes the plan files (see _in_background).
-            stored, wait_for_store = self._store_host_facts(plan, reader, check, result)
+            stored, wait_for_store = self._store_host_facts(plan, parts, reader, check, result)
 
         formats = list(dict.fromkeys(args["formats"]))
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
@@ -468,7 +499,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("hosts must be a list of inventory host names")
         return args, [str(h) for h in hosts]
 
-    def _store_host_facts(self, plan, reader, check, result):
+    def _store_host_facts(self, plan, hosts_json, reader, check, result):
         """Start storing each planned host's part as its ``divest_plan`` fact (unchanged parts
         are not rewritten). Returns how many change (would change, in check mode) and a
         function that waits for the writes and raises if they failed (``None``: nothing to wait for)."""
@@ -481,8 +512,7 @@ class ActionModule(ActionBase):
                                     "skipped": "non-persistent fact cache"}
             return 0, None
         pending = []
-        for name in plan["hosts"]:
-            part = _planner.host_part(plan, name)
+        for name, part in _planner.host_parts(plan, hosts_json).items():
             current = reader.cached.get(name)
             if _safe_get(current, FACT) != part:
                 pending.append((name, {FACT: part}, current))

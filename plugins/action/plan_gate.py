@@ -17,10 +17,12 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import CatalogError, load_catalogs
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key
+
+display = Display()
 
 ARGUMENT_SPEC = {
     "digest": {"type": "raw"},
@@ -28,18 +30,25 @@ ARGUMENT_SPEC = {
     "path": {"type": "path", "default": "divest-reports/divest-plan.json"},
     "pattern": {"type": "str", "default": "all"},
     "waves": {"type": "list", "elements": "str", "default": []},
-    "catalogs": {"type": "list", "elements": "str", "default": ["kaspersky"]},
+    "limits": {"type": "dict", "default": {}, "options": {
+        "canary": {"type": "int", "default": 0},
+        "default": {"type": "int", "default": 10},
+        "waves": {"type": "dict", "default": {}},
+    }},
+    "allow_wave_skip": {"type": "bool", "default": False},
 }
 FACT = "divest_plan"
+OUTCOME = "divest_outcome"
 
 
-def _candidates(task_vars, pattern):
-    """Inventory hosts matching ``pattern``, ``--limit`` applied, in inventory order."""
+def _candidates(task_vars, pattern, ignore_limits=False):
+    """Inventory hosts matching ``pattern``, ``--limit`` applied (unless ``ignore_limits``), in
+    inventory order."""
     hostvars = task_vars.get("hostvars")
     inventory = getattr(hostvars, "_inventory", None)
     if inventory is not None and hasattr(inventory, "get_hosts"):
         # ignore_restrictions: the play on localhost restricts the inventory to itself.
-        return [h.name for h in inventory.get_hosts(pattern, ignore_restrictions=True)]
+        return [h.name for h in inventory.get_hosts(pattern, ignore_restrictions=True, ignore_limits=ignore_limits)]
     groups = task_vars.get("groups") or {}
     if pattern in groups:
         return list(groups[pattern])
@@ -48,7 +57,8 @@ def _candidates(task_vars, pattern):
     return [n for n in names if n in known]
 
 
-def _fact_reader(task_vars):
+def _fact_reader(task_vars, fact=FACT):
+    """``read(name)``: host ``name``'s cached fact ``fact`` (the plan part, the outcome), or None."""
     hostvars = task_vars.get("hostvars") or {}
     manager = getattr(hostvars, "_variable_manager", None)
     cache = getattr(manager, "_fact_cache", None)
@@ -56,17 +66,17 @@ def _fact_reader(task_vars):
 
     def read(name):
         if cache is not None and hasattr(cache, "get"):
+            extra = volatile.get(name) if isinstance(volatile, Mapping) else None
+            if isinstance(extra, Mapping) and fact in extra:
+                return extra[fact]
             try:
                 facts = cache.get(name)
             except KeyError:
                 facts = None
-            except Exception:  # pylint: disable=broad-except  # a corrupt cache entry: no part
+            except Exception:  # pylint: disable=broad-except  # a corrupt cache entry: nothing
                 facts = None
-            if isinstance(facts, Mapping) and FACT in facts:
-                return facts[FACT]
-            extra = volatile.get(name) if isinstance(volatile, Mapping) else None
-            if isinstance(extra, Mapping) and FACT in extra:
-                return extra[FACT]
+            if isinstance(facts, Mapping) and fact in facts:
+                return facts[fact]
             return None
         try:
             data = hostvars.raw_get(name) if hasattr(hostvars, "raw_get") else hostvars.get(name)
@@ -75,20 +85,9 @@ def _fact_reader(task_vars):
         if not isinstance(data, Mapping):
             return None
         facts = data.get("ansible_facts") or {}
-        return facts.get(FACT) if isinstance(facts, Mapping) and FACT in facts else data.get(FACT)
+        return facts.get(fact) if isinstance(facts, Mapping) and fact in facts else data.get(fact)
 
     return read
-
-
-def repo_patterns(catalogs):
-    """``{vendor: [patterns]}`` of the catalogs' Linux leftover repository signatures."""
-    out = {}
-    for catalog in load_catalogs(catalogs):
-        block = catalog.leftovers.platforms.get("linux")
-        if block:
-            sig, dummy = block
-            out[catalog.vendor] = list(sig.texts.get("repos") or [])
-    return out
 
 
 class ActionModule(ActionBase):
@@ -110,44 +109,41 @@ class ActionModule(ActionBase):
         if source == "auto":
             source = "file" if os.path.exists(path) else "facts"
 
-        try:
-            patterns = repo_patterns(args["catalogs"])
-        except CatalogError as exc:
-            raise AnsibleActionFail("catalog error: %s" % exc)
-        candidates = _candidates(task_vars, args["pattern"])
-
+        targets = _candidates(task_vars, args["pattern"])
         try:
             if source == "file":
                 document = _execute.load_plan_file(path)
                 digest = _execute.check_plan(document, approved, where="the plan %s" % path)
                 parts = _execute.parts_from_plan(document)
-                gate = _execute.gate(parts, candidates, waves=document.get("waves") or [],
-                                     reasons=_execute.reasons_from_plan(document), source="file")
+                waves = document.get("waves") or []
+                reasons = _execute.reasons_from_plan(document)
                 info = {"generated_at": document.get("generated_at"), "directive": document.get("directive"),
                         "path": path}
             else:
                 approved = _execute.check_digest(approved)
-                parts, others = _execute.parts_from_facts(candidates, _fact_reader(task_vars), approved)
-                if not parts:
+                # every host's part, not only the targeted ones': the earlier waves must be known
+                everyone = _candidates(task_vars, "all", ignore_limits=True)
+                parts, reasons = _execute.parts_from_facts(everyone, _fact_reader(task_vars), approved)
+                if not any(name in parts for name in targets):
                     raise _execute.GateError(
                         "no host of %r carries a plan part with the approved digest %s in its divest_plan fact. "
                         "Nothing was done. Was the plan stored in a persistent fact cache (divest_plan_store_host_facts, "
                         "AWX fact storage), and is this the digest of that plan?%s" % (
                             args["pattern"], approved,
-                            " (%d host(s) carry a part of another plan)" % len(others) if others else ""))
+                            " (%d host(s) carry a part of another plan)" % len(reasons) if reasons else ""))
                 order = _execute.wave_order(parts, args["waves"])
                 waves = [{"name": w, "kind": w if w in ("canary", "management") else "wave",
                           "hosts": sorted((h for h in parts if parts[h]["wave"] == w), key=natural_key)}
                          for w in order]
-                gate = _execute.gate(parts, candidates, waves=waves, reasons=others, source="facts")
                 digest = approved
                 info = {"generated_at": None, "directive": None, "path": None}
+            self._check_wave_order(waves, parts, targets, digest, args, task_vars)
+            gate = _execute.gate(parts, targets, waves=waves, reasons=reasons, source=source)
         except _execute.GateError as exc:
             raise AnsibleActionFail(str(exc))
 
         gate.update(info)
-        gate.update(digest=digest, run_id=uuid.uuid4().hex[:12], repo_patterns=patterns,
-                    check_mode=bool(self._task.check_mode))
+        gate.update(digest=digest, run_id=uuid.uuid4().hex[:12], check_mode=bool(self._task.check_mode))
         counts = gate["counts"]
         msg = ("plan %s approved: %d host(s) to work on in %d wave(s) (%s)%s" % (
             digest, counts["targeted"], len(gate["waves"]),
@@ -155,6 +151,34 @@ class ActionModule(ActionBase):
             "; %d blocked" % counts["blocked"] if counts["blocked"] else ""))
         if gate["not_in_plan"]:
             msg += "; %d targeted host(s) not in the plan are left alone" % len(gate["not_in_plan"])
+        if gate["not_targeted"]:
+            msg += "; %d host(s) of the plan are not targeted by this run" % len(gate["not_targeted"])
         result.update(gate)
         result.update(changed=False, msg=msg)
         return result
+
+    def _check_wave_order(self, waves, parts, targets, digest, args, task_vars):
+        """Refuse a run whose targets (``--limit``, ``divest_hosts``) would work on a wave before an
+        earlier one is finished, unless ``allow_wave_skip``."""
+        targeted = [h for h in targets if h in parts]
+        members = set(targeted)
+        last = max((i for i, w in enumerate(waves) if members.intersection(w.get("hosts") or ())), default=-1)
+        earlier = set()
+        for wave in waves[:max(last, 0)]:
+            earlier.update(h for h in wave.get("hosts") or () if h not in members)
+        if not earlier:
+            return
+        read = _fact_reader(task_vars, OUTCOME)
+        outcomes = {name: read(name) for name in earlier}
+        problems = _execute.earlier_waves(waves, targeted, outcomes, digest, args["limits"])
+        if not problems:
+            return
+        text = "; ".join(problems)
+        if args["allow_wave_skip"]:
+            display.warning("fleetsec.divest.plan_gate: running later waves before earlier ones are finished, as "
+                            "allowed by divest_allow_wave_skip: %s" % text)
+            return
+        raise _execute.GateError(
+            "this run targets hosts of a later wave while an earlier wave is not done: %s. Nothing was done. Run "
+            "execute for the earlier waves first (without --limit, or with a limit that includes them), or set "
+            "divest_allow_wave_skip=true to go ahead anyway." % text)

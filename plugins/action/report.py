@@ -21,6 +21,7 @@ from ansible.utils.display import Display
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute_report, _report
 
 display = Display()
+OUTCOME = "divest_outcome"
 
 
 def _identify(hosts, generated_at, fact, scan_result, gate=None, check_mode=False):
@@ -116,6 +117,10 @@ def _fact_cache_reader(hostvars, fact, scan_result):
             facts = facts if isinstance(facts, Mapping) else {}
             data = {"ansible_facts": {fact: facts.get(fact, facts.get("ansible_" + fact))}}
             extra = volatile.get(name) or {}
+            # the last execute outcome: identify shows unprotected hosts and reappearances
+            outcome = extra.get(OUTCOME, facts.get(OUTCOME))
+            if outcome is not None:
+                data[OUTCOME] = outcome
             for key in (fact, scan_result):
                 if key in extra:
                     data[key] = extra[key]
@@ -192,7 +197,8 @@ class ActionModule(ActionBase):
         hosts = args["hosts"]
         if hosts is None and gate is not None:
             extra = [i.get("host") for i in gate.get("not_in_plan") or [] if isinstance(i, Mapping)]
-            hosts = list(gate.get("order") or []) + extra
+            # the plan's hosts this run did not target stay in the report (their earlier outcome, or still to do)
+            hosts = list(gate.get("order") or []) + list(gate.get("not_targeted") or []) + extra
         if hosts is None:
             hosts = task_vars.get("ansible_play_hosts_all")
             if hosts is None:

@@ -12,37 +12,102 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: execute_outcome
-short_description: Store a host's execute outcome as the fact divest_outcome
+short_description: Record one step of a host's execute run and decide its outcome (the fact divest_outcome)
 version_added: 0.1.0
 author:
   - fleetsec.divest developers (@fleetsec)
 description:
-  - Used by the execute role to record each host's outcome in the fact cache (AWX keeps it per
-    host). Returns the fact C(divest_outcome) with only the documented keys, in plain JSON
-    types - M(ansible.builtin.set_fact) would store every string with ansible-core's data tags
-    (the file and line it came from), several times the size of the value.
+  - Used by the execute role after every step on a host. Each call is one O(event); it takes the
+    working state the previous event returned (O(state)) and the step's result, and returns the
+    new state and the host's outcome. Every decision and every text of the outcome is made here,
+    in Python (C(plugin_utils/_outcome.py)), not in the role's tasks.
+  - Outside check mode the outcome is returned as the fact C(divest_outcome), in plain JSON types,
+    so the fact cache holds what was done after EVERY step - a run killed between two removals
+    leaves an outcome that lists what this plan removed, and the rerun of the same plan finishes
+    the host. (M(ansible.builtin.set_fact) would store every string with ansible-core's data tags,
+    several times the size of the value.) In check mode nothing is stored - a dry run never replaces
+    the outcome of a real one; the role keeps the prediction with a plain C(set_fact).
+  - B(Never unprotected) - when the run ends, a host whose vendor protection product is gone and
+    whose replacement is not healthy (and not waived in the plan) is V(unprotected), whatever else
+    happened; the replacement shown is the last one checked (after the removal when the check ran
+    again), never an earlier one.
+  - B(Reruns converge) - an outcome of the same plan from an earlier real run carries its C(removed)
+    list and C(history) over; what it removed, or what the host's journal
+    (M(fleetsec.divest.linux_journal)) says was being removed, is progress, not drift.
+  - A step result that says the host could not be reached fails the task, so that the role's rescue
+    tells an unreachable host from a failed step.
   - Runs on the controller only and never contacts the host.
-  - The execute role does not call it in check mode (a dry run must not replace the outcome of a
-    real one in the fact cache); it uses a non-cacheable M(ansible.builtin.set_fact) there.
 options:
-  outcome:
+  event:
     description:
-      - The outcome - C(status) (V(running), V(removed), V(already_clean), V(would_remove),
-        V(blocked), V(drifted), V(failed), V(unreachable)), C(reason), C(digest), C(run_id),
-        C(wave), C(step), C(started_at), C(finished_at), C(removed), C(remaining), C(changes),
-        C(replacement), C(check_mode). Other keys are dropped; texts are cut at 2000 characters.
-    type: dict
+      - V(start) (O(part), O(previous), O(gate)) - begin; blocked hosts and hosts of another platform
+        end here. V(scanned) (O(result) of M(fleetsec.divest.vendor_facts), O(journal)) - compare
+        with the plan and choose the mode (RV(mode)). V(replacement) (O(health)) - the replacement's
+        health. V(removed) (O(action), O(result) of M(fleetsec.divest.linux_remove)) - one product
+        removed. V(changed) (O(step), O(results)) - a step done (V(remove), V(cleanup),
+        V(block_reinstall)). V(verified) (O(result) of the scan after, O(health), O(absent)).
+        V(failed) (O(step), O(message), O(down), O(health)). V(finish) - the final status and reason.
+    type: str
     required: true
-  finished:
-    description: Set C(finished_at) to the current UTC time.
+    choices: [start, scanned, replacement, removed, changed, verified, failed, finish]
+  state:
+    description: The RV(state) the previous event returned (all events but V(start)).
+    type: dict
+  part:
+    description: The host's part of the approved plan (the gate's C(parts) entry).
+    type: dict
+  previous:
+    description: The host's C(divest_outcome) before this run, if any.
+    type: raw
+  gate:
+    description: C({digest, run_id}) of the gate.
+    type: dict
+  facts:
+    description: The host's C(divest) facts, when no O(result) is given.
+    type: raw
+  result:
+    description: The registered result of the step (a scan, a removal).
+    type: raw
+  journal:
+    description: The registered result of M(fleetsec.divest.linux_journal), or its C(journal).
+    type: raw
+  allow_drift:
+    description: Act on a host whose products changed since the plan (the plan's products only).
     type: bool
     default: false
+  health:
+    description: The replacement's health, the fact C(divest_replacement_health) of the clamav role.
+    type: raw
+  action:
+    description: The plan's C(remove) action of the product (V(removed)).
+    type: dict
+  results:
+    description: The step's module results (V(changed)); their C(counts) are added up.
+    type: list
+    elements: raw
+    default: []
+  step:
+    description: The step (V(changed), V(failed)).
+    type: str
+  message:
+    description: Why the step failed (V(failed)).
+    type: str
+  down:
+    description: The host does not answer (V(failed)); the outcome is then V(unreachable).
+    type: bool
+    default: false
+  absent:
+    description: The plan's products that must be gone (the verify action's C(absent)).
+    type: list
+    elements: dict
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
 attributes:
   check_mode:
     support: full
+    details: Decides the same way on the predicted results; the fact is not returned.
   diff_mode:
     support: none
   facts:
@@ -52,25 +117,55 @@ attributes:
     platforms: all
 seealso:
   - module: fleetsec.divest.plan_gate
+  - module: fleetsec.divest.linux_journal
 """
 
 EXAMPLES = r"""
-- name: Store the outcome
+- name: Start the host's outcome
   fleetsec.divest.execute_outcome:
-    outcome:
-      status: removed
-      reason: removed kesl; clean
-      digest: "{{ divest_gate.digest }}"
-    finished: true
+    event: start
+    part: "{{ hostvars['localhost'].divest_gate.parts[inventory_hostname] }}"
+    previous: "{{ ansible_facts.divest_outcome | default(none) }}"
+    gate:
+      digest: "{{ hostvars['localhost'].divest_gate.digest }}"
+      run_id: "{{ hostvars['localhost'].divest_gate.run_id }}"
+  register: outcome
+
+- name: Record the re-identification
+  fleetsec.divest.execute_outcome:
+    event: scanned
+    state: "{{ outcome.state }}"
+    result: "{{ scan }}"
+  register: outcome
 """
 
 RETURN = r"""
-ansible_facts:
-  description: The fact set.
+state:
+  description: The working state to pass to the next event (C(outcome) and this run's C(run)).
   returned: always
+  type: dict
+outcome:
+  description:
+    - The outcome as it stands (C(docs/execute.md), "Outcomes") - C(status), C(reason), C(digest),
+      C(run_id), C(wave), C(step), C(started_at), C(finished_at), C(removed) (what this plan removed,
+      with the run and the time), C(remaining), C(changes), C(replacement), C(protection),
+      C(holds_released), C(history), C(history_dropped), C(check_mode).
+  returned: always
+  type: dict
+status:
+  description: The outcome's status (V(running) until V(finish)).
+  returned: always
+  type: str
+mode:
+  description: What the steps do on this host - V(act), V(converge), V(check) or V(stop).
+  returned: always
+  type: str
+ansible_facts:
+  description: The fact set, outside check mode.
+  returned: when not in check mode
   type: dict
   contains:
     divest_outcome:
-      description: The outcome, see C(docs/execute.md).
+      description: The outcome (as RV(outcome)).
       type: dict
 """

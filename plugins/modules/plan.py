@@ -35,9 +35,15 @@ description:
     uninstall password required but not configured, no replacement without a waiver,
     exception in force, incomplete scan). A blocked host keeps its wave; execute leaves it
     alone.
-  - The plan carries a digest, C(sha256:<hex>) of its canonical JSON without C(digest) and
-    C(generated_at). The same input gives the same digest; execute acts only on a plan
-    whose digest the operator passes in.
+  - The plan carries a digest, C(sha256:<hex>), computed over its canonical JSON without
+    C(digest) and C(generated_at), with every host's entry committed through a hash tree, so
+    that one host's part can be checked against the digest alone (C(docs/plan.md), section Digest).
+    The same input gives the same digest; execute acts only on a plan whose digest the
+    operator passes in.
+  - "Vendor-wide knowledge comes from the catalogs (O(catalogs)) and goes into every Linux
+    host's actions, so the digest covers it: the vendor's own directories (residue outside them
+    is refused unless a recipe marks a file as the vendor's), its repository patterns, and every
+    package name the catalog knows (the reinstall block covers them all)."
   - Runs on the controller only and never contacts a managed host; use it once per play
     (C(run_once) or a play on C(localhost)). Facts are read from the fact caches in Python,
     so the cost is linear in the number of hosts.
@@ -138,12 +144,21 @@ options:
     elements: str
     choices: [json, yml, html, md]
     default: [json, yml, html, md]
+  catalogs:
+    description:
+      - Vendor catalogs, by shipped name (V(kaspersky)) or path, the same as identify used.
+        The plan takes from them what execute needs of each vendor as a whole (its directories,
+        repository patterns and package names); a catalog that cannot be loaded stops the run.
+    type: list
+    elements: str
+    default: [kaspersky]
   store_host_facts:
     description:
-      - Store each planned host's part of the plan as its C(divest_plan) fact (C(digest),
-        C(wave), C(actions), C(expect), C(blockers)) in the configured fact cache, in this one
-        task. AWX and the jsonfile cache keep it for execute. A part that did not change is
-        not rewritten.
+      - Store each planned host's part of the plan as its C(divest_plan) fact in the configured
+        fact cache, in this one task - the host's entry (C(wave), C(actions), C(expect),
+        C(blockers) ...) with C(digest) and C(proof), the hash-tree path that lets execute check
+        the part against the approved digest without the plan file. AWX and the jsonfile cache
+        keep it for execute. A part that did not change is not rewritten.
       - With the non-persistent C(memory) cache nothing is stored and a warning says so.
     type: bool
     default: false

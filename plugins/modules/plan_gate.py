@@ -24,10 +24,19 @@ description:
     content no longer matches its own digest (edited after it was made) or when its digest is
     not the approved one (O(digest)).
   - B(From the fact cache) (O(source=facts), or V(auto) when O(path) does not exist; AWX) -
-    uses the C(divest_plan) fact the plan job stored for every planned host. Only the parts
-    whose C(digest) is the approved one are used; a host whose part belongs to another plan is
-    left alone and reported. A host's part cannot be checked against the whole plan this way
-    (the document is not in the fact cache); the file is the stronger check.
+    uses the C(divest_plan) fact the plan job stored for every planned host. A part labelled
+    with another digest belongs to another plan - the host is left alone and reported. A part
+    labelled with the approved digest is checked against it with the hash-tree proof it carries
+    (C(docs/plan.md), section Digest) - its content (actions, recipes, expectation, blockers, wave)
+    must be exactly what the approved plan committed to, for exactly this host. One part that
+    fails the check stops the run, as an edited plan file does - the fact cache was changed.
+  - B(Wave order) - the hosts of this run (O(pattern) and C(--limit)) may not jump the plan's
+    waves. Every wave before the last wave the run targets must be done, except for the hosts
+    the run targets itself (they run first, in order) - each of its other hosts has an outcome
+    of the approved plan (C(divest_outcome) in the fact cache) that is settled (removed,
+    already clean, blocked, drifted) or a failure (failed, unreachable, unprotected) within the
+    wave's failure limit (O(limits)). Otherwise the task fails, naming the wave and its hosts,
+    unless O(allow_wave_skip).
   - A missing or malformed approved digest, a changed plan, a digest mismatch, or no host with
     a part of the approved plan FAILS the task with one message saying what to do. Nothing has
     been done to any host at that point.
@@ -66,13 +75,31 @@ options:
     type: list
     elements: str
     default: []
-  catalogs:
+  limits:
     description:
-      - Catalogs whose Linux leftover repository patterns are returned in RV(repo_patterns)
-        (used to take the vendor's repositories out of the hosts' repository files).
-    type: list
-    elements: str
-    default: [kaspersky]
+      - The waves' failure limits, in percent of a wave's hosts, used to judge whether an earlier
+        wave is done (the execute role passes its own limits).
+    type: dict
+    default: {}
+    suboptions:
+      canary:
+        description: Limit of the C(canary) wave.
+        type: int
+        default: 0
+      default:
+        description: Limit of the other waves.
+        type: int
+        default: 10
+      waves:
+        description: Limits by wave name; they win over the two above.
+        type: dict
+        default: {}
+  allow_wave_skip:
+    description:
+      - Run the targeted hosts even when an earlier wave of the plan is not done (a warning
+        names it). For an operator who knows why, for example a host that must go first.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -160,15 +187,10 @@ not_in_plan:
   type: list
   elements: dict
 not_targeted:
-  description: Hosts of the plan outside O(pattern) or C(--limit); not touched.
+  description: Hosts of the plan outside O(pattern) or C(--limit); not touched, and still to do in the report unless done earlier.
   returned: success
   type: list
   elements: str
-repo_patterns:
-  description: Per vendor, the repository patterns of its catalog's Linux leftovers.
-  returned: success
-  type: dict
-  sample: {kaspersky: ["re:kaspersky"]}
 run_id:
   description: A random id of this run, recorded in each host's outcome.
   returned: success

@@ -29,14 +29,12 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key
 
 __all__ = [
-    "GateError", "DIGEST", "OUTCOMES", "load_plan_file", "check_digest", "check_plan", "reasons_from_plan", "parts_from_plan", "parts_from_facts",
-    "wave_order", "gate", "drift", "verify", "findings_of", "summarize_part",
+    "GateError", "DIGEST", "load_plan_file", "check_digest", "check_plan", "reasons_from_plan", "parts_from_plan", "parts_from_facts",
+    "wave_order", "gate", "drift", "verify", "findings_of", "summarize_part", "earlier_waves", "wave_limit",
+    "outcome_status", "SETTLED", "FAILURES",
 ]
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-#: Outcomes of a host in the execute report, in the order of the report's cards.
-OUTCOMES = ("removed", "already_clean", "would_remove", "blocked", "drifted", "failed", "unreachable",
-            "not_started")
 _WAVE_RANK = {"canary": 0, "management": 3}
 
 
@@ -92,9 +90,12 @@ def check_digest(approved):
 def check_plan(document, approved, where="the plan"):
     """Refuse a plan that is not the approved one. Returns the plan's digest."""
     approved = check_digest(approved)
-    if document.get("kind") != _planner.KIND or document.get("schema") != _planner.SCHEMA:
-        raise GateError("%s is not a fleetsec.divest plan of schema %d (kind %r, schema %r)" % (
-            where, _planner.SCHEMA, document.get("kind"), document.get("schema")))
+    if document.get("kind") != _planner.KIND:
+        raise GateError("%s is not a fleetsec.divest plan (kind %r). Nothing was done." % (where, document.get("kind")))
+    if document.get("schema") != _planner.SCHEMA:
+        raise GateError("%s was made by another version of fleetsec.divest (plan schema %r; this version executes "
+                        "schema %d). Nothing was done. Make the plan again and approve its new digest."
+                        % (where, document.get("schema"), _planner.SCHEMA))
     recorded = document.get("digest")
     if not _planner.verify(document):
         try:
@@ -134,9 +135,14 @@ def parts_from_plan(document):
 
 def parts_from_facts(names, read, approved):
     """``(parts, others)`` from the hosts' ``divest_plan`` facts (``read(name)`` returns it or
-    None): the parts carrying the approved digest, and ``{host: reason}`` for hosts whose part
-    is missing or belongs to another plan."""
-    parts, others = {}, {}
+    None): the parts of the approved plan, and ``{host: reason}`` for hosts whose part is
+    missing or belongs to another plan.
+
+    Every part that says it belongs to the approved plan is checked against the approved
+    digest with its proof (``_planner.verify_part``): a part whose content was changed after
+    the plan was made, or copied from another host, stops the run (GateError), as a changed
+    plan file does."""
+    parts, others, refused = {}, {}, []
     for name in names:
         part = read(name)
         if not isinstance(part, Mapping):
@@ -145,9 +151,16 @@ def parts_from_facts(names, read, approved):
         if digest != approved:
             others[name] = "its stored plan part is from another plan (%s)" % _text(digest)
             continue
-        entry = dict(part)
-        entry.setdefault("status", None)
-        parts[name] = _part(approved, entry)
+        why = _planner.verify_part(name, part, approved)
+        if why:
+            refused.append("%s (%s)" % (_text(name), why))
+            continue
+        parts[name] = _part(approved, _planner.part_entry(part))
+    if refused:
+        raise GateError("the stored plan part of %d host(s) claims the approved digest but does not match it: %s. "
+                        "The fact cache was changed after the plan was made. Nothing was done. Make the plan again "
+                        "(it rewrites the parts) and approve its new digest."
+                        % (len(refused), "; ".join(refused[:5]) + (" ..." if len(refused) > 5 else "")))
     return parts, others
 
 
@@ -210,6 +223,9 @@ def gate(parts, candidates, waves=None, reasons=None, source="file"):
     not_in_plan = [{"host": h, "reason": reasons.get(h) or "not in the plan"} for h in candidates if h not in planned]
     not_targeted = sorted((h for h in parts if h not in targeted), key=natural_key)
     recipes, compact = _dedupe({h: parts[h] for h in order})
+    # what the report needs of the plan's hosts this run leaves alone (they stay "still to do")
+    others = {h: {"wave": parts[h].get("wave"), "expect": parts[h].get("expect") or [],
+                  "blockers": parts[h].get("blockers") or []} for h in not_targeted}
     return {
         "source": source,
         "order": order,
@@ -219,9 +235,71 @@ def gate(parts, candidates, waves=None, reasons=None, source="file"):
         "recipes": recipes,
         "not_in_plan": not_in_plan,
         "not_targeted": not_targeted,
+        "not_targeted_parts": others,
         "counts": {"planned": len(parts), "targeted": len(order), "blocked": sum(1 for h in order if parts[h]["blockers"]),
                    "not_in_plan": len(not_in_plan), "not_targeted": len(not_targeted)},
     }
+
+
+#: Outcomes after which a host no longer holds up the waves after its own (not failures).
+SETTLED = ("removed", "already_clean", "blocked", "drifted")
+#: Outcomes that count against a wave's failure limit.
+FAILURES = ("failed", "unreachable", "unprotected")
+
+
+def wave_limit(name, limits):
+    """The failure limit (percent of the wave's hosts) of wave ``name`` under ``limits``
+    ``{canary, default, waves: {name: percent}}``."""
+    limits = limits or {}
+    by_name = limits.get("waves") or {}
+    if name in by_name:
+        return int(by_name[name])
+    return int(limits.get("canary", 0) if name == "canary" else limits.get("default", 10))
+
+
+def outcome_status(outcome, approved):
+    """The status of a real run's outcome of the approved plan, or None (no such outcome)."""
+    if not isinstance(outcome, Mapping) or outcome.get("digest") != approved or outcome.get("check_mode"):
+        return None
+    status = outcome.get("status")
+    return status if isinstance(status, str) else None
+
+
+def earlier_waves(waves, targeted, outcomes, approved, limits=None):
+    """Problems that make running the targeted hosts now jump the plan's wave order.
+
+    ``waves``: the plan's ``[{name, hosts}]`` in order; ``targeted``: the hosts this run works
+    on; ``outcomes``: ``{host: divest_outcome}`` of the plan's other hosts. Every wave before the
+    last wave this run targets must be finished, except for the hosts this run targets itself
+    (they run first, in order): each of its other hosts has a settled outcome of the approved
+    plan (removed, already clean, blocked, drifted) or a failure (failed, unreachable,
+    unprotected) within the wave's limit. Returns ``[message]``, empty when the order holds."""
+    targeted = set(targeted)
+    indexes = [i for i, w in enumerate(waves) if any(h in targeted for h in w.get("hosts") or ())]
+    if not indexes:
+        return []
+    problems = []
+    for wave in waves[:max(indexes)]:
+        members = list(wave.get("hosts") or ())
+        pending, failed = [], []
+        for name in members:
+            if name in targeted:
+                continue
+            status = outcome_status(outcomes.get(name), approved)
+            if status in FAILURES:
+                failed.append("%s (%s)" % (name, status))
+            elif status not in SETTLED:
+                pending.append("%s (%s)" % (name, "no outcome of this plan" if status is None else status))
+        limit = wave_limit(wave.get("name"), limits)
+        if pending:
+            problems.append("wave %s is not finished: %s" % (wave.get("name"), _few(pending)))
+        elif failed and len(failed) * 100 > limit * max(len(members), 1):
+            problems.append("wave %s failed above its limit of %d %%: %s" % (wave.get("name"), limit, _few(failed)))
+    return problems
+
+
+def _few(items, count=5):
+    return ", ".join(items[:count]) + (" and %d more" % (len(items) - count) if len(items) > count else "")
 
 
 def reasons_from_plan(document):

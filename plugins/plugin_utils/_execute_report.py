@@ -42,25 +42,38 @@ __all__ = ["build_execute_report", "compact_summary", "render_csv", "render_html
            "CSV_COLUMNS", "STATUSES"]
 
 SCHEMA = 1
-#: Statuses of a host in the execute report, in the order of the summary cards.
-STATUSES = ("removed", "already_clean", "would_remove", "blocked", "drifted", "failed", "unreachable", "not_started")
+#: Statuses of a host in the execute report, in the order of the summary cards: the outcome
+#: statuses (plugin_utils/_outcome.py) and two of the report's own, for hosts without an outcome
+#: of this run.
+STATUSES = ("unprotected", "removed", "already_clean", "would_remove", "blocked", "drifted", "failed", "unreachable",
+            "not_started", "not_targeted")
 #: Statuses where the host no longer carries the vendor's software (the directive's goal).
+#: ``unprotected`` hosts are vendor-free too, but never counted as done: see the banner.
+VENDOR_FREE = ("removed", "already_clean", "unprotected")
 DONE = ("removed", "already_clean")
 STATUS_TEXT = {
-    "removed": ("Removed", "Replacement healthy, the vendor's products removed and verified."),
-    "already_clean": ("Already clean", "Nothing of the vendor found when execute re-identified the host."),
+    "unprotected": ("Unprotected", "The vendor's protection is gone and the replacement antivirus does not work: the "
+                                   "host has NO working antivirus. Fix the replacement first."),
+    "removed": ("Removed", "Replacement healthy, the vendor's products removed by this plan and the host verified."),
+    "already_clean": ("Already clean", "Nothing of the vendor found when execute re-identified the host; the "
+                                       "replacement, the reinstall block and the verification were still done."),
     "would_remove": ("Would remove", "Check mode: execute would install the replacement and remove the products."),
     "blocked": ("Blocked", "The plan has a blocker for the host: left alone until it is resolved and re-planned."),
     "drifted": ("Drifted", "The host's products changed since the plan: left alone; plan again."),
-    "failed": ("Failed", "A step failed; the reason says which. A failed replacement means nothing was removed."),
+    "failed": ("Failed", "A step failed; the reason says which. The host is still protected (by the replacement, or "
+                         "by the vendor's product when the replacement failed and nothing was removed)."),
     "unreachable": ("Unreachable", "The host could not be contacted; its state is unchanged or unknown."),
     "not_started": ("Not started", "Its wave did not run (an earlier wave failed too often, or the run stopped)."),
+    "not_targeted": ("Not in this run", "A host of the plan this run did not target (--limit, divest_hosts): still to do."),
 }
 TONES = {"removed": "clean", "already_clean": "clean", "would_remove": "neutral", "blocked": "residual",
          "drifted": "unknown", "failed": "failed", "unreachable": "unreachable", "not_started": "not_scanned",
-         "not_in_plan": "not_scanned"}
+         "not_in_plan": "not_scanned", "not_targeted": "not_scanned", "unprotected": "unprotected"}
+PROTECTION_TEXT = {"replacement": "the replacement", "vendor": "the vendor's product (still installed)",
+                   "waived": "nothing (replacement waived in the plan)", "none": "NOTHING", None: "not known"}
 CSV_COLUMNS = ("host", "wave", "status", "reason", "expected", "removed", "remaining", "replacement",
-               "replacement_healthy", "replacement_version", "started_at", "finished_at", "run", "digest")
+               "replacement_healthy", "replacement_version", "started_at", "finished_at", "run", "digest",
+               "protection", "removed_by_runs", "runs", "holds_released")
 
 
 def _get(mapping, key, default=None):
@@ -78,38 +91,48 @@ def _label(item):
     out = text(item.get("product"))
     if item.get("version"):
         out += " %s" % text(item.get("version"))
-    if item.get("state") and item.get("state") != "installed":
+    if item.get("state") and item.get("state") not in ("installed",):
         out += " (%s)" % text(item.get("state"))
     return out
 
 
-def _entry(name, part, outcome, facts, gate):
+def _entry(name, part, outcome, facts, gate, targeted=True):
     digest = gate.get("digest")
     run_id = gate.get("run_id")
-    outcome = outcome if isinstance(outcome, Mapping) and outcome.get("digest") == digest else None
+    usable = isinstance(outcome, Mapping) and outcome.get("digest") == digest
+    if usable and outcome.get("check_mode") and not gate.get("check_mode"):
+        usable = False  # a dry run's prediction is not an outcome of a real run
+    outcome = outcome if usable else None
     entry = {
         "name": text(name),
         "wave": _get(part, "wave"),
         "expected": to_jsonable(_get(part, "expect") or []),
         "blockers": to_jsonable(_get(part, "blockers") or []),
-        "status": "not_started",
+        "status": "not_started" if targeted else "not_targeted",
         "reason": None,
         "removed": [],
         "remaining": [],
         "replacement": None,
+        "protection": None,
+        "history": [],
+        "holds_released": [],
         "started_at": None,
         "finished_at": None,
         "run": None,
         "after": None,
     }
     if outcome is None:
-        entry["reason"] = "not started in this run"
+        entry["reason"] = "not started in this run" if targeted else \
+            "not targeted by this run (--limit or divest_hosts): still to do"
     else:
         status = text(outcome.get("status"))
         entry.update(
             reason=_opt(outcome.get("reason")),
             removed=to_jsonable(outcome.get("removed") or []),
             replacement=to_jsonable(outcome.get("replacement")),
+            protection=_opt(outcome.get("protection")),
+            history=to_jsonable(outcome.get("history") or []),
+            holds_released=to_jsonable(outcome.get("holds_released") or []),
             started_at=_opt(outcome.get("started_at")),
             finished_at=_opt(outcome.get("finished_at")),
             run="this" if outcome.get("run_id") == run_id else "earlier",
@@ -126,6 +149,9 @@ def _entry(name, part, outcome, facts, gate):
         remaining = outcome.get("remaining")
         if isinstance(remaining, list):
             entry["remaining"] = to_jsonable(remaining)
+        if not targeted and entry["status"] not in DONE:
+            entry["reason"] = "%s (outcome of an earlier run; not targeted by this run: still to do)" % (
+                entry["reason"] or entry["status"])
     if isinstance(facts, Mapping) and entry["run"] is not None:
         entry["after"] = {"status": _opt(facts.get("status")), "scanned_at": _opt(facts.get("scanned_at")),
                           "products": [_label(f) for f in facts.get("findings") or [] if isinstance(f, Mapping)]}
@@ -136,12 +162,36 @@ def _opt(value):
     return None if value is None else text(value)
 
 
+def _product_counts(entries):
+    """Per product of the plan: on how many hosts it was removed (by this plan), already gone,
+    or is still there. A host that ended vendor-free has none of its planned products left,
+    whether a removal or the cleanup took them; on other hosts only what this plan removed is
+    gone."""
+    products = {}
+    for entry in entries:
+        removed = {(text(_get(r, "vendor")), text(_get(r, "product"))) for r in entry["removed"] if isinstance(r, Mapping)}
+        vendor_free = entry["status"] in VENDOR_FREE
+        for item in entry["expected"]:
+            key = (text(_get(item, "vendor")), text(_get(item, "product")))
+            prod = products.setdefault(key, {"vendor": key[0], "product": key[1], "hosts": 0, "removed": 0,
+                                             "already_clean": 0, "remaining": 0})
+            prod["hosts"] += 1
+            if entry["status"] == "already_clean" or (vendor_free and not removed and entry["status"] != "removed"):
+                prod["already_clean"] += 1
+            elif vendor_free or key in removed or (entry["status"] == "would_remove"):
+                prod["removed"] += 1
+            else:
+                prod["remaining"] += 1
+    return [products[k] for k in sorted(products, key=lambda k: (natural_key(k[0]), natural_key(k[1])))]
+
+
 def build_execute_report(hosts, generated_at, gate, check_mode=False, title=None):
     """The execute report document.
 
     ``hosts``: ``{name: {"divest_outcome": ..., "divest": ...}}`` for the hosts of the run (the
-    gate's ``order``) and the targeted hosts not in the plan. ``gate``: the ``plan_gate``
-    result (``digest``, ``run_id``, ``order``, ``waves``, ``parts``, ``not_in_plan``).
+    gate's ``order``), the plan's hosts the run did not target (``not_targeted``) and the
+    targeted hosts not in the plan. ``gate``: the ``plan_gate`` result (``digest``, ``run_id``,
+    ``order``, ``waves``, ``parts``, ``not_targeted``, ``not_targeted_parts``, ``not_in_plan``).
     """
     gate = gate if isinstance(gate, Mapping) else {}
     parts = gate.get("parts") or {}
@@ -169,36 +219,29 @@ def build_execute_report(hosts, generated_at, gate, check_mode=False, title=None
                 entry["reason"] = why
             else:
                 entry["reason"] = "%s (outcome of an earlier run; %s)" % (entry["reason"] or entry["status"], why)
+    others = gate.get("not_targeted_parts") or {}
+    for name in gate.get("not_targeted") or []:
+        data = hosts.get(name) or {}
+        entries.append(_entry(name, others.get(name), data.get("divest_outcome"), data.get("divest"), gate,
+                              targeted=False))
 
     by_status = dict.fromkeys(STATUSES, 0)
     for entry in entries:
         by_status[entry["status"]] = by_status.get(entry["status"], 0) + 1
+    names = [w.get("name") for w in waves]
+    names += sorted({e["wave"] for e in entries if e["wave"] not in names and e["wave"] is not None}, key=natural_key)
     by_wave = []
-    for wave in waves:
-        members = [e for e in entries if e["wave"] == wave.get("name")]
+    for wave in names:
+        members = [e for e in entries if e["wave"] == wave]
         counts = dict.fromkeys(STATUSES, 0)
         for entry in members:
             counts[entry["status"]] += 1
-        by_wave.append({"name": text(wave.get("name")), "kind": _opt(wave.get("kind")), "hosts": len(members),
-                        "by_status": counts})
-    products = {}
-    for entry in entries:
-        removed = {(text(_get(r, "vendor")), text(_get(r, "product"))) for r in entry["removed"] if isinstance(r, Mapping)}
-        for item in entry["expected"]:
-            key = (text(_get(item, "vendor")), text(_get(item, "product")))
-            prod = products.setdefault(key, {"vendor": key[0], "product": key[1], "hosts": 0, "removed": 0,
-                                             "already_clean": 0, "remaining": 0})
-            prod["hosts"] += 1
-            if entry["status"] == "already_clean":
-                prod["already_clean"] += 1
-            elif key in removed and entry["status"] in ("removed", "failed", "would_remove"):
-                prod["removed"] += 1
-            else:
-                prod["remaining"] += 1
-    by_product = [products[k] for k in sorted(products, key=lambda k: (natural_key(k[0]), natural_key(k[1])))]
+        kind = next((w.get("kind") for w in waves if w.get("name") == wave), None)
+        by_wave.append({"name": text(wave), "kind": _opt(kind), "hosts": len(members), "by_status": counts})
     not_in_plan = [{"host": text(_get(i, "host")), "reason": _opt(_get(i, "reason"))}
                    for i in gate.get("not_in_plan") or [] if isinstance(i, Mapping)]
     done = sum(by_status[s] for s in DONE)
+    vendor_free = sum(by_status[s] for s in VENDOR_FREE)
     return {
         "schema": SCHEMA,
         "report": "execute-check" if check_mode else "execute",
@@ -211,13 +254,15 @@ def build_execute_report(hosts, generated_at, gate, check_mode=False, title=None
         "summary": {
             "hosts": len(entries),
             "by_status": by_status,
-            "vendor_free": done,
-            "still_affected": len(entries) - done - by_status.get("would_remove", 0),
+            "vendor_free": vendor_free,
+            "done": done,
+            "unprotected": by_status["unprotected"],
+            "still_affected": len(entries) - vendor_free - by_status.get("would_remove", 0),
             "not_in_plan": len(not_in_plan),
             "not_targeted": len(gate.get("not_targeted") or []),
             "stopped_after": stopped_after,
             "by_wave": by_wave,
-            "by_product": by_product,
+            "by_product": _product_counts(entries),
         },
         "hosts": entries,
         "not_in_plan": not_in_plan,
@@ -236,6 +281,7 @@ def compact_summary(document):
         "hosts": summary["hosts"],
         "status": dict(summary["by_status"]),
         "vendor_free": summary["vendor_free"],
+        "unprotected": summary["unprotected"],
         "still_affected": summary["still_affected"],
         "not_in_plan": summary["not_in_plan"],
         "stopped_after": summary["stopped_after"],
@@ -249,16 +295,24 @@ def _list_text(items):
     return "; ".join(_label(i) for i in items or [])
 
 
+def _removed_by_runs(entry):
+    """``kesl@run1 2026-12-30T10:01:10Z; klnagent@run2 ...``: what this plan removed, when, by which run."""
+    return "; ".join("%s@%s %s" % (text(_get(r, "product")), text(_get(r, "run_id")), text(_get(r, "at") or ""))
+                     for r in entry["removed"] if isinstance(r, Mapping)).strip()
+
+
 def _csv_rows(document):
     for entry in document["hosts"]:
         repl = entry.get("replacement") if isinstance(entry.get("replacement"), Mapping) else {}
         yield [entry["name"], entry["wave"], entry["status"], entry["reason"], _list_text(entry["expected"]),
                _list_text(entry["removed"]), _list_text(entry["remaining"]), repl.get("product"),
                "" if repl.get("healthy") is None else ("yes" if repl.get("healthy") else "no"), repl.get("version"),
-               entry["started_at"], entry["finished_at"], entry["run"], document["plan"]["digest"]]
+               entry["started_at"], entry["finished_at"], entry["run"], document["plan"]["digest"],
+               entry["protection"] or "", _removed_by_runs(entry), len(entry["history"]),
+               "; ".join("%s (%s)" % (text(_get(h, "package")), text(_get(h, "kind"))) for h in entry["holds_released"])]
     for item in document["not_in_plan"]:
         yield [item["host"], "", "not_in_plan", item["reason"], "", "", "", "", "", "", "", "", "",
-               document["plan"]["digest"]]
+               document["plan"]["digest"], "", "", "", ""]
 
 
 def render_csv(document):
@@ -273,7 +327,8 @@ EXECUTE_CSS = """
 .tone-would_remove{--tone:var(--neutral);--tone-bg:var(--neutral-bg)}
 .tone-blocked{--tone:var(--residual);--tone-bg:var(--residual-bg)}
 .tone-drifted{--tone:var(--unknown);--tone-bg:var(--unknown-bg)}
-.tone-not_started,.tone-not_in_plan{--tone:var(--not_scanned);--tone-bg:var(--not_scanned-bg)}
+.tone-not_started,.tone-not_in_plan,.tone-not_targeted{--tone:var(--not_scanned);--tone-bg:var(--not_scanned-bg)}
+.alert{color:var(--unprotected,#912018);font-weight:600}
 .digest{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;overflow-wrap:anywhere}
 .arrow{color:var(--muted);padding:0 4px}
 """
@@ -292,10 +347,22 @@ def _products(items, empty="\u2014"):
 
 def _replacement_cell(entry):
     repl = entry.get("replacement")
+    guard = entry.get("protection")
     if not isinstance(repl, Mapping) or not repl.get("product"):
         return tag("span", "\u2014", class_="muted")
-    state = "healthy" if repl.get("healthy") else ("not checked" if not repl.get("checked") else "NOT healthy")
-    parts = [tag("strong", repl.get("product")), " %s" % clean_text(repl.get("version") or "", 40), tag("div", state, class_="muted")]
+    if repl.get("waived"):
+        state = "waived in the plan"
+    elif repl.get("healthy"):
+        state = "healthy"
+    elif not repl.get("checked"):
+        state = "not checked"
+    else:
+        state = "NOT healthy"
+    parts = [tag("strong", repl.get("product")), " %s" % clean_text(repl.get("version") or "", 40),
+             tag("div", state, class_="muted" if state == "healthy" else "alert")]
+    if entry["status"] in ("failed", "unprotected", "drifted", "unreachable") and guard in PROTECTION_TEXT:
+        parts.append(tag("div", "protected by: %s" % PROTECTION_TEXT[guard],
+                         class_="alert" if guard == "none" else "muted"))
     return parts
 
 
@@ -303,23 +370,49 @@ def _banner(document):
     s = document["summary"]
     counts = s["by_status"]
     if document["check_mode"]:
-        return tag("p", [tag("strong", "Check mode: nothing was changed."),
-                         " %s would be cleaned; %s already clean; %s would be left alone or fail."
-                         % (_plural(counts["would_remove"], "host"), counts["already_clean"],
-                            s["hosts"] - counts["would_remove"] - counts["already_clean"])],
-                   class_="banner tone-neutral")
+        parts = [tag("strong", "Check mode: nothing was changed."),
+                 " %s would be cleaned; %s already clean; %s would be left alone or fail."
+                 % (_plural(counts["would_remove"], "host"), counts["already_clean"],
+                    s["hosts"] - counts["would_remove"] - counts["already_clean"] - counts["unprotected"])]
+        if counts["unprotected"]:
+            parts.append(" %s would be left with NO working antivirus." % _plural(counts["unprotected"], "host"))
+        return tag("p", parts, class_="banner tone-%s" % ("unprotected" if counts["unprotected"] else "neutral"))
     if not s["hosts"]:
         return tag("p", "No host of the plan was in this run.", class_="banner tone-neutral")
-    tone = "clean" if s["vendor_free"] == s["hosts"] else ("failed" if counts["failed"] + counts["unreachable"] else "residual")
-    parts = [tag("strong", "%d of %s no longer carry the vendor's software" % (s["vendor_free"], _plural(s["hosts"], "planned host"))),
-             " (%d removed in this plan, %d already clean)." % (counts["removed"], counts["already_clean"])]
+    if counts["unprotected"]:
+        tone = "unprotected"
+    elif s["done"] == s["hosts"]:
+        tone = "clean"
+    else:
+        tone = "failed" if counts["failed"] + counts["unreachable"] else "residual"
+    parts = []
+    if counts["unprotected"]:
+        parts.append(tag("strong", "%s UNPROTECTED: the vendor's protection is gone and the replacement antivirus "
+                                   "does not work. " % _plural(counts["unprotected"], "host")))
+    parts += [tag("strong", "%d of %s no longer carry the vendor's software" % (s["vendor_free"], _plural(s["hosts"], "planned host"))),
+              " (%d removed by this plan, %d already clean%s)." % (
+                  counts["removed"], counts["already_clean"],
+                  ", %d unprotected" % counts["unprotected"] if counts["unprotected"] else "")]
     if s["still_affected"]:
-        parts.append(" %s still to do: %d blocked, %d drifted, %d failed, %d unreachable, %d not started."
+        parts.append(" %s still to do: %d blocked, %d drifted, %d failed, %d unreachable, %d not started, %d not in this run."
                      % (_plural(s["still_affected"], "host"), counts["blocked"], counts["drifted"], counts["failed"],
-                        counts["unreachable"], counts["not_started"]))
+                        counts["unreachable"], counts["not_started"], counts["not_targeted"]))
     if s["stopped_after"]:
         parts.append(" The run stopped after wave %s." % clean_text(s["stopped_after"]))
     return tag("p", parts, class_="banner tone-%s" % tone)
+
+
+def _history(entry):
+    """What this plan did on the host, run by run."""
+    items = []
+    for run in entry["history"]:
+        if not isinstance(run, Mapping):
+            continue
+        removed = ", ".join(clean_text(p, 60) for p in run.get("removed") or []) or "nothing removed"
+        items.append(tag("li", "run %s, %s: %s (%s)" % (clean_text(run.get("run_id"), 20),
+                                                        _fmt_time(run.get("finished_at") or run.get("started_at")),
+                                                        clean_text(run.get("status"), 20), removed)))
+    return tag("ul", items, class_="plain") if items else None
 
 
 def render_html(document):
@@ -336,7 +429,7 @@ def render_html(document):
             class_="meta"),
     ]
     body = []
-    status_cards = [("Planned hosts", s["hosts"], None, "in this run")]
+    status_cards = [("Planned hosts", s["hosts"], None, "of the plan")]
     for status in STATUSES:
         if status == "would_remove" and not document["check_mode"]:
             continue
@@ -362,15 +455,17 @@ def render_html(document):
     wrows = []
     for index, wave in enumerate(s["by_wave"], 1):
         c = wave["by_status"]
-        wrows.append([index, Cell(tag("code", wave["name"]), header=True), wave["hosts"], c[done_key],
-                      c["already_clean"], c["blocked"], c["drifted"], c["failed"], c["unreachable"], c["not_started"]])
+        wrows.append([index, Cell(tag("code", wave["name"]), header=True), wave["hosts"], c["unprotected"], c[done_key],
+                      c["already_clean"], c["blocked"], c["drifted"], c["failed"], c["unreachable"], c["not_started"],
+                      c["not_targeted"]])
     body.append(section("Waves", table(
-        [Column("#", numeric=True), Column("Wave"), Column("Hosts", numeric=True), Column(done_label, numeric=True),
-         Column("Already clean", numeric=True), Column("Blocked", numeric=True), Column("Drifted", numeric=True),
-         Column("Failed", numeric=True), Column("Unreachable", numeric=True), Column("Not started", numeric=True)],
+        [Column("#", numeric=True), Column("Wave"), Column("Hosts", numeric=True), Column("Unprotected", numeric=True),
+         Column(done_label, numeric=True), Column("Already clean", numeric=True), Column("Blocked", numeric=True),
+         Column("Drifted", numeric=True), Column("Failed", numeric=True), Column("Unreachable", numeric=True),
+         Column("Not started", numeric=True), Column("Not in this run", numeric=True)],
         wrows, empty="No wave in this run."), id_="waves",
-        intro="Waves run in order; a wave whose share of failed or unreachable hosts is above its limit stops "
-              "the later waves."))
+        intro="Waves run in order; a wave whose share of failed, unreachable or unprotected hosts is above its "
+              "limit stops the later waves."))
 
     prows = [[Cell([tag("code", p["product"])], header=True), p["vendor"], p["hosts"], p["removed"],
               p["already_clean"], p["remaining"]] for p in s["by_product"]]
@@ -382,9 +477,18 @@ def render_html(document):
     rank = {status: i for i, status in enumerate(STATUSES)}
     hrows = []
     for entry in sorted(document["hosts"], key=lambda e: (rank.get(e["status"], 99), natural_key(e["name"]))):
-        after = entry["removed"] if entry["status"] in ("removed", "would_remove", "failed") else []
+        after = entry["removed"]
         reason = entry["reason"] or ""
         more = []
+        history = _history(entry)
+        if history is not None:
+            more.append(tag("p", "Runs of this plan on the host:"))
+            more.append(history)
+        if entry["removed"]:
+            more.append(tag("p", ["Removed by this plan: ", esc(_removed_by_runs(entry), 600)]))
+        if entry["holds_released"]:
+            more.append(tag("p", ["Holds released: ", esc("; ".join(
+                "%s (%s)" % (text(_get(h, "package")), text(_get(h, "kind"))) for h in entry["holds_released"]), 600)]))
         if entry["blockers"]:
             more.append(tag("ul", [tag("li", esc(b.get("message") if isinstance(b, Mapping) else b, 600))
                                    for b in entry["blockers"]]))
@@ -401,7 +505,7 @@ def render_html(document):
             Cell(tag("code", entry["wave"] or "?"), sort="%03d" % next((i for i, w in enumerate(s["by_wave"]) if w["name"] == entry["wave"]), 999)),
             _products(entry["expected"]),
             Cell(_badge(entry["status"]), sort="%02d %s" % (rank.get(entry["status"], 99), entry["status"])),
-            _products(after, empty="nothing removed" if entry["status"] in ("failed", "blocked", "drifted", "unreachable", "not_started") else "\u2014"),
+            _products(after, empty="nothing removed" if entry["status"] in ("failed", "blocked", "drifted", "unreachable", "not_started", "not_targeted") else "\u2014"),
             _replacement_cell(entry),
             [esc(reason, 600)] + ([details("more", more)] if more else []),
             Cell(_fmt_time(entry["finished_at"]) if entry["finished_at"] else "", sort=entry["finished_at"] or "", cls="nowrap"),
@@ -411,8 +515,9 @@ def render_html(document):
          Column("Outcome"), Column("After: removed"), Column("Replacement"), Column("Reason"), Column("Finished")],
         hrows, filter_placeholder="Filter hosts (name, wave, outcome, product\u2026)", id_="hosts-table",
         empty="No host of the plan in this run."), id_="hosts",
-        intro="Before: the products the approved plan expected on the host. After: what execute removed. "
-              "Failed hosts say which step failed; a failed replacement means nothing was removed."))
+        intro="Before: the products the approved plan expected on the host. After: what this plan removed, in "
+              "any of its runs (the details list each run). Failed hosts say which step failed and what protects "
+              "them; unprotected hosts have the vendor's protection gone and no working replacement."))
 
     if document["not_in_plan"]:
         nrows = [[Cell(i["host"], header=True), i["reason"] or ""] for i in document["not_in_plan"]]

@@ -52,7 +52,8 @@ REPLACEMENT_TEXT = {"clamav": "ClamAV", "defender": "Microsoft Defender Antiviru
 BLOCKER_TEXT = {
     "not_scanned": ("Not scanned", "No findings, findings older than the maximum age, or the scan failed. "
                                    "Scan the host (the plan playbook does, unless scanning is off) and plan again."),
-    "incomplete_scan": ("Incomplete scan", "The package database or the Uninstall keys could not be read. "
+    "incomplete_scan": ("Incomplete scan", "A source needed to call the host clean could not be read (the package "
+                                           "database, the vendor's paths or repository files, the Uninstall keys). "
                                            "Fix the scan errors, rescan, plan again."),
     "unsupported_platform": ("Unsupported platform", "Neither Linux nor Windows: no replacement is known."),
     "no_replacement": ("No replacement", "The policy installs no replacement antivirus and gives no waiver."),

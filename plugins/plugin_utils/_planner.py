@@ -47,11 +47,15 @@ else:
 __all__ = [
     "SCHEMA", "ROLES", "BLOCKER_KINDS", "PolicyError", "normalize_policy", "parse_duration",
     "parse_time", "scan_state", "stale_hosts", "build_plan", "build_plan_parts", "host_json",
-    "canonical_json", "digest", "verify", "host_part",
+    "digest", "verify", "host_part", "host_parts", "verify_part", "part_entry", "leaf_hash",
     "compact_summary",
 ]
 
-SCHEMA = 1
+#: 2: the digest commits to each host through a hash tree; Linux cleanup and block actions carry
+#: the vendor-wide profile (docs/plan.md).
+SCHEMA = 2
+#: The schema of the ``divest`` facts the planner reads (docs/facts.md).
+FACTS_SCHEMA = 1
 KIND = "fleetsec.divest/plan"
 #: Product roles in removal order (docs/catalog.md): a host's protection product goes first,
 #: then the agent that manages it, other tools, and management servers last.
@@ -432,9 +436,9 @@ def scan_state(entry, max_age_seconds, now):
         return None, ("scan failed (%s)" % error) if error else "no scan result"
     if not isinstance(facts, Mapping):
         return None, "the divest fact is not a mapping"
-    schema = _get(facts, "schema", SCHEMA)
-    if schema != SCHEMA:
-        return None, "facts schema %r is not supported (expected %d)" % (schema, SCHEMA)
+    schema = _get(facts, "schema", FACTS_SCHEMA)
+    if schema != FACTS_SCHEMA:
+        return None, "facts schema %r is not supported (expected %d)" % (schema, FACTS_SCHEMA)
     scanned_at = parse_time(_get(facts, "scanned_at"))
     if scanned_at is None:
         return None, "scan time unknown"
@@ -490,6 +494,18 @@ def _finding_key(finding):
             _natural_key_cached(finding["product"]), _none_last(finding["version"]), finding["state"])
 
 
+def _holds(evidence):
+    """``[{package, hold}]``: the package evidence the scan found held (apt-mark hold, dnf
+    versionlock, zypper lock), which execute releases and reports."""
+    out = []
+    for item in evidence if isinstance(evidence, list) else ():
+        if isinstance(item, Mapping) and _get(item, "kind") == "package" and _get(item, "hold"):
+            entry = {"package": _text(_get(item, "name")), "hold": _text(_get(item, "hold"))}
+            if entry not in out:
+                out.append(entry)
+    return sorted(out, key=lambda e: (_natural_key_cached(e["package"]), e["hold"]))
+
+
 def _findings(facts):
     out = []
     for item in _get(facts, "findings") or []:
@@ -504,12 +520,37 @@ def _findings(facts):
             "version": _opt_text(_get(item, "version")),
             "state": _text(_get(item, "state")),
             "removal": to_jsonable_fast(removal) if isinstance(removal, Mapping) else {},
+            "holds": _holds(_get(item, "evidence")),
         })
     return out
 
 
-def _plan_host(facts, policy, exceptions, today):
-    """The host's entry (without ``wave``) for usable ``facts``."""
+def normalize_vendors(vendors):
+    """``{vendor: {linux: {dirs, repos, packages}}}`` in canonical form (sorted, plain text).
+
+    What execute needs to know of each vendor as a whole, from its catalog (the plan action
+    reads the catalogs): ``dirs``, the vendor's own directories (no residue outside them unless
+    a recipe marks a file as the vendor's); ``repos``, the patterns of its repository entries;
+    ``packages``, every package name the catalog knows (the reinstall block covers them all,
+    not only those a host had). It goes into each host's actions, so the digest covers it."""
+    out = {}
+    for vendor, platforms in (vendors or {}).items():
+        if not isinstance(platforms, Mapping):
+            raise PolicyError("vendor profile %r must be a mapping" % (vendor,))
+        entry = {}
+        for platform, profile in platforms.items():
+            if platform not in PLATFORMS or not isinstance(profile, Mapping):
+                raise PolicyError("vendor profile %r: %r is not a platform profile" % (vendor, platform))
+            entry[platform] = {key: sorted({_text(v) for v in profile.get(key) or ()}, key=_natural_key_cached)
+                               for key in ("dirs", "repos", "packages")}
+        out[_text(vendor)] = entry
+    return out
+
+
+def _plan_host(facts, policy, exceptions, today, vendors=None):
+    """The host's entry (without ``wave``) for usable ``facts``; ``vendors``: see
+    :func:`normalize_vendors`."""
+    vendors = vendors or {}
     platform = _platform(_get(facts, "platform"))
     system = (platform["system"] or "").lower()
     findings = _findings(facts)
@@ -552,6 +593,8 @@ def _plan_host(facts, policy, exceptions, today):
             "version": finding["version"], "state": finding["state"], "method": _opt_text(method),
             "removal": removal,
         }
+        if finding["holds"]:
+            action["holds"] = finding["holds"]
         password = removal.get("password", "none")
         if password in ("optional", "required"):
             action["password_configured"] = _password_configured(policy["passwords"], vendor, product)
@@ -581,9 +624,29 @@ def _plan_host(facts, policy, exceptions, today):
         else:
             notes.append("exception expired on %s and is ignored: %s" % (exc["expires"], exc["reason"]))
 
+    # 3b. Vendor-wide work on Linux: one cleanup action per vendor (its leftovers finding's, or an
+    #     empty recipe), carrying the vendor's own directories and repository patterns.
+    host_vendors = sorted({f["vendor"] for f in findings}, key=_natural_key_cached)
+    blocked_names = []
+    if system == "linux":
+        for vendor in host_vendors:
+            profile = (vendors.get(vendor) or {}).get("linux")
+            if profile is None:
+                continue
+            cleanup = next((a for a in cleanups if a["vendor"] == vendor), None)
+            if cleanup is None:
+                cleanup = {"action": "cleanup", "vendor": vendor, "product": "leftovers", "name": None, "role": None,
+                           "version": None, "state": None, "method": "residue", "removal": {"method": "residue"}}
+                cleanups.append(cleanup)
+            cleanup["vendor_dirs"] = profile["dirs"]
+            cleanup["repo_patterns"] = profile["repos"]
+            blocked_names.extend(profile["packages"])
+
     packages, codes, absent = [], [], []
     reboot = False
     for action in removes + cleanups:
+        if action["state"] is None:  # the vendor-wide cleanup of a host without a leftovers finding
+            continue
         removal = action["removal"]
         if action["method"] == "package":
             packages.extend(p for p in removal.get("packages") or [] if isinstance(p, str))
@@ -594,8 +657,8 @@ def _plan_host(facts, policy, exceptions, today):
 
     actions = [install] + removes + cleanups
     actions.append({"action": "block_reinstall",
-                    "vendors": sorted({f["vendor"] for f in findings}, key=_natural_key_cached),
-                    "packages": sorted(set(packages), key=_natural_key_cached),
+                    "vendors": host_vendors,
+                    "packages": sorted(set(packages) | set(blocked_names), key=_natural_key_cached),
                     "product_codes": sorted(set(codes), key=_natural_key_cached)})
     actions.append({"action": "verify", "replacement": replacement, "reboot": reboot, "absent": absent})
     actions = [dict({"step": step}, **action) for step, action in enumerate(actions, 1)]
@@ -713,13 +776,13 @@ def _groups_of(entry):
     return sorted({_text(g) for g in groups if g not in (None, "all")}, key=_natural_key_cached)
 
 
-def build_plan(hosts, policy, *, now):
+def build_plan(hosts, policy, *, now, vendors=None):
     """Return the plan document for ``hosts`` under ``policy`` at time ``now``
     (see :func:`build_plan_parts`)."""
-    return build_plan_parts(hosts, policy, now=now)[0]
+    return build_plan_parts(hosts, policy, now=now, vendors=vendors)[0]
 
 
-def build_plan_parts(hosts, policy, *, now):
+def build_plan_parts(hosts, policy, *, now, vendors=None):
     """Return ``(plan, {host: canonical JSON of its entry})``: the plan document for ``hosts``
     under ``policy`` at time ``now``, and the per-host pieces its digest was computed from.
 
@@ -731,9 +794,11 @@ def build_plan_parts(hosts, policy, *, now):
     Each host lands in exactly one of: a wave (``hosts`` map; affected, residual or
     unknown-status hosts the selector selects), ``clean``, ``not_selected`` or
     ``not_scanned``. Raises :class:`PolicyError` for an unusable policy or a selector that
-    fails on a host.
+    fails on a host. ``vendors``: what the catalogs say of each vendor as a whole
+    (:func:`normalize_vendors`).
     """
     policy = normalize_policy(policy)
+    vendors = normalize_vendors(vendors)
     now = _now(now)
     today = now.date().isoformat()
     selector = compile_selector(policy["selector"])
@@ -769,7 +834,7 @@ def build_plan_parts(hosts, policy, *, now):
                 not_selected.append(name)
                 continue
         groups_of[name] = groups
-        planned.append((name, _plan_host(facts, policy, by_host.get(name, ()), today)))
+        planned.append((name, _plan_host(facts, policy, by_host.get(name, ()), today, vendors)))
 
     waves = _assign_waves(planned, groups_of, policy["waves"], notes)
     entries = dict(planned)
@@ -829,7 +894,7 @@ def _summary(names, planned, waves, clean, not_selected, not_scanned, exceptions
             blockers[kind] += 1
         seen = {}
         for action in entry["actions"]:
-            if action["action"] not in ("remove", "cleanup"):
+            if action["action"] not in ("remove", "cleanup") or action["state"] is None:
                 continue
             key = (action["vendor"], action["product"])
             seen[key] = seen.get(key) or action["state"] == "installed"
@@ -867,6 +932,22 @@ def _summary(names, planned, waves, clean, not_selected, not_scanned, exceptions
 
 
 # ----------------------------------------------------------------------------------- digest
+#
+# The digest commits to every host's entry through a hash tree, so that one host's part, read
+# alone from the fact cache (AWX), can be checked against the approved digest without the rest of
+# the plan: the part carries its own entry and the sibling hashes up to the root (its proof).
+#
+#   leaf(host)   = sha256(0x00 || canonical JSON of the host name || 0x3a || canonical JSON of its entry)
+#   node(l, r)   = sha256(0x01 || l || r)      levels built left to right over the leaves in the
+#                                              code-point order of the host names; an odd last node
+#                                              moves up unchanged
+#   body         = sha256(canonical JSON of the document without digest, generated_at and hosts)
+#   digest       = "sha256:" + hex(sha256(canonical JSON of {"body": hex(body), "hosts": n, "root": hex(root)}))
+#
+# canonical JSON: json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+# UTF-8. With no host, root is sha256 of the empty string.
+
+_EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
 def _dumps(value):
@@ -874,35 +955,69 @@ def _dumps(value):
 
 
 def host_json(hosts):
-    """``{name: canonical JSON of the host's entry}``: the pieces :func:`canonical_json` joins.
+    """``{name: canonical JSON of the host's entry}``: the leaves of the digest.
 
     Serialising each host once lets the action reuse the same text for the digest and for
     ``divest-plan.json`` / ``divest-plan.yml`` (one host per line)."""
     return {name: _dumps(entry) for name, entry in hosts.items()}
 
 
-def canonical_json(document, hosts_json=None):
-    """The bytes the digest is computed over: ``document`` without ``digest`` and
-    ``generated_at``, as JSON with sorted keys, compact separators (``,`` ``:``), UTF-8.
+def leaf_hash(name, entry_json):
+    """The leaf of host ``name`` whose entry serialises to ``entry_json`` (bytes)."""
+    return hashlib.sha256(b"\x00" + _dumps(name).encode("utf-8") + b":" + entry_json.encode("utf-8")).digest()
 
-    Built key by key (the ``hosts`` map host by host, from ``hosts_json`` when given), which
-    gives exactly ``json.dumps(body, sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False)``."""
-    parts = []
-    for key in sorted(k for k in document if k not in ("digest", "generated_at")):
-        value = document[key]
-        if key == "hosts" and isinstance(value, dict):
-            pieces = hosts_json if hosts_json is not None else host_json(value)
-            text = "{%s}" % ",".join("%s:%s" % (_dumps(name), pieces[name]) for name in sorted(value))
-        else:
-            text = _dumps(value)
-        parts.append("%s:%s" % (_dumps(key), text))
-    return ("{%s}" % ",".join(parts)).encode("utf-8")
+
+def _node(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _tree(hosts_json, with_proofs=False):
+    """``(root, {name: proof})``: the root over the hosts' leaves and, when asked, each host's
+    proof (``["L:<hex>" | "R:<hex>", ...]``: the sibling hash at each level, and on which side)."""
+    names = sorted(hosts_json)
+    level = [leaf_hash(name, hosts_json[name]) for name in names]
+    if not level:
+        return _EMPTY_ROOT, {}
+    proofs = {name: [] for name in names} if with_proofs else None
+    # members[i]: the names under node i of the current level
+    members = [[name] for name in names] if with_proofs else None
+    while len(level) > 1:
+        up, up_members = [], []
+        for i in range(0, len(level) - 1, 2):
+            left, right = level[i], level[i + 1]
+            up.append(_node(left, right))
+            if with_proofs:
+                for name in members[i]:
+                    proofs[name].append("R:" + right.hex())
+                for name in members[i + 1]:
+                    proofs[name].append("L:" + left.hex())
+                up_members.append(members[i] + members[i + 1])
+        if len(level) % 2:
+            up.append(level[-1])
+            if with_proofs:
+                up_members.append(members[-1])
+        level, members = up, up_members
+    return level[0], proofs
+
+
+def _body_hash(document):
+    body = {k: v for k, v in document.items() if k not in ("digest", "generated_at", "hosts")}
+    return hashlib.sha256(_dumps(body).encode("utf-8")).hexdigest()
+
+
+def _commit(body_hex, count, root):
+    top = _dumps({"body": body_hex, "hosts": count, "root": root.hex()})
+    return "sha256:" + hashlib.sha256(top.encode("utf-8")).hexdigest()
 
 
 def digest(document, hosts_json=None):
-    """``sha256:<hex>`` of :func:`canonical_json` of ``document``."""
-    return "sha256:" + hashlib.sha256(canonical_json(document, hosts_json)).hexdigest()
+    """The plan's digest (see the rule above); ``hosts_json`` from :func:`host_json` when known."""
+    hosts = document.get("hosts")
+    if not isinstance(hosts, Mapping):
+        raise ValueError("the plan has no hosts map")
+    pieces = hosts_json if hosts_json is not None else host_json(hosts)
+    root, dummy = _tree(pieces)
+    return _commit(_body_hash(document), len(pieces), root)
 
 
 def verify(document):
@@ -918,13 +1033,67 @@ def verify(document):
         return False
 
 
+#: Keys of a stored part that are not the host's entry.
+PART_KEYS = ("digest", "proof")
+
+
+def host_parts(document, hosts_json=None):
+    """``{name: part}``: what each planned host stores as its ``divest_plan`` fact.
+
+    A part is the host's entry (exactly as in the plan's ``hosts`` map), plus ``digest`` and
+    ``proof`` ``{body, hosts, path}``, which let :func:`verify_part` check it against an
+    approved digest on its own."""
+    hosts = document["hosts"]
+    pieces = hosts_json if hosts_json is not None else host_json(hosts)
+    root, proofs = _tree(pieces, with_proofs=True)
+    body = _body_hash(document)
+    out = {}
+    for name, entry in hosts.items():
+        part = dict(entry)
+        part["digest"] = document["digest"]
+        part["proof"] = {"body": body, "hosts": len(pieces), "path": proofs[name]}
+        out[name] = part
+    return out
+
+
 def host_part(document, name):
-    """What host ``name`` stores as its ``divest_plan`` fact, or ``None`` when not planned."""
-    entry = document["hosts"].get(name)
-    if entry is None:
+    """The ``divest_plan`` fact of host ``name`` (see :func:`host_parts`), or ``None``."""
+    if name not in document["hosts"]:
         return None
-    return {"digest": document["digest"], "wave": entry["wave"], "actions": entry["actions"],
-            "expect": entry["expect"], "blockers": entry["blockers"]}
+    return host_parts(document)[name]
+
+
+_PROOF_STEP = re.compile(r"^[LR]:[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def part_entry(part):
+    """The host entry inside a stored part (the part without ``digest`` and ``proof``)."""
+    return {k: v for k, v in part.items() if k not in PART_KEYS}
+
+
+def verify_part(name, part, approved):
+    """``None`` when ``part`` (host ``name``'s ``divest_plan`` fact) is a part of the plan whose
+    digest is ``approved``, as its proof shows; else why not, in a few words."""
+    if not isinstance(part, Mapping):
+        return "no plan part"
+    proof = part.get("proof")
+    if not isinstance(proof, Mapping):
+        return "the part carries no proof (made by an older version: plan again)"
+    body, count, path = proof.get("body"), proof.get("hosts"), proof.get("path")
+    if not (isinstance(body, str) and _HEX64.match(body) and isinstance(count, int) and not isinstance(count, bool)
+            and count > 0 and isinstance(path, list) and all(isinstance(s, str) and _PROOF_STEP.match(s) for s in path)):
+        return "the part's proof is malformed"
+    try:
+        node = leaf_hash(name, _dumps(part_entry(part)))
+    except (TypeError, ValueError):
+        return "the part is not plain data"
+    for step in path:
+        sibling = bytes.fromhex(step[2:])
+        node = _node(sibling, node) if step[0] == "L" else _node(node, sibling)
+    if _commit(body, count, node) != approved:
+        return "its content does not match the approved digest (changed after the plan was made, or from another plan)"
+    return None
 
 
 def compact_summary(document, max_items=50):

@@ -64,6 +64,9 @@ def test_reinstall_is_blocked(name):
     pref = h.file("/etc/apt/preferences.d/divest-kaspersky.pref")
     assert pref.exists
     assert "Pin-Priority: -1" in pref.content_string
+    # every package name the catalog knows, not only the ones this host had
+    pinned = next(line for line in pref.content_string.splitlines() if line.startswith("Package:")).split()[1:]
+    assert {"kesl", "kesl-gui", "klnagent64", "kess", "kav4fs", "ksc64", "kwts"} <= set(pinned)
 
 
 def test_pin_stops_apt_from_installing_again():
@@ -113,7 +116,15 @@ def test_execute_report_lists_every_host_with_its_outcome():
         assert {e["product"] for e in entry["expected"]} == products
     assert [i["host"] for i in rep["not_in_plan"]] == ["clean"]
     assert rep["summary"]["vendor_free"] == len(PLANNED)
-    assert rep["summary"]["still_affected"] == 0
+    assert rep["summary"]["still_affected"] == 0 and rep["summary"]["unprotected"] == 0
+    # every host ended clean: no planned product (leftovers included) is "still there"
+    assert [p for p in rep["summary"]["by_product"] if p["remaining"]] == []
+    # the idempotence run kept what the first run removed, and both runs are in the history
+    for name in PLANNED:
+        entry = hosts[name]
+        assert entry["status"] == "removed" and [h["status"] for h in entry["history"]] == ["removed", "removed"]
+        assert {r["product"] for r in entry["removed"]} | {"leftovers"} >= products - {"leftovers"}
+        assert "\n" not in entry["reason"]
     with open(REPORTS / "divest-execute.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["host"] for r in rows} == set(PLANNED) | {"clean"}

@@ -137,5 +137,8 @@ def test_awx_source_from_the_fact_cache_in_check_mode(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     rep = json.loads((tmp_path / "divest-execute-check.json").read_text())
     assert rep["plan"]["source"] == "facts" and rep["check_mode"] is True
-    assert {n: h["status"] for n, h in by_host(rep).items()} == {
-        "f1-prerm": "already_clean", "f2-norepo": "failed", "f3-drift": "drifted", "f4-gone": "unreachable"}
+    hosts = by_host(rep)
+    assert {n: h["status"] for n, h in hosts.items()} == {
+        "f1-prerm": "removed", "f2-norepo": "failed", "f3-drift": "drifted", "f4-gone": "unreachable"}
+    # check mode refreshed the lists into a scratch directory: the mirror is down, not the package missing
+    assert hosts["f2-norepo"]["reason"].startswith("replacement: repository unreachable"), hosts["f2-norepo"]["reason"]

@@ -106,15 +106,35 @@ def test_gate_from_the_plan_file(tmp_path, monkeypatch, plan_file):
     assert result["order"] == ["web1", "web2", "web3"] and result["serial"] == [1, 2]
     assert result["not_in_plan"] == [{"host": "db1", "reason": "clean when the plan was made"},
                                      {"host": "new1", "reason": "not in the plan"}]
-    assert result["repo_patterns"] == {"kaspersky": ["re:kaspersky"]}
     assert result["msg"].startswith("plan %s approved: 3 host(s) to work on in 2 wave(s) (canary: 1, wave-1: 2)"
                                     % PLAN["digest"])
     assert len(result["run_id"]) == 12 and result["changed"] is False
 
 
 def test_gate_pattern_narrows_the_run(tmp_path, monkeypatch, plan_file):
-    result = gate(Fleet(tmp_path, monkeypatch), digest=PLAN["digest"], path=str(plan_file), pattern="web2:web3")
+    # the canary web1 has an outcome of this plan: its wave is done
+    fleet = Fleet(tmp_path, monkeypatch, {"web1": {"divest_outcome": {"status": "removed", "digest": PLAN["digest"],
+                                                                      "check_mode": False}}})
+    result = gate(fleet, digest=PLAN["digest"], path=str(plan_file), pattern="web2:web3")
     assert result["order"] == ["web2", "web3"] and result["not_targeted"] == ["web1"]
+    assert "1 host(s) of the plan are not targeted by this run" in result["msg"]
+
+
+@pytest.mark.parametrize("limit", [None, "web2:web3:localhost"])
+def test_gate_refuses_to_jump_an_unfinished_canary(tmp_path, monkeypatch, plan_file, limit):
+    fleet = Fleet(tmp_path, monkeypatch)
+    if limit:
+        fleet.inventory.subset(limit)
+    args = {"digest": PLAN["digest"], "path": str(plan_file)}
+    if not limit:
+        args["pattern"] = "web2:web3"
+    with pytest.raises(AnsibleActionFail) as info:
+        gate(fleet, **args)
+    text = str(info.value)
+    assert "wave canary is not finished: web1 (no outcome of this plan)" in text and "Nothing was done" in text
+    assert "divest_allow_wave_skip" in text
+    result = gate(fleet, allow_wave_skip=True, **args)
+    assert result["order"] == ["web2", "web3"]
 
 
 @pytest.mark.parametrize("digest, edit, fragment", [
@@ -144,18 +164,45 @@ def test_gate_from_the_fact_cache(tmp_path, monkeypatch):
         gate(fleet, digest="sha256:" + "d" * 64, source="facts")
 
 
-def test_execute_outcome_is_plain_and_small():
-    args = {"outcome": {"status": "removed", "reason": "x" * 5000, "digest": PLAN["digest"], "removed": "nope",
-                        "replacement": {"product": "clamav", "healthy": True, "database": ["a"] * 50},
-                        "unknown": "dropped", "check_mode": False}, "finished": True}
-    result = make(action_outcome, args, "fleetsec.divest.execute_outcome").run(task_vars={})
-    out = result["ansible_facts"]["divest_outcome"]
-    assert set(out) == set(action_outcome.KEYS)
-    assert len(out["reason"]) == 2003 and out["removed"] == [] and out["finished_at"].endswith("Z")
-    assert out["replacement"] == {"product": "clamav", "healthy": True}
+def test_gate_refuses_a_part_edited_in_the_fact_cache(tmp_path, monkeypatch):
+    cached = {name: {"divest_plan": _planner.host_part(PLAN, name)} for name in PLAN["hosts"]}
+    part = json.loads(json.dumps(cached["web2"]["divest_plan"]))
+    next(a for a in part["actions"] if a["action"] == "remove")["removal"]["packages"].append("openssh-server")
+    cached["web2"] = {"divest_plan": part}
+    fleet = Fleet(tmp_path, monkeypatch, cached)
+    with pytest.raises(AnsibleActionFail) as info:
+        gate(fleet, digest=PLAN["digest"], source="facts")
+    assert "web2 (its content does not match the approved digest" in str(info.value)
+    assert "Nothing was done" in str(info.value)
+    # limited to web1 alone, the edited part of another host still stops the run: the cache is not trusted
+    fleet.inventory.subset("web1:localhost")
+    with pytest.raises(AnsibleActionFail, match="web2"):
+        gate(fleet, digest=PLAN["digest"], source="facts")
+
+
+def test_execute_outcome_events_store_plain_facts_and_not_in_check_mode():
+    part = {"wave": "canary", "platform": "linux", "replacement": "clamav", "blockers": [],
+            "expect": [{"vendor": "kaspersky", "product": "kesl", "version": "12.1.0.1508", "state": "installed"}]}
+    gate_info = {"digest": PLAN["digest"], "run_id": "abc"}
+    start = make(action_outcome, {"event": "start", "part": part, "gate": gate_info}, "x").run(task_vars={})
+    out = start["ansible_facts"]["divest_outcome"]
+    assert out["status"] == "running" and out["history"][0]["status"] == "running"
     json.dumps(out)
-    with pytest.raises(AnsibleActionFail, match="outcome.status"):
-        make(action_outcome, {"outcome": {"status": "bogus"}}, "x").run(task_vars={})
+    scan = {"changed": False, "ansible_facts": {"divest": facts("affected", [finding()])}}
+    scanned = make(action_outcome, {"event": "scanned", "state": start["state"], "result": scan}, "x").run(task_vars={})
+    assert scanned["mode"] == "act"
+    # a step result from a host that is gone fails the task: the rescue tells it from a failure
+    lost = {"unreachable": True, "msg": "Failed to connect"}
+    with pytest.raises(AnsibleActionFail, match="lost contact with the host during re-identify"):
+        make(action_outcome, {"event": "scanned", "state": start["state"], "result": lost}, "x").run(task_vars={})
+    with pytest.raises(AnsibleActionFail, match="lost contact"):
+        make(action_outcome, {"event": "changed", "state": scanned["state"], "step": "cleanup",
+                              "results": [{"changed": True}, lost]}, "x").run(task_vars={})
+    with pytest.raises(AnsibleActionFail, match="needs the state"):
+        make(action_outcome, {"event": "finish"}, "x").run(task_vars={})
+    # check mode: the same decisions, no fact
+    dry = make(action_outcome, {"event": "start", "part": part, "gate": gate_info}, "x", check_mode=True).run(task_vars={})
+    assert "ansible_facts" not in dry and dry["outcome"]["check_mode"] is True and dry["outcome"]["history"] == []
 
 
 def test_report_execute_phase_reads_outcomes_from_the_fact_cache(tmp_path, monkeypatch, plan_file):

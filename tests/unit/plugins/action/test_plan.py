@@ -235,7 +235,15 @@ def test_planned_hosts_get_their_part_in_the_fact_cache(fleet):
     for name in ("web3", "old1"):
         assert "divest_plan" not in fleet.cached(name)
     assert fleet.cached("new1") is None
-    assert set(fleet.cached("web1")["divest_plan"]) == {"digest", "wave", "actions", "expect", "blockers"}
+    part = fleet.cached("web1")["divest_plan"]
+    assert set(part) == set(plan["hosts"]["web1"]) | {"digest", "proof"}
+    assert _planner.verify_part("web1", part, plan["digest"]) is None
+    # the Linux host's vendor-wide actions come from the shipped catalog
+    cleanup = next(a for a in part["actions"] if a["action"] == "cleanup")
+    assert cleanup["vendor_dirs"] == ["/etc/opt/kaspersky", "/opt/kaspersky", "/var/log/kaspersky", "/var/opt/kaspersky"]
+    assert cleanup["repo_patterns"] == ["re:kaspersky"]
+    block = next(a for a in part["actions"] if a["action"] == "block_reinstall")
+    assert {"kesl", "kesl-astra", "klnagent64", "ksc64", "kav4fs", "kess"} <= set(block["packages"])
 
 
 def test_unchanged_parts_are_not_rewritten(tmp_path, monkeypatch):
@@ -431,7 +439,7 @@ def test_hostile_values_are_escaped_in_every_format():
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "\u202e" not in html and "\x7f" not in html
     md = files["md"].decode("utf-8")
-    assert "<script>" not in md and "\\|" in md and "\\`x\\`" in md
+    assert "``<script>alert(1)</script>\\|`x`*\ufffd\ufffd\\xff``" in md   # a code span: inert
     assert yaml.safe_load(files["yml"].decode("utf-8")) == json.loads(files["json"].decode("utf-8")) == plan
     assert _planner.verify(yaml.safe_load(files["yml"].decode("utf-8")))
 

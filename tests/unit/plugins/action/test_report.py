@@ -102,8 +102,9 @@ def test_writes_every_format_and_returns_summary(tmp_path):
         "report": "identify",
         "generated_at": T1,
         "hosts": 6,
-        "status": {"affected": 1, "residual": 0, "unknown": 1, "failed": 1, "unreachable": 1,
-                   "not_scanned": 1, "clean": 1},
+        "status": {"unprotected": 0, "reappearance": 0, "affected": 1, "residual": 0, "unknown": 1, "failed": 1,
+                   "unreachable": 1, "not_scanned": 1, "clean": 1},
+        "alerts": {"unprotected": 0, "reappearance": 0},
         "products": {"kaspersky/kesl": 1},
     }
     assert len(json.dumps(result["summary"])) < 400
@@ -325,8 +326,8 @@ def test_fast_reader_matches_public_hostvars(tmp_path, real_hostvars):
 def test_real_hostvars(tmp_path, real_hostvars):
     tvars = {"hostvars": real_hostvars, "ansible_play_hosts_all": ["web1", "web2", "gone", "win1", "ghost"]}
     result = run({"dest": str(tmp_path / "r")}, tvars=tvars)
-    assert result["summary"]["status"] == {"affected": 2, "residual": 0, "unknown": 0, "failed": 0,
-                                           "unreachable": 1, "not_scanned": 1, "clean": 1}
+    assert result["summary"]["status"] == {"unprotected": 0, "reappearance": 0, "affected": 2, "residual": 0,
+                                           "unknown": 0, "failed": 0, "unreachable": 1, "not_scanned": 1, "clean": 1}
     doc = json.loads(open(result["files"]["json"], "rb").read())
     web2 = next(h for h in doc["hosts"] if h["name"] == "web2")
     # facts are data: a host-controlled template string is reported, never rendered
@@ -334,3 +335,21 @@ def test_real_hostvars(tmp_path, real_hostvars):
     assert web2["findings"][0]["version"] == "{% raw %}x"
     html = open(result["files"]["html"], "rb").read().decode("utf-8")
     assert "{{ lookup(&#x27;pipe&#x27;, &#x27;id&#x27;) }}" in html
+
+
+def test_identify_reads_the_execute_outcome_from_the_fact_cache(tmp_path, real_hostvars):
+    """A host execute cleaned and left without a working replacement is unprotected in the next
+    identify report; one that carries the vendor again is a reappearance."""
+    cache = real_hostvars._variable_manager._fact_cache
+    outcome = {"status": "unprotected", "digest": "sha256:" + "a" * 64, "check_mode": False,
+               "finished_at": "2026-11-27T09:00:00Z", "reason": "no working antivirus: clamd is masked",
+               "replacement": {"product": "clamav", "healthy": False, "checked": True}}
+    cache["web1"] = dict(cache["web1"], divest_outcome=outcome)
+    cleaned = dict(outcome, status="removed", replacement={"product": "clamav", "healthy": True, "checked": True})
+    cache["web2"] = dict(cache["web2"], divest_outcome=cleaned)
+    result = run({"dest": str(tmp_path / "r")}, tvars={"hostvars": real_hostvars,
+                                                       "ansible_play_hosts_all": ["web1", "web2"]})
+    doc = json.loads(open(result["files"]["json"], "rb").read())
+    status = {h["name"]: h["status"] for h in doc["hosts"]}
+    assert status == {"web1": "unprotected", "web2": "reappearance"}
+    assert result["summary"]["alerts"] == {"unprotected": 1, "reappearance": 1}

@@ -90,10 +90,15 @@ def test_generated_at_is_not_part_of_the_contract(doc):
     assert _execute.check_plan(moved, doc["digest"])
 
 
-@pytest.mark.parametrize("document", [{}, {"kind": "x", "schema": 1}, {"kind": _planner.KIND, "schema": 2}])
-def test_not_a_plan(document):
-    with pytest.raises(_execute.GateError, match="is not a fleetsec.divest plan"):
+@pytest.mark.parametrize("document, fragment", [
+    ({}, "is not a fleetsec.divest plan"),
+    ({"kind": "x", "schema": 2}, "is not a fleetsec.divest plan"),
+    ({"kind": _planner.KIND, "schema": 1}, "made by another version of fleetsec.divest (plan schema 1"),
+])
+def test_not_a_plan(document, fragment):
+    with pytest.raises(_execute.GateError) as info:
         _execute.check_plan(document, "sha256:" + "0" * 64)
+    assert fragment in str(info.value) and "Nothing was done" in str(info.value)
 
 
 def test_load_plan_file_json_yaml_and_errors(tmp_path, doc):
@@ -145,6 +150,74 @@ def test_parts_from_facts_keep_only_the_approved_plan(doc):
     assert sorted(parts) == ["web1", "web2", "web3"]
     assert others == {"web4": "its stored plan part is from another plan (sha256:%s)" % ("b" * 64)}
     assert _execute.wave_order(parts) == ["canary", "wave-1"]
+
+
+def test_a_part_edited_in_the_fact_cache_stops_the_run(doc):
+    stored = {name: _planner.host_part(doc, name) for name in doc["hosts"]}
+    edited = copy.deepcopy(stored["web2"])
+    remove = next(a for a in edited["actions"] if a["action"] == "remove")
+    remove["removal"]["residue"].append("/etc/passwd")          # the digest label still says approved
+    stored["web2"] = edited
+    with pytest.raises(_execute.GateError) as info:
+        _execute.parts_from_facts(["web1", "web2", "web3"], stored.get, doc["digest"])
+    text = str(info.value)
+    assert "web2 (its content does not match the approved digest" in text and "Nothing was done" in text
+    # the same part on its own host, unedited, passes; copied to another host it does not
+    stored["web2"] = _planner.host_part(doc, "web2")
+    assert sorted(_execute.parts_from_facts(["web2"], stored.get, doc["digest"])[0]) == ["web2"]
+    stored["web3"] = dict(stored["web2"])
+    with pytest.raises(_execute.GateError, match="web3"):
+        _execute.parts_from_facts(["web3"], stored.get, doc["digest"])
+
+
+def _outcome(status, digest, check_mode=False):
+    return {"status": status, "digest": digest, "check_mode": check_mode}
+
+
+LIMITS = {"canary": 0, "default": 50, "waves": {}}
+
+
+@pytest.mark.parametrize("targeted, outcomes, fragment", [
+    # the whole plan in this run: nothing to check
+    (["web1", "web2", "web3", "web4"], {}, None),
+    # the canary in this run with the later waves
+    (["web1", "web4"], {"web2": "removed", "web3": "already_clean"}, None),
+    # wave-2 alone before anything ran
+    (["web4"], {}, "wave canary is not finished: web1 (no outcome of this plan)"),
+    # the canary failed (limit 0)
+    (["web2", "web3"], {"web1": "failed"}, "wave canary failed above its limit of 0 %: web1 (failed)"),
+    # an unprotected canary counts as a failure
+    (["web4"], {"web1": "unprotected", "web2": "removed", "web3": "removed"}, "web1 (unprotected)"),
+    # a canary still running (the run was killed), a dry run does not count
+    (["web2"], {"web1": "running"}, "web1 (running)"),
+    (["web2"], {"web1": ("removed", True)}, "web1 (no outcome of this plan)"),
+    # wave-1 half done, one failure of two is within 50 %
+    (["web4"], {"web1": "removed", "web2": "removed", "web3": "failed"}, None),
+    (["web4"], {"web1": "removed", "web2": "blocked", "web3": "drifted"}, None),
+    # part of wave-1 targeted: its other host must be done
+    (["web3", "web4"], {"web1": "removed"}, "wave wave-1 is not finished: web2 (no outcome of this plan)"),
+    # an outcome of another plan does not count
+    (["web2", "web3"], {"web1": ("removed", False, "sha256:" + "e" * 64)}, "web1 (no outcome of this plan)"),
+])
+def test_a_run_may_not_jump_an_unfinished_wave(doc, targeted, outcomes, fragment):
+    stored = {}
+    for name, value in outcomes.items():
+        value = value if isinstance(value, tuple) else (value,)
+        status, check, digest = (list(value) + [False, doc["digest"]][len(value) - 1:])[:3]
+        stored[name] = _outcome(status, digest, check)
+    problems = _execute.earlier_waves(doc["waves"], targeted, stored, doc["digest"], LIMITS)
+    if fragment is None:
+        assert problems == []
+    else:
+        assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name, limits, expected", [
+    ("canary", {}, 0), ("wave-1", {}, 10), ("canary", {"canary": 5}, 5),
+    ("management", {"default": 20, "waves": {"management": 0}}, 0),
+])
+def test_wave_limit(name, limits, expected):
+    assert _execute.wave_limit(name, limits) == expected
 
 
 @pytest.mark.parametrize("names, hint, expected", [

@@ -88,3 +88,88 @@ def test_renderers_escape_hostile_values():
 def test_nothing_ran():
     doc = rep.build_execute_report({}, "t", dict(GATE, order=[], parts={}, waves=[]))
     assert doc["summary"]["hosts"] == 0 and b"No host of the plan" in rep.render_html(doc)
+
+
+def test_an_unprotected_host_is_its_own_outcome_and_the_page_is_never_green():
+    bad = outcome("unprotected", "no working antivirus: the vendor's protection is gone and ClamAV NOT healthy: "
+                                 "clamd is masked", removed=REMOVED)
+    bad["divest_outcome"]["replacement"] = {"product": "clamav", "healthy": False, "checked": True,
+                                            "reason": "clamd is masked"}
+    bad["divest_outcome"]["protection"] = "none"
+    hosts = {"c1": outcome("removed", "removed kesl", removed=REMOVED), "w1": bad}
+    gate = dict(GATE, order=["c1", "w1"], waves=GATE["waves"][:2])
+    doc = rep.build_execute_report(hosts, "t", gate)
+    s = doc["summary"]
+    assert s["by_status"]["unprotected"] == 1 and s["unprotected"] == 1 and s["done"] == 1
+    assert rep.compact_summary(doc)["unprotected"] == 1
+    page = rep.render_html(doc).decode("utf-8")
+    assert 'banner tone-unprotected' in page and "1 host UNPROTECTED" in page
+    assert "tone-clean" not in page.split('class="banner')[1].split(">")[0]
+    assert "NOT healthy" in page and "protected by: NOTHING" in page
+    row = [r for r in csv.DictReader(io.StringIO(rep.render_csv(doc).decode("utf-8"))) if r["host"] == "w1"][0]
+    assert row["status"] == "unprotected" and row["replacement_healthy"] == "no" and row["protection"] == "none"
+
+
+def test_a_failed_host_says_what_still_protects_it():
+    failed = outcome("failed", "replacement: repository unreachable; nothing was removed")
+    failed["divest_outcome"]["replacement"] = {"product": "clamav", "healthy": False, "checked": True}
+    failed["divest_outcome"]["protection"] = "vendor"
+    doc = rep.build_execute_report({"c1": failed}, "t", dict(GATE, order=["c1"], waves=GATE["waves"][:1]))
+    page = rep.render_html(doc).decode("utf-8")
+    assert "protected by: the vendor&#x27;s product (still installed)" in page or \
+        "protected by: the vendor's product (still installed)" in page
+
+
+def test_history_of_a_killed_and_finished_host_is_kept_in_every_format():
+    removed = [{"vendor": "kaspersky", "product": "klnagent", "packages": ["klnagent64"], "run_id": "run0",
+                "at": "2026-12-30T09:01:00Z"},
+               {"vendor": "kaspersky", "product": "ksc64", "packages": ["ksc64"], "run_id": RUN,
+                "at": "2026-12-30T10:03:00Z"}]
+    host = outcome("removed", "removed ksc64; removed by an earlier run of this plan: klnagent", removed=removed)
+    host["divest_outcome"]["history"] = [
+        {"run_id": "run0", "started_at": "2026-12-30T09:00:00Z", "finished_at": None, "status": "running",
+         "step": "remove", "removed": ["klnagent"]},
+        {"run_id": RUN, "started_at": "2026-12-30T10:00:00Z", "finished_at": "2026-12-30T10:05:00Z",
+         "status": "removed", "step": "done", "removed": ["ksc64"]}]
+    doc = rep.build_execute_report({"c1": host}, "t", dict(GATE, order=["c1"], waves=GATE["waves"][:1]))
+    entry = doc["hosts"][0]
+    assert [r["run_id"] for r in entry["removed"]] == ["run0", RUN] and len(entry["history"]) == 2
+    assert doc["summary"]["by_status"]["removed"] == 1
+    assert "2 removed" not in rep.render_html(doc).decode("utf-8")      # hosts, not products
+    assert "1 removed by this plan" in rep.render_html(doc).decode("utf-8")
+    row = next(csv.DictReader(io.StringIO(rep.render_csv(doc).decode("utf-8"))))
+    assert row["removed_by_runs"].startswith("klnagent@run0 2026-12-30T09:01:00Z; ksc64@run1") and row["runs"] == "2"
+    page = rep.render_html(doc).decode("utf-8")
+    assert "run run0" in page and "run run1" in page
+
+
+def test_hosts_this_run_did_not_target_stay_still_to_do():
+    gate = dict(GATE, order=["w1"], waves=[{"name": "wave-1", "hosts": ["w1"]}],
+                not_targeted=["c1", "w2"], not_targeted_parts={"c1": part("canary"), "w2": part("wave-1")})
+    hosts = {"w1": outcome("removed", removed=REMOVED), "c1": outcome("removed", run="run0", removed=REMOVED)}
+    doc = rep.build_execute_report(hosts, "t", gate)
+    by = {h["name"]: h for h in doc["hosts"]}
+    assert by["c1"]["status"] == "removed" and by["c1"]["run"] == "earlier"
+    assert by["w2"]["status"] == "not_targeted" and "still to do" in by["w2"]["reason"]
+    s = doc["summary"]
+    assert s["hosts"] == 3 and s["still_affected"] == 1 and s["not_targeted"] == 2
+    assert [w["name"] for w in s["by_wave"]] == ["wave-1", "canary"]
+    assert "1 not in this run" in rep.render_html(doc).decode("utf-8")
+
+
+def test_products_of_hosts_that_ended_clean_are_not_still_there():
+    expect = EXPECT + [{"vendor": "kaspersky", "product": "leftovers", "version": None, "state": "residual"}]
+    gate = dict(GATE, order=["c1", "w1"], waves=GATE["waves"][:2],
+                parts={"c1": dict(part("canary"), expect=expect), "w1": dict(part("wave-1"), expect=expect)})
+    hosts = {"c1": outcome("removed", removed=REMOVED), "w1": outcome("already_clean")}
+    products = {p["product"]: p for p in rep.build_execute_report(hosts, "t", gate)["summary"]["by_product"]}
+    assert products["leftovers"]["remaining"] == 0 and products["leftovers"]["removed"] == 1
+    assert products["kesl"] == {"vendor": "kaspersky", "product": "kesl", "hosts": 2, "removed": 1,
+                                "already_clean": 1, "remaining": 0}
+
+
+def test_a_dry_run_outcome_is_not_a_real_one():
+    dry = outcome("would_remove")
+    dry["divest_outcome"]["check_mode"] = True
+    doc = rep.build_execute_report({"c1": dry}, "t", dict(GATE, order=["c1"], waves=GATE["waves"][:1]))
+    assert doc["hosts"][0]["status"] == "not_started"

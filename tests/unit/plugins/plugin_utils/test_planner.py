@@ -3,6 +3,7 @@
 import copy
 import datetime
 import json
+import math
 
 import pytest
 
@@ -15,6 +16,8 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._planner import (
     compact_summary,
     digest,
     host_part,
+    host_parts,
+    verify_part,
     normalize_policy,
     parse_duration,
     scan_state,
@@ -617,16 +620,35 @@ def test_verify_detects_tampering():
     tampered["hosts"]["web1"]["actions"][1]["removal"]["packages"] = []
     assert not verify(tampered)
     assert not verify(dict(plan, digest="sha256:" + "0" * 64))
-    assert not verify(dict(plan, schema=2)) and not verify({}) and not verify(None)
+    assert not verify(dict(plan, schema=1)) and not verify({}) and not verify(None)
     assert digest(plan) == plan["digest"]
 
 
-def test_digest_rule_is_the_documented_one():
+def _documented_digest(plan):
+    """docs/plan.md, "Digest", written out independently of the planner."""
     import hashlib
-    plan = build_plan(sample_hosts(), SAMPLE_POLICY, now=NOW)
-    body = {k: v for k, v in plan.items() if k not in ("digest", "generated_at")}
-    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    assert plan["digest"] == "sha256:" + hashlib.sha256(raw).hexdigest()
+
+    def dumps(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    level = [hashlib.sha256(b"\x00" + dumps(name) + b":" + dumps(plan["hosts"][name])).digest()
+             for name in sorted(plan["hosts"])]
+    while len(level) > 1:
+        pairs = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        level = pairs + (level[-1:] if len(level) % 2 else [])
+    root = level[0] if level else hashlib.sha256(b"").digest()
+    body = hashlib.sha256(dumps({k: v for k, v in plan.items() if k not in ("digest", "generated_at", "hosts")}))
+    top = dumps({"body": body.hexdigest(), "hosts": len(plan["hosts"]), "root": root.hex()})
+    return "sha256:" + hashlib.sha256(top).hexdigest()
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 5, 8, 13])
+def test_digest_rule_is_the_documented_one(count):
+    plan = plan_of(fleet(count)) if count else build_plan({}, SAMPLE_POLICY, now=NOW)
+    assert len(plan["hosts"]) == count
+    assert plan["digest"] == _documented_digest(plan)
+    sample = build_plan(sample_hosts(), SAMPLE_POLICY, now=NOW)
+    assert sample["digest"] == _documented_digest(sample)
 
 
 # ------------------------------------------------------------------------- document, secrets
@@ -677,13 +699,69 @@ def test_no_secret_reaches_the_plan():
 def test_host_part_and_compact_summary():
     plan = build_plan(sample_hosts(), SAMPLE_POLICY, now=NOW)
     part = host_part(plan, "web1")
-    assert set(part) == {"digest", "wave", "actions", "expect", "blockers"}
+    assert set(part) == set(plan["hosts"]["web1"]) | {"digest", "proof"}
+    assert {k: v for k, v in part.items() if k not in ("digest", "proof")} == plan["hosts"]["web1"]
     assert part["digest"] == plan["digest"] and part["wave"] == "canary"
     assert host_part(plan, "clean") is None
     small = compact_summary(plan)
     assert small["digest"] == plan["digest"] and small["waves"] == {"canary": 1, "wave-1": 2, "management": 1}
     assert small["blockers"] == {"not_scanned": 1, "password_required": 1, "exception": 1}
     assert len(json.dumps(small)) < 1000
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 64, 100])
+def test_every_part_verifies_alone_against_the_digest(count):
+    plan = plan_of(fleet(count))
+    parts = host_parts(plan)
+    assert set(parts) == set(plan["hosts"])
+    depth = max(len(p["proof"]["path"]) for p in parts.values())
+    assert depth == math.ceil(math.log2(count)) if count > 1 else depth == 0
+    for name, part in parts.items():
+        # through JSON, as the fact cache stores it
+        stored = json.loads(json.dumps(part))
+        assert verify_part(name, stored, plan["digest"]) is None, name
+
+
+def _tampered(part, path, value):
+    part = copy.deepcopy(part)
+    target = part
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return part
+
+
+def test_an_edited_part_is_refused_whatever_was_edited():
+    plan = build_plan(sample_hosts(), SAMPLE_POLICY, now=NOW)
+    parts = host_parts(plan)
+    web1 = parts["web1"]
+    remove = next(i for i, a in enumerate(web1["actions"]) if a["action"] == "remove")
+    edits = {
+        "a package added to a recipe": (("actions", remove, "removal", "packages"),
+                                        web1["actions"][remove]["removal"]["packages"] + ["openssh-server"]),
+        "a residue path added": (("actions", remove, "removal", "residue"), ["/etc/passwd"]),
+        "a blocker added": (("blockers",), [{"kind": "exception", "message": "hold"}]),
+        "another wave": (("wave",), "wave-9"),
+        "the expectation changed": (("expect",), []),
+        "a proof step flipped": (("proof", "path", 0), "L:" + "0" * 64),
+        "another body": (("proof", "body"), "0" * 64),
+        "another host count": (("proof", "hosts"), 99),
+    }
+    for what, (path, value) in edits.items():
+        assert verify_part("web1", _tampered(web1, path, value), plan["digest"]), what
+    # a new key in the entry, the digest label rewritten to the approved one: still refused
+    other = build_plan(sample_hosts(), dict(SAMPLE_POLICY, waves={"canary": 2}), now=NOW)
+    foreign = dict(host_parts(other)["web1"], digest=plan["digest"])
+    assert "does not match" in verify_part("web1", foreign, plan["digest"])
+    assert "does not match" in verify_part("web1", dict(web1, extra=1), plan["digest"])
+    # a part copied to another host; a blocked host's blockers removed
+    assert verify_part("web2", web1, plan["digest"])
+    assert parts["web2"]["blockers"] and verify_part("web2", dict(parts["web2"], blockers=[]), plan["digest"])
+    # no proof, a malformed proof, not a mapping
+    assert "no proof" in verify_part("web1", {k: v for k, v in web1.items() if k != "proof"}, plan["digest"])
+    assert "malformed" in verify_part("web1", _tampered(web1, ("proof", "path"), ["X:zz"]), plan["digest"])
+    assert verify_part("web1", None, plan["digest"]) == "no plan part"
+    assert verify_part("web1", web1, plan["digest"]) is None
 
 
 def test_compact_summary_stays_small_with_many_waves():
@@ -768,3 +846,53 @@ def test_policy_is_normalised():
 ])
 def test_durations(value, seconds):
     assert parse_duration(value) == seconds
+
+
+# ------------------------------------------------------------------------- vendor-wide actions
+
+VENDORS = {"kaspersky": {"linux": {"dirs": ["/opt/kaspersky", "/var/opt/kaspersky"], "repos": ["re:kaspersky"],
+                                   "packages": ["kesl", "kesl-gui", "klnagent64", "kess", "kav4fs"]}}}
+
+
+def test_linux_hosts_get_the_vendor_wide_cleanup_and_the_whole_catalog_blocked():
+    hosts = {"web1": host(linux_facts(KESL), "web"), "win1": host(windows_facts(windows_finding("kes")), "win")}
+    plan = build_plan(hosts, {}, now=NOW, vendors=VENDORS)
+    actions = plan["hosts"]["web1"]["actions"]
+    cleanup = [a for a in actions if a["action"] == "cleanup"]
+    assert len(cleanup) == 1 and cleanup[0]["state"] is None       # no leftovers finding on this host
+    assert cleanup[0]["vendor_dirs"] == ["/opt/kaspersky", "/var/opt/kaspersky"]
+    assert cleanup[0]["repo_patterns"] == ["re:kaspersky"]
+    block = next(a for a in actions if a["action"] == "block_reinstall")
+    assert block["packages"] == ["kav4fs", "kesl", "kesl-gui", "kess", "klnagent64"]   # not only kesl
+    verify_action = next(a for a in actions if a["action"] == "verify")
+    assert verify_action["absent"] == [{"vendor": "kaspersky", "product": "kesl"}]
+    # the synthetic cleanup is not a product of the plan
+    assert [p["product"] for p in plan["summary"]["by_product"]] == ["kes", "kesl"]
+    # Windows hosts are unchanged by the Linux profile
+    win = plan["hosts"]["win1"]["actions"]
+    assert not any(a.get("vendor_dirs") for a in win)
+    # the profile is in the entry, so in the digest
+    assert build_plan(hosts, {}, now=NOW)["digest"] != plan["digest"]
+
+
+def test_a_leftovers_finding_keeps_its_recipe_and_gets_the_profile():
+    facts = linux_facts(pkg("kesl", "12.1.0-1508", status="config-files"), repos=[REPO])
+    plan = build_plan({"web1": host(facts)}, {}, now=NOW, vendors=VENDORS)
+    cleanup = [a for a in plan["hosts"]["web1"]["actions"] if a["action"] == "cleanup"]
+    assert len(cleanup) == 1 and cleanup[0]["state"] == "residual"
+    assert cleanup[0]["removal"]["residue"] and cleanup[0]["vendor_dirs"] == ["/opt/kaspersky", "/var/opt/kaspersky"]
+
+
+def test_held_packages_are_shown_on_their_remove_action():
+    facts = linux_facts(KESL)
+    facts["findings"][0]["evidence"][0]["hold"] = "apt-mark"
+    plan = build_plan({"web1": host(facts)}, {}, now=NOW)
+    remove = next(a for a in plan["hosts"]["web1"]["actions"] if a["action"] == "remove")
+    assert remove["holds"] == [{"package": "kesl", "hold": "apt-mark"}]
+    plain = build_plan({"web1": host(linux_facts(KESL))}, {}, now=NOW)
+    assert "holds" not in next(a for a in plain["hosts"]["web1"]["actions"] if a["action"] == "remove")
+
+
+def test_a_bad_vendor_profile_is_refused():
+    with pytest.raises(PolicyError):
+        build_plan({}, {}, now=NOW, vendors={"kaspersky": {"solaris": {}}})

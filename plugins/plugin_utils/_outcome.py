@@ -1,0 +1,441 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A host's execute outcome, step by step: what the execute role did, and what it means.
+
+The execute role runs the steps (re-identify, replacement, remove, cleanup, block, verify) and
+hands each step's result to the ``fleetsec.divest.execute_outcome`` action, which calls the
+function of the same name here. Every decision and every text of the outcome is made here, in
+Python, where unit tests reach it; the role only runs the steps.
+
+The state is ``{"outcome": <the divest_outcome fact>, "run": <what this run knows>}``:
+
+* ``outcome`` is what is stored in the fact cache after every step (docs/execute.md,
+  "Outcomes"): the status, the reason, the products **this plan** removed (kept across runs,
+  never overwritten by a later run), the history of the plan's runs on the host, the
+  replacement's last health check and whether the host is protected.
+* ``run`` is this run's working state (the mode chosen after re-identifying, the scans, what
+  was removed now); it is not stored.
+
+Principles it implements (DESIGN.md): never unprotected (a host without the vendor's
+protection and without a working replacement is ``unprotected``, whatever else happened);
+every step recorded as it happens (each function returns the new fact); reruns converge (what
+an earlier run of the same plan removed, or was removing when it was killed, is progress, not
+drift); check mode tells the truth (the same decisions, on predictions).
+
+Controller side, standard library only.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import text, to_jsonable
+
+__all__ = ["STATUSES", "FINAL", "MAX_HISTORY", "start", "scanned", "replacement", "removed", "changed",
+           "verified", "failed", "finish", "protection", "EVENTS"]
+
+#: Every status an outcome can have (``running`` while the host is being worked on).
+STATUSES = ("running", "removed", "already_clean", "would_remove", "unprotected", "blocked", "drifted", "failed",
+            "unreachable")
+#: Statuses decided before the last step; ``finish`` keeps them (but may make them ``unprotected``).
+FINAL = ("blocked", "drifted", "failed", "unreachable")
+#: Runs of the same plan kept in ``history`` (the oldest are dropped and counted).
+MAX_HISTORY = 10
+MAX_TEXT = 1500
+STEPS = ("plan", "re-identify", "replacement", "remove", "cleanup", "block_reinstall", "verify", "done")
+REPLACEMENT_KEYS = ("product", "healthy", "checked", "reason", "version", "signatures", "waived")
+NAMES = {"clamav": "ClamAV", "defender": "Microsoft Defender"}
+
+
+def _clip(value, limit=MAX_TEXT):
+    value = text(value)
+    value = " ".join(value.split())  # one line: no stray line breaks from templated texts
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def _label(item):
+    return text(item.get("product")) if isinstance(item, Mapping) else text(item)
+
+
+def _join(items):
+    return ", ".join(items) if items else "none"
+
+
+# ------------------------------------------------------------------------------------ start
+
+
+def start(part, previous, gate, now, check_mode=False):
+    """The state when work on a host of the plan begins.
+
+    ``part``: the host's part (gate result: wave, platform, replacement, blockers ...).
+    ``previous``: the host's ``divest_outcome`` before this run (any plan, or nothing): an
+    outcome of the SAME plan from a real run carries its ``removed`` list and ``history``
+    over. ``gate``: ``{digest, run_id}``. Blocked hosts and hosts of a platform execute does
+    not handle yet are final at once."""
+    digest = text(gate.get("digest"))
+    same = (isinstance(previous, Mapping) and previous.get("digest") == digest
+            and not previous.get("check_mode"))
+    history = copy.deepcopy(list(previous.get("history") or [])) if same else []
+    removed = copy.deepcopy(list(previous.get("removed") or [])) if same else []
+    holds = copy.deepcopy(list(previous.get("holds_released") or [])) if same else []
+    dropped = int(previous.get("history_dropped") or 0) if same else 0
+    outcome = {
+        "status": "running",
+        "reason": None,
+        "digest": digest,
+        "run_id": text(gate.get("run_id")),
+        "wave": part.get("wave"),
+        "step": "re-identify",
+        "started_at": now,
+        "finished_at": None,
+        "removed": [r for r in removed if isinstance(r, Mapping)],
+        "remaining": [],
+        "changes": {},
+        "replacement": None,
+        "protection": None,
+        "holds_released": [h for h in holds if isinstance(h, Mapping)],
+        "history": [h for h in history if isinstance(h, Mapping)],
+        "history_dropped": dropped,
+        "check_mode": bool(check_mode),
+    }
+    run = {"mode": None, "platform": part.get("platform"), "replacement": part.get("replacement"),
+           "expect": to_jsonable(part.get("expect") or []), "removed_now": [], "scan": None, "after": None,
+           "verdict": None, "drift": None}
+    state = {"outcome": outcome, "run": run}
+    blockers = [b for b in part.get("blockers") or [] if isinstance(b, Mapping)]
+    if blockers:
+        return _final(state, "blocked", "plan", "; ".join(text(b.get("message")) for b in blockers))
+    if part.get("platform") != "linux":
+        return _final(state, "blocked", "plan", "execute removes Linux products only in this version; this host is %s"
+                      % (text(part.get("platform")) if part.get("platform") else "of an unknown platform"))
+    return state
+
+
+def _final(state, status, step, reason):
+    state["outcome"].update(status=status, step=step, reason=_clip(reason))
+    state["run"]["mode"] = "stop"
+    return state
+
+
+# ---------------------------------------------------------------------------------- scanned
+
+
+def _journal_products(journal, digest):
+    """``{(vendor, product): entry}`` of the host's journal for this plan."""
+    out = {}
+    plan = (journal or {}).get("plans", {}).get(digest) if isinstance(journal, Mapping) else None
+    for key, entry in ((plan or {}).get("products") or {}).items() if isinstance(plan, Mapping) else ():
+        if isinstance(entry, Mapping) and isinstance(key, str) and "/" in key:
+            out[tuple(key.split("/", 1))] = entry
+    return out
+
+
+def scanned(state, facts, journal=None, allow_drift=False):
+    """The host was re-identified (``facts``: its fresh ``divest`` facts; ``journal``: what the
+    host's own journal says this plan removed, or was removing when a run was stopped).
+
+    Chooses the mode of this run: ``act`` (as planned: replacement, removal, cleanup, block,
+    verify), ``converge`` (nothing of the vendor left: replacement, cleanup, block and verify
+    still run, so an interrupted or tampered-with host gets its end state back), ``check``
+    (drifted: nothing is changed, but the replacement is still checked) or ``stop``."""
+    outcome, run = state["outcome"], state["run"]
+    run["scan"] = facts if isinstance(facts, Mapping) else {}
+    known = {(text(r.get("vendor")), text(r.get("product"))) for r in outcome["removed"]}
+    for key, entry in _journal_products(journal, outcome["digest"]).items():
+        if entry.get("state") == "removed" and key not in known:
+            outcome["removed"].append({"vendor": key[0], "product": key[1], "version": entry.get("version"),
+                                       "state": entry.get("from_state"), "packages": to_jsonable(entry.get("packages") or []),
+                                       "run_id": text(entry.get("run_id")), "at": entry.get("at"),
+                                       "source": "host journal"})
+            known.add(key)
+    progress = set(known)
+    progress.update(k for k, e in _journal_products(journal, outcome["digest"]).items()
+                    if e.get("state") in ("removing", "removed"))
+    done = {"removed": [{"vendor": v, "product": p} for v, p in sorted(progress)]}
+    drift = _execute.drift(run.get("expect") or [], facts, done)
+    run["drift"] = drift
+    if drift["state"] == "clean":
+        run["mode"] = "converge"
+        outcome["step"] = "replacement"
+    elif drift["state"] == "incomplete":
+        _final(state, "failed", "re-identify", "re-identify: %s; nothing was done" % drift["message"])
+    elif drift["state"] == "drifted" and not allow_drift:
+        _final(state, "drifted", "re-identify", "%s; left alone: plan again to include the change" % drift["message"])
+        run["mode"] = "check"
+    else:
+        run["mode"] = "act"
+        outcome["step"] = "replacement"
+    return state
+
+
+# ------------------------------------------------------------------------------ replacement
+
+
+def replacement(state, health):
+    """The replacement's health after the replacement step (or its read-only check)."""
+    run = state["run"]
+    if run.get("mode") not in ("act", "converge", "check"):
+        return state
+    if run.get("replacement") not in ("clamav",):
+        state["outcome"]["replacement"] = {
+            "product": text(run.get("replacement") or "none"), "healthy": None, "checked": False, "waived": True,
+            "reason": "no replacement: the plan waives it"}
+        return state
+    state["outcome"]["replacement"] = _health(health, run["replacement"])
+    if run["mode"] in ("act", "converge"):
+        state["outcome"]["step"] = "remove" if run["mode"] == "act" else "cleanup"
+    return state
+
+
+def _health(health, product):
+    if not isinstance(health, Mapping):
+        return {"product": product, "healthy": False, "checked": False, "reason": "no health check result"}
+    out = {k: to_jsonable(health.get(k)) for k in REPLACEMENT_KEYS if k in health}
+    out.setdefault("product", product)
+    out["reason"] = _clip(out.get("reason") or "", 600)
+    if out.get("healthy") is not True:
+        out["healthy"] = False
+    return out
+
+
+# ----------------------------------------------------------------------------- the removals
+
+
+def removed(state, action, result, now):
+    """One product's removal went through (``result``: the linux_remove result)."""
+    outcome, run = state["outcome"], state["run"]
+    result = result if isinstance(result, Mapping) else {}
+    key = (text(action.get("vendor")), text(action.get("product")))
+    packages = [text(p) for p in result.get("removed_packages") or []]
+    entry = {"vendor": key[0], "product": key[1], "version": action.get("version"), "state": action.get("state"),
+             "packages": packages, "run_id": outcome["run_id"], "at": now}
+    old = next((r for r in outcome["removed"] if (r.get("vendor"), r.get("product")) == key), None)
+    if old is None:
+        outcome["removed"].append(entry)
+        run["removed_now"].append(key[1])
+    elif packages:
+        # finished now what an earlier (stopped) run began: keep the earlier packages too
+        entry["packages"] = list(dict.fromkeys(list(old.get("packages") or []) + packages))
+        entry["first_run_id"] = old.get("first_run_id") or old.get("run_id")
+        outcome["removed"][outcome["removed"].index(old)] = entry
+        run["removed_now"].append(key[1])
+    # else: an earlier run of this plan removed it; this run only tidied (residue, processes)
+    _add_counts(outcome, [result])
+    for hold in result.get("holds_released") or []:
+        if isinstance(hold, Mapping):
+            entry = {"package": text(hold.get("package")), "kind": text(hold.get("kind")), "run_id": outcome["run_id"]}
+            if not any(h.get("package") == entry["package"] and h.get("kind") == entry["kind"]
+                       for h in outcome["holds_released"]):
+                outcome["holds_released"].append(entry)
+    return state
+
+
+def _add_counts(outcome, results):
+    for result in results:
+        counts = result.get("counts") if isinstance(result, Mapping) else None
+        for step, count in (counts or {}).items():
+            if isinstance(count, int) and not isinstance(count, bool):
+                outcome["changes"][text(step)] = outcome["changes"].get(text(step), 0) + count
+
+
+def changed(state, step, results):
+    """A step went through (``results``: module results): ``remove`` (the loop of removals),
+    ``cleanup`` or ``block_reinstall``. Nothing happens when the mode does not have the step."""
+    mode = state["run"].get("mode")
+    if mode not in ("act", "converge") or (step == "remove" and mode != "act"):
+        return state
+    _add_counts(state["outcome"], [r for r in results or [] if isinstance(r, Mapping)])
+    state["outcome"]["step"] = {"remove": "cleanup", "cleanup": "block_reinstall", "block_reinstall": "verify"}.get(step, step)
+    return state
+
+
+def verified(state, facts, health, absent=(), allow_drift=False):
+    """The host was scanned again after the work (``facts``: the verdict is kept for
+    :func:`finish`), and/or the replacement was checked again (``health``). The role records the
+    scan first, so that a replacement failing its check afterwards is judged on that scan."""
+    run = state["run"]
+    if run.get("mode") not in ("act", "converge"):
+        return state  # not verified in this mode
+    if isinstance(facts, Mapping):
+        run["after"] = facts
+        run["verdict"] = _execute.verify(run["after"], absent, allow_drift)
+        state["outcome"]["remaining"] = run["verdict"]["remaining"]
+    if health is not None and run.get("replacement") == "clamav":
+        state["outcome"]["replacement"] = _health(health, "clamav")
+    return state
+
+
+def failed(state, step, message, down=False, health=None):
+    """A step failed (``message``: why), or the host stopped answering (``down``). A failed
+    replacement check passes its ``health``, so the outcome shows the health that failed,
+    never an earlier one."""
+    outcome, run = state["outcome"], state["run"]
+    if health is not None and run.get("replacement") == "clamav":
+        outcome["replacement"] = _health(health, "clamav")
+        if step in ("replacement", "verify") and outcome["replacement"].get("checked") and outcome["replacement"]["reason"]:
+            message = outcome["replacement"]["reason"]   # the role's own words, not its wrapper's
+    if down:
+        reason = "%s: the host does not answer (%s)" % (step, _clip(message, 400))
+        status = "unreachable"
+    else:
+        reason = "%s: %s" % (step, _clip(message, 900))
+        status = "failed"
+        if step == "replacement" and not run["removed_now"]:
+            reason += "; nothing was removed" if run.get("mode") == "act" else \
+                "; nothing to remove (the vendor's products were already gone)"
+    if run["removed_now"]:
+        reason += "; removed before the failure: %s" % _join(run["removed_now"])
+    if step == "verify" and run.get("verdict") and not run["verdict"]["ok"]:
+        outcome["remaining"] = run["verdict"]["remaining"]
+    return _final(state, status, step, reason)
+
+
+# ----------------------------------------------------------------------------------- finish
+
+
+def _vendor_protects(facts, removed=()):
+    """True when a product of the vendor with the role ``protection`` is installed per ``facts``
+    and was not removed since (``removed``: ``(vendor, product)`` this plan removed), False when
+    there is none, None without a usable scan."""
+    if not isinstance(facts, Mapping) or not facts:
+        return None
+    if facts.get("status") == "unknown":
+        return None
+    gone = set(removed)
+    return any(isinstance(f, Mapping) and f.get("role") == "protection" and f.get("state") == "installed"
+               and (f.get("vendor"), f.get("product")) not in gone for f in facts.get("findings") or [])
+
+
+def protection(state):
+    """What protects the host now: ``replacement`` (healthy), ``vendor`` (the vendor's
+    protection product is still installed), ``waived`` (the plan waives the replacement),
+    ``none`` (neither: unprotected) or None (not known: the host was not checked)."""
+    outcome, run = state["outcome"], state["run"]
+    repl = outcome.get("replacement") or {}
+    if repl.get("waived"):
+        return "waived"
+    if repl.get("healthy") is True:
+        return "replacement"
+    # the scan after the work when there is one; else the one before, without what was removed since
+    latest = run.get("after") or run.get("scan")
+    vendor = _vendor_protects(latest, {(r.get("vendor"), r.get("product")) for r in outcome["removed"]})
+    if vendor:
+        return "vendor"
+    if vendor is False and repl.get("checked") and repl.get("healthy") is False:
+        return "none"
+    return None
+
+
+def _replacement_text(repl):
+    if not repl:
+        return "replacement not checked"
+    name = NAMES.get(repl.get("product"), text(repl.get("product")))
+    if repl.get("waived"):
+        return "no replacement (waived in the plan)"
+    if repl.get("healthy") is True:
+        return "%s healthy" % name
+    if not repl.get("checked"):
+        return "%s: %s" % (name, repl.get("reason") or "not checked")
+    return "%s NOT healthy: %s" % (name, repl.get("reason") or "no reason given")
+
+
+def finish(state, now):
+    """The final status and reason; the run is added to the plan's history on the host."""
+    outcome, run = state["outcome"], state["run"]
+    check = outcome["check_mode"]
+    mode = run.get("mode")
+    if outcome["status"] == "running":
+        verdict = run.get("verdict")
+        repl = outcome.get("replacement") or {}
+        earlier = [_label(r) for r in outcome["removed"] if r.get("run_id") != outcome["run_id"]]
+        if check:
+            if mode == "act":
+                outcome["status"] = "would_remove"
+                outcome["reason"] = _check_reason(outcome, run)
+            else:
+                outcome["status"] = "removed" if outcome["removed"] else "already_clean"
+                outcome["reason"] = _clip("check mode: nothing of the vendor found%s; %s" % (
+                    "; removed by an earlier run of this plan: %s" % _join(earlier) if earlier else "",
+                    _replacement_text(repl)))
+            outcome["step"] = "done"
+        elif verdict is None:
+            _final(state, "failed", outcome["step"] or "verify", "%s: the run ended before the host was verified"
+                   % (outcome["step"] or "verify"))
+        else:
+            parts = []
+            if run["removed_now"]:
+                parts.append("removed %s" % _join(run["removed_now"]))
+            if earlier:
+                parts.append("removed by an earlier run of this plan: %s" % _join(earlier))
+            if mode == "converge" and not outcome["removed"]:
+                parts.append("nothing of the vendor found")
+            parts.append(verdict["message"])
+            drift = run.get("drift") or {}
+            if drift.get("state") == "drifted":
+                if drift.get("added"):
+                    parts.append("products not in the plan stay (drift allowed): %s"
+                                 % ", ".join(_execute._label(i) for i in drift["added"]))  # pylint: disable=protected-access
+                if drift.get("gone"):
+                    parts.append("already gone before this run: %s"
+                                 % ", ".join(_execute._label(i) for i in drift["gone"]))  # pylint: disable=protected-access
+                for change in drift.get("changed") or []:
+                    parts.append("%s is now %s" % (_execute._label(change["from"]), _execute._label(change["to"])))  # pylint: disable=protected-access
+            if outcome["changes"].get("block"):
+                parts.append("reinstall block written")
+            parts.append(_replacement_text(repl))
+            outcome["status"] = "removed" if outcome["removed"] else "already_clean"
+            outcome["reason"] = _clip("; ".join(parts))
+            outcome["step"] = "done"
+    guard = protection(state)
+    outcome["protection"] = guard
+    if guard == "none" and outcome["status"] not in ("blocked",):
+        before = outcome["status"]
+        outcome["reason"] = _clip("no working antivirus: the vendor's protection is gone and %s (was: %s: %s)" % (
+            _replacement_text(outcome.get("replacement")), before, outcome["reason"] or "-"))
+        outcome["status"] = "unprotected"
+    outcome["finished_at"] = now
+    _record_history(outcome)
+    return state
+
+
+def _check_reason(outcome, run):
+    repl = outcome.get("replacement") or {}
+    counts = outcome["changes"]
+    would = "install %s, then " % NAMES.get(repl.get("product"), repl.get("product")) \
+        if repl and not repl.get("waived") and not repl.get("checked") else ""
+    packages = []
+    for entry in outcome["removed"]:
+        if entry.get("run_id") == outcome["run_id"]:
+            packages.extend(entry.get("packages") or [])
+    return _clip("check mode: would %sremove %s (packages: %s); %d change(s): %s" % (
+        would, _join(run["removed_now"]), _join(packages), sum(counts.values()),
+        ", ".join("%s %d" % (k, v) for k, v in counts.items()) or "none"))
+
+
+def _record_history(outcome):
+    if outcome["check_mode"]:
+        return
+    entry = {"run_id": outcome["run_id"], "started_at": outcome["started_at"], "finished_at": outcome["finished_at"],
+             "status": outcome["status"], "step": outcome["step"],
+             "removed": [_label(r) for r in outcome["removed"] if r.get("run_id") == outcome["run_id"]]}
+    history = [h for h in outcome["history"] if h.get("run_id") != outcome["run_id"]]
+    history.append(entry)
+    if len(history) > MAX_HISTORY:
+        outcome["history_dropped"] = outcome.get("history_dropped", 0) + len(history) - MAX_HISTORY
+        history = history[-MAX_HISTORY:]
+    outcome["history"] = history
+
+
+def running(state):
+    """The outcome as stored while the host is being worked on (its history shows this run)."""
+    outcome = copy.deepcopy(state["outcome"])
+    if not outcome["check_mode"] and outcome["status"] == "running":
+        _record_history(outcome)
+    return outcome
+
+
+#: The events the action accepts, in the order the role sends them.
+EVENTS = ("start", "scanned", "replacement", "removed", "changed", "verified", "failed", "finish")
