@@ -25,10 +25,13 @@ import stat
 
 __metaclass__ = type
 
-__all__ = ["RootFS", "MAX_SYMLINKS", "has_magic"]
+__all__ = ["RootFS", "MAX_SYMLINKS", "MAX_LISTING", "has_magic"]
 
 # Linux follows at most 40 links while resolving one path.
 MAX_SYMLINKS = 40
+# Names read from one directory while expanding a glob; a directory with more is reported (and
+# not matched at all), never read whole.
+MAX_LISTING = 10000
 
 _MAGIC = frozenset("*?[")
 
@@ -170,8 +173,24 @@ class RootFS(object):
     def readlink(self, path):
         return os.readlink(self.host_path(path, follow_last=False))
 
-    def listdir(self, path):
-        return os.listdir(self.host_path(path))
+    def listdir(self, path, limit=None):
+        """The names in an inner directory. With ``limit``, at most that many are read
+        (incrementally: a hostile directory of millions of entries is never held whole) and
+        ``OSError(EFBIG)`` says the directory has more."""
+        host = self.host_path(path)
+        if limit is None:
+            return os.listdir(host)
+        names = []
+        iterator = os.scandir(host)
+        try:
+            for entry in iterator:
+                if len(names) >= limit:
+                    raise OSError(errno.EFBIG, "more than %d entries: only the first %d were read" % (limit, limit),
+                                  path)
+                names.append(entry.name)
+        finally:
+            iterator.close()
+        return names
 
     def isdir(self, path):
         try:
@@ -212,8 +231,9 @@ class RootFS(object):
         Returns ``(paths, errors)``: existing or not, the inner paths the pattern names (a
         component without magic is taken as is; a magic one is matched against the entries
         of its resolved parent, hidden names only by a pattern that starts with ``.``), and
-        ``(path, OSError)`` pairs for directories that could not be listed. ``..`` is
-        applied lexically and stops at the root.
+        ``(path, OSError)`` pairs for directories that could not be listed, or that hold more
+        than ``MAX_LISTING`` names (``EFBIG``: not matched at all). ``..`` is applied lexically
+        and stops at the root.
         """
         found = [[]]
         errors = []
@@ -227,7 +247,7 @@ class RootFS(object):
                 else:
                     directory = "/" + "/".join(parts)
                     try:
-                        names = self.listdir(directory)
+                        names = self.listdir(directory, MAX_LISTING)
                     except OSError as exc:
                         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
                             errors.append((directory, exc))

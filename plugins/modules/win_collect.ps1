@@ -19,8 +19,10 @@ param()
 # * every string read from the host is hostile data: converted to a string whatever its
 #   registry type, never expanded, never executed; control characters (but tab) are escaped as
 #   \xNN and a string longer than $MaxLength characters is cut and marked '...[truncated]';
-# * a section holds at most $MaxItems items, `errors` at most $MaxErrors entries; an `errors`
-#   entry says when a cap was hit;
+# * a section holds at most $MaxItems items, and at most $MaxSectionErrors failures (the rest are
+#   counted in one note), so a failure of a late section (paths) is never crowded out of `errors`
+#   by an early one; `errors` holds at most $MaxErrors entries; an `errors` entry says when a cap
+#   was hit;
 # * registry reads use explicit registry views, so a 32-bit host process sees the same as a
 #   64-bit one.
 
@@ -44,6 +46,8 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $MaxLength = 512
 $MaxItems = 1000
 $MaxErrors = 100
+$MaxSectionErrors = 8
+$SectionErrors = @{}
 $TruncatedMark = '...[truncated]'
 $RegexOptions = [System.Text.RegularExpressions.RegexOptions]'IgnoreCase, CultureInvariant'
 $RegexTimeout = [TimeSpan]::FromSeconds(2)
@@ -196,6 +200,16 @@ Function Add-DivestError {
     #>
     param([String]$Section, [AllowNull()][String]$Message, [Switch]$Limit)
 
+    if (-not $Limit) {
+        $seen = 0
+        if ($SectionErrors.ContainsKey($Section)) {
+            $seen = $SectionErrors[$Section]
+        }
+        $SectionErrors[$Section] = $seen + 1
+        if ($seen -ge $MaxSectionErrors) {
+            return
+        }
+    }
     $text = ConvertTo-DivestString -Value $Message -Limit (2 * $MaxLength) -Uncounted
     $inventory.errors.Add([Ordered]@{ section = $Section; message = $text; limit = [bool]$Limit })
 }
@@ -905,6 +919,16 @@ Invoke-DivestSection -Section 'registry_keys' -Collect { Get-DivestRegistryKey }
 Invoke-DivestSection -Section 'paths' -Collect { Get-DivestPath }
 Invoke-DivestSection -Section 'processes' -Collect { Get-DivestProcess }
 Invoke-DivestSection -Section 'certificates' -Collect { Get-DivestCertificate }
+
+foreach ($name in @($SectionErrors.Keys | Sort-Object)) {
+    if ($SectionErrors[$name] -gt $MaxSectionErrors) {
+        $inventory.errors.Add([Ordered]@{
+                section = $name
+                message = "$($SectionErrors[$name] - $MaxSectionErrors) more failures not returned (at most $MaxSectionErrors per section)"
+                limit = $true
+            })
+    }
+}
 
 $errorCount = $inventory.errors.Count
 if ($errorCount -gt $MaxErrors) {

@@ -51,6 +51,8 @@ STATUSES = ("unprotected", "removed", "already_clean", "would_remove", "blocked"
 #: ``unprotected`` hosts are vendor-free too, but never counted as done: see the banner.
 VENDOR_FREE = ("removed", "already_clean", "unprotected")
 DONE = ("removed", "already_clean")
+#: Statuses whose hosts may have had nothing removed in any run.
+UNTOUCHED = ("failed", "blocked", "drifted", "unreachable", "not_started", "not_targeted")
 STATUS_TEXT = {
     "unprotected": ("Unprotected", "The vendor's protection is gone and the replacement antivirus does not work: the "
                                    "host has NO working antivirus. Fix the replacement first."),
@@ -505,7 +507,7 @@ def render_html(document):
             Cell(tag("code", entry["wave"] or "?"), sort="%03d" % next((i for i, w in enumerate(s["by_wave"]) if w["name"] == entry["wave"]), 999)),
             _products(entry["expected"]),
             Cell(_badge(entry["status"]), sort="%02d %s" % (rank.get(entry["status"], 99), entry["status"])),
-            _products(after, empty="nothing removed" if entry["status"] in ("failed", "blocked", "drifted", "unreachable", "not_started", "not_targeted") else "\u2014"),
+            _products(after, empty="nothing removed" if entry["status"] in UNTOUCHED else "\u2014"),
             _replacement_cell(entry),
             [esc(reason, 600)] + ([details("more", more)] if more else []),
             Cell(_fmt_time(entry["finished_at"]) if entry["finished_at"] else "", sort=entry["finished_at"] or "", cls="nowrap"),

@@ -98,6 +98,8 @@ class FakeRpm(object):
         name = argv[-1].split("-12.1.0")[0].split(".x86_64")[0]
         self.names.remove(name)
         return 0, "", ""
+
+
 DNF_LOCKS = ("# Added lock on Tue Dec  1 10:00:00 2026\nkesl-0:12.1.0-1508.*\n"
              "# Added lock on Tue Dec  1 10:00:01 2026\nkernel-0:5.14.0-427.el9.*\n!kesl-0:12.2.0-2412.*\n")
 YUM_LOCKS = "0:kesl-gui-12.1.0-1508.*\n0:kesl-guide-1-1.*\n"

@@ -1137,8 +1137,8 @@ def test_the_dpkg_journal_is_read_within_the_dpkg_budget(tmp_path, monkeypatch):
 def test_a_dpkg_database_cut_by_the_budget_is_never_clean(tmp_path, monkeypatch):
     root = debian_without_the_vendor(tmp_path)
     monkeypatch.setattr(inv, "BUDGET_DPKG", 1024)
-    linux_root.write(root, "/var/lib/dpkg/status", b"\n".join(pkg("pkg-%03d" % i, maintainer="Debian")
-                                                             for i in range(50)))
+    linux_root.write(root, "/var/lib/dpkg/status",
+                     b"\n".join(pkg("pkg-%03d" % i, maintainer="Debian") for i in range(50)))
     inventory, facts = scan(root)
     assert failures(inventory, "packages") == [
         "reading stopped at /var/lib/dpkg/status: the dpkg database files (status and updates/ together) "

@@ -24,7 +24,7 @@ from removal_fakes import exists, make_host, mountinfo, write  # noqa: E402
 KASPERSKY = ["/opt/kaspersky", "/var/opt/kaspersky", "/etc/opt/kaspersky", "/var/log/kaspersky"]
 
 
-def delete(host, patterns, files=(), dirs=KASPERSKY, record=None, prune=True):
+def delete(host, patterns, files=(), dirs=tuple(KASPERSKY), record=None, prune=True):
     return paths.delete_paths(host, record if record is not None else Record(), patterns, prune_empty_parents=prune,
                               vendor_dirs=dirs, files=files)
 

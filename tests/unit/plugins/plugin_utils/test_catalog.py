@@ -82,14 +82,14 @@ BROKEN = [
     (ACME.replace("      method: package\n      packages: [acme-av]", "      method: package"),
      "required for method package"),
     ("schema: 1\nvendor: x\nproducts: [\n", "not valid YAML"),
-    (ACME + "      residue: [/opt/acme/av]\n", r"residue\[0\]: /opt/acme/av is not inside the vendor's directories "
-                                                r"\(leftovers.linux.paths: none\); list a file of the vendor outside them "
-                                                r"under residue_files"),
-    (ACME_DIRS + "      residue: [/opt/acme/av, /usr/lib/acme]\n", r"products\[0\] \(acme-av\)\.removal\.residue\[1\]: "
-                                                                     r"/usr/lib/acme is not inside .*: /opt/acme, /var/opt/acme"),
+    (ACME + "      residue: [/opt/acme/av]\n",
+     r"residue\[0\]: /opt/acme/av is not inside the vendor's directories "
+     r"\(leftovers.linux.paths: none\); list a file of the vendor outside them under residue_files"),
+    (ACME_DIRS + "      residue: [/opt/acme/av, /usr/lib/acme]\n",
+     r"products\[0\] \(acme-av\)\.removal\.residue\[1\]: /usr/lib/acme is not inside .*: /opt/acme, /var/opt/acme"),
     (ACME_DIRS + "      residue: [/opt/*]\n", r"removal\.residue\[0\]: .*needs at least 3 literal characters"),
-    (ACME_DIRS + "      residue_files: [/etc/passwd]\n", r"removal\.residue_files\[0\]: residue file /etc/passwd is a "
-                                                          r"protected system file"),
+    (ACME_DIRS + "      residue_files: [/etc/passwd]\n",
+     r"removal\.residue_files\[0\]: residue file /etc/passwd is a protected system file"),
     (ACME_DIRS + "      residue_files: [/usr/bin/acme*]\n", r"residue_files\[0\]: .*is a glob"),
     (ACME_DIRS + "      residue_files: [usr/bin/acme]\n", r"residue_files\[0\]: .*not absolute"),
     (ACME_DIRS + "      residue_files: /usr/bin/acme\n", r"residue_files: must be a list"),

@@ -174,8 +174,8 @@ READ_FAILURES = [
            errors=[denied("paths", "cannot read /opt/kaspersky: Permission denied")]),
      "affected", {"kesl": ("installed", "12.1.0.1508")}),
     ("windows: vendor folder unreadable",
-     windows(uninstall=[], errors=[denied("paths", "%ProgramFiles(x86)%\\Kaspersky Lab: Access to the path "
-                                                  "'C:\\Program Files (x86)\\Kaspersky Lab' is denied.")]),
+     windows(uninstall=[], errors=[denied(
+         "paths", "%ProgramFiles(x86)%\\Kaspersky Lab: Access to the path 'C:\\Program Files (x86)\\Kaspersky Lab' is denied.")]),
      "unknown", {}),
     ("windows: paths cap note is not a read failure",
      windows(uninstall=[], errors=[denied("paths", "3 more items not returned (at most 1000 per section)",

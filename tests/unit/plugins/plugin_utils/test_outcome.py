@@ -61,7 +61,8 @@ def action(f):
     return {"vendor": f["vendor"], "product": f["product"], "version": f["version"], "state": f["state"]}
 
 
-def act_all(state, *findings, health=HEALTHY):
+def act_all(state, *findings, health="healthy"):
+    health = HEALTHY if health == "healthy" else health
     state = _outcome.replacement(state, health)
     for f in findings:
         state = _outcome.removed(state, action(f), removal(f["product"], [f["product"]]), T1)

@@ -340,8 +340,7 @@ class _Tags(html.parser.HTMLParser):
 def _inline_tokens(tokens):
     for token in tokens:
         yield token
-        for child in token.children or ():
-            yield child
+        yield from token.children or ()
 
 
 def _parse_markdown(markdown_it, md):
@@ -356,7 +355,7 @@ def _parse_markdown(markdown_it, md):
     return tokens
 
 
-@pytest.mark.parametrize("value", [v for _, v in HOSTILE], ids=[i for i, _ in HOSTILE])
+@pytest.mark.parametrize("value", [v for dummy, v in HOSTILE], ids=[i for i, dummy in HOSTILE])
 def test_hostile_text_is_inert_in_markdown(value):
     """Parsed as CommonMark with GFM tables: every piece of host text is inside a code span
     (where no renderer or platform finds links, mentions, emphasis or HTML), shown exactly as
@@ -410,16 +409,16 @@ def test_markdown_has_no_autolink_from_host_text(plan, value):
     assert plain == []
 
 
-@pytest.mark.parametrize("value", [v for _, v in HOSTILE], ids=[i for i, _ in HOSTILE])
+@pytest.mark.parametrize("value", [v for dummy, v in HOSTILE], ids=[i for i, dummy in HOSTILE])
 def test_hostile_text_is_inert_in_html_json_and_yaml(value):
     document = hostile_plan(value)
     files = pr.render(document)
     page = files["html"].decode("utf-8")
     parser = _Tags()
     parser.feed(page)
-    tags = [t for t, _ in parser.tags]
+    tags = [t for t, dummy in parser.tags]
     assert tags.count("script") == 1 and "img" not in tags and "b" not in tags
-    assert not any(a.startswith("on") for _, attrs in parser.tags for a in attrs)
+    assert not any(a.startswith("on") for dummy, attrs in parser.tags for a in attrs)
     assert invisible(page) == []
     shown = html.escape(r.clean_text(value), quote=True)
     recipes = section_html(page, "recipes")

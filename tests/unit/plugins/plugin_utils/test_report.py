@@ -834,7 +834,7 @@ def hostile_hosts(value):
     return {value: vendor, "unprotected-" + value: unprotected, "down": failed("unreachable", value)}
 
 
-@pytest.mark.parametrize("value", [v for _, v in HOSTILE], ids=[i for i, _ in HOSTILE])
+@pytest.mark.parametrize("value", [v for dummy, v in HOSTILE], ids=[i for i, dummy in HOSTILE])
 def test_hostile_text_through_every_identify_renderer(value):
     doc = build(hostile_hosts(value))
     # JSON: data, kept in full (lone surrogates as \xNN), nothing invisible in the file
@@ -858,8 +858,8 @@ def test_hostile_text_through_every_identify_renderer(value):
     # HTML: only our elements, the value shown as text, nothing invisible
     page = r.render_html(doc).decode("utf-8")
     parsed = parse(page)
-    assert [t for t, _ in parsed.tags].count("script") == 1
-    assert not {"img", "a", "b", "i"} & {t for t, _ in parsed.tags}
+    assert [t for t, dummy in parsed.tags].count("script") == 1
+    assert not {"img", "a", "b", "i"} & {t for t, dummy in parsed.tags}
     for dummy, attrs in parsed.tags:
         assert not any(a.startswith("on") for a in attrs)
     assert invisible(page) == []
@@ -1046,8 +1046,8 @@ def test_alerts_on_the_page_are_first_counted_and_never_green():
 
 def test_hostile_outcome_reason_is_text_everywhere():
     evil = "<img src=x onerror=alert(1)>\u202e=cmd|'/C calc'!A0\u200b"
-    hv = with_outcome(scanned("clean", scanned_at=AFTER), dict(outcome(healthy=False), reason=evil,
-                                                                run_id=evil, digest=evil))
+    hv = with_outcome(scanned("clean", scanned_at=AFTER),
+                      dict(outcome(healthy=False), reason=evil, run_id=evil, digest=evil))
     hv["ansible_facts"]["divest_outcome"]["replacement"]["reason"] = evil
     doc = build({"h1": hv})
     page = r.render_html(doc).decode("utf-8")
