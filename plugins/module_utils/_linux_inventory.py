@@ -54,7 +54,7 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import
     list_pids,
     probe_rpmdb,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS, read_names
 
 __metaclass__ = type
 
@@ -252,18 +252,7 @@ def _scan_dir(fs, directory):
     Reads the directory incrementally, so a directory with millions of entries costs no
     more than the bound. Raises OSError.
     """
-    limit = MAX_DIR_ENTRIES
-    names = []
-    cut = False
-    entries = os.scandir(fs.host_path(directory))
-    try:
-        for entry in entries:
-            if len(names) >= limit:
-                cut = True
-                break
-            names.append(entry.name)
-    finally:
-        entries.close()
+    names, cut = read_names(fs.host_path(directory), MAX_DIR_ENTRIES)
     names.sort()
     return names, cut
 

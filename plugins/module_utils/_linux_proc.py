@@ -13,6 +13,8 @@ import errno
 import os
 import stat
 
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import read_names
+
 __metaclass__ = type
 
 #: Where rpm keeps its database (newer distributions first) and the files that prove it is one.
@@ -67,20 +69,7 @@ def list_pids(proc, limit):
     host with an absurd number of processes costs bounded memory and time. Raises OSError
     when ``proc`` cannot be listed.
     """
-    names = []
-    cut = False
-    entries = os.scandir(proc)
-    try:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            if len(names) >= limit:
-                cut = True
-                break
-            names.append(entry.name)
-    finally:
-        entries.close()
-    return names, cut
+    return read_names(proc, limit, accept=str.isdigit)
 
 
 def iter_processes(proc, wanted, skip=(), pids=None):

@@ -25,7 +25,7 @@ import stat
 
 __metaclass__ = type
 
-__all__ = ["RootFS", "MAX_SYMLINKS", "MAX_LISTING", "has_magic"]
+__all__ = ["RootFS", "MAX_SYMLINKS", "MAX_LISTING", "has_magic", "read_names"]
 
 # Linux follows at most 40 links while resolving one path.
 MAX_SYMLINKS = 40
@@ -39,6 +39,26 @@ _MAGIC = frozenset("*?[")
 def has_magic(component):
     """True when a path component is a shell glob."""
     return any(char in _MAGIC for char in component)
+
+
+def read_names(directory, limit, accept=None):
+    """``(names, cut)``: at most ``limit`` entry names of the host directory ``directory`` (those
+    ``accept(name)`` keeps, when given), read incrementally: a directory of millions of entries
+    costs no more than the bound; ``cut`` is True when there were more. Raises OSError."""
+    names = []
+    cut = False
+    entries = os.scandir(directory)
+    try:
+        for entry in entries:
+            if accept is not None and not accept(entry.name):
+                continue
+            if len(names) >= limit:
+                cut = True
+                break
+            names.append(entry.name)
+    finally:
+        entries.close()
+    return names, cut
 
 
 def _components(path):
@@ -67,33 +87,39 @@ class RootFS(object):
             return self.root
         return self._prefix + inner
 
-    def resolve(self, path, follow_last=True):
-        """Resolve every symlink of an inner path inside the root.
-
-        Returns the resolved inner path. Every component but the last must exist; the last
-        may be missing (the caller's ``lstat``/``open`` reports it). Raises ``OSError``
-        with ``ENOENT``, ``ENOTDIR`` or ``ELOOP``.
-        """
+    def _walk(self, path, follow_last=True, allow_missing=False):
+        """``(parts, missing_from)``: the components of ``path`` resolved inside the root, links
+        followed (and re-rooted) one component at a time, at most ``MAX_SYMLINKS`` of them; the
+        last one only with ``follow_last``. A missing last component is taken as it is; with
+        ``allow_missing`` every missing component is, and ``parts[missing_from:]`` do not exist
+        (``None``: all exist). Raises ``OSError`` (``ENOENT``, ``ENOTDIR``, ``ELOOP``)."""
         pending = _components(path)
         pending.reverse()  # a stack: the next component is pending[-1]
         parts = []
         links = 0
+        missing_from = None
         while pending:
             comp = pending.pop()
             if comp == "..":
                 if parts:
                     parts.pop()
+                if missing_from is not None and len(parts) <= missing_from:
+                    missing_from = None
                 continue
             candidate = parts + [comp]
+            if missing_from is not None:
+                parts = candidate
+                continue
             host = self._prefix + "/" + "/".join(candidate)
             last = not pending
             try:
                 info = os.lstat(host)
             except OSError as exc:
-                if last and exc.errno == errno.ENOENT:
-                    parts = candidate
-                    break
-                raise
+                if exc.errno != errno.ENOENT or not (last or allow_missing):
+                    raise
+                missing_from = len(parts)
+                parts = candidate
+                continue
             if stat.S_ISLNK(info.st_mode) and (follow_last or not last):
                 links += 1
                 if links > MAX_SYMLINKS:
@@ -108,7 +134,16 @@ class RootFS(object):
             if not last and not stat.S_ISDIR(info.st_mode):
                 raise _error(errno.ENOTDIR, path)
             parts = candidate
-        return "/" + "/".join(parts)
+        return parts, missing_from
+
+    def resolve(self, path, follow_last=True):
+        """Resolve every symlink of an inner path inside the root.
+
+        Returns the resolved inner path. Every component but the last must exist; the last
+        may be missing (the caller's ``lstat``/``open`` reports it). Raises ``OSError``
+        with ``ENOENT``, ``ENOTDIR`` or ``ELOOP``.
+        """
+        return "/" + "/".join(self._walk(path, follow_last)[0])
 
     def resolve_new(self, path):
         """Resolve an inner path that may not exist yet (a file about to be created).
@@ -119,46 +154,7 @@ class RootFS(object):
         of directories of it that do not exist yet (from the first missing component on, the
         rest is taken lexically). Raises ``OSError`` (``ENOTDIR``, ``ELOOP``) like :meth:`resolve`.
         """
-        pending = _components(path)
-        pending.reverse()
-        parts = []
-        links = 0
-        missing_from = None  # parts[missing_from:] do not exist
-        while pending:
-            comp = pending.pop()
-            if comp == "..":
-                if parts:
-                    parts.pop()
-                if missing_from is not None and len(parts) <= missing_from:
-                    missing_from = None
-                continue
-            candidate = parts + [comp]
-            if missing_from is not None:
-                parts = candidate
-                continue
-            host = self._prefix + "/" + "/".join(candidate)
-            try:
-                info = os.lstat(host)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise
-                missing_from = len(parts)
-                parts = candidate
-                continue
-            if stat.S_ISLNK(info.st_mode):
-                links += 1
-                if links > MAX_SYMLINKS:
-                    raise _error(errno.ELOOP, path)
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    parts = []
-                more = _components(target)
-                more.reverse()
-                pending.extend(more)
-                continue
-            if pending and not stat.S_ISDIR(info.st_mode):
-                raise _error(errno.ENOTDIR, path)
-            parts = candidate
+        parts, missing_from = self._walk(path, allow_missing=True)
         missing = 0 if missing_from is None else max(0, len(parts) - 1 - missing_from)
         return "/" + "/".join(parts), missing
 
@@ -180,16 +176,9 @@ class RootFS(object):
         host = self.host_path(path)
         if limit is None:
             return os.listdir(host)
-        names = []
-        iterator = os.scandir(host)
-        try:
-            for entry in iterator:
-                if len(names) >= limit:
-                    raise OSError(errno.EFBIG, "more than %d entries: only the first %d were read" % (limit, limit),
-                                  path)
-                names.append(entry.name)
-        finally:
-            iterator.close()
+        names, cut = read_names(host, limit)
+        if cut:
+            raise OSError(errno.EFBIG, "more than %d entries: only the first %d were read" % (limit, limit), path)
         return names
 
     def isdir(self, path):
