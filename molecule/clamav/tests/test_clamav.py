@@ -95,14 +95,21 @@ def test_check_mode_before_installation_claims_no_health(name):
     assert health["reason"].startswith("check mode: would install " + ", ".join(PACKAGES))
 
 
-@pytest.mark.parametrize("name", sorted(FAILING))
-def test_check_mode_already_fails_where_nothing_can_be_installed(name):
-    # check mode does not refresh the apt lists: it judges with the lists the host has
+@pytest.mark.parametrize("name, kind", [("nopkg", "package missing"), ("norepo", "repository unreachable")])
+def test_check_mode_fails_where_nothing_can_be_installed_for_the_same_reason_as_the_run(name, kind):
+    # check mode refreshes the lists into a scratch directory and simulates the installation:
+    # the host's own lists (empty here) do not decide, and the prediction is the real run's
     failure = result("check", name)["failure"]
-    assert failure.startswith(f"ClamAV does not protect {name}: package missing")
+    assert failure.startswith(f"ClamAV does not protect {name}: {kind}")
+    assert failure.split("(")[0] == result("run", name)["failure"].split("(")[0]
 
 
 # ---- what is on the hosts -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(FAILING))
+def test_check_mode_left_no_scratch_lists_behind(hosts, name):
+    assert hosts[name].run("ls -d /tmp/fleetsec-divest-apt.* 2>/dev/null | wc -l").stdout.strip() == "0"
+
 
 @pytest.mark.parametrize("name", sorted(FAILING))
 def test_failing_host_has_no_clamav(hosts, name):
