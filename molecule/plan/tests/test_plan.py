@@ -36,10 +36,21 @@ def plan():
         return json.load(handle)
 
 
-def test_the_digest_is_the_documented_sha256_of_the_body(plan):
-    body = {k: v for k, v in plan.items() if k not in ("digest", "generated_at")}
-    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    assert plan["digest"] == "sha256:" + hashlib.sha256(raw).hexdigest()
+def canonical(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def test_the_digest_is_the_documented_one(plan):
+    # docs/plan.md, "Digest": the hosts' entries through a hash tree, the rest as its canonical JSON
+    level = [hashlib.sha256(b"\x00" + canonical(n) + b":" + canonical(plan["hosts"][n])).digest()
+             for n in sorted(plan["hosts"])]
+    while len(level) > 1:
+        level = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
+                 for i in range(0, len(level) - 1, 2)] + level[len(level) - len(level) % 2:]
+    root = level[0] if level else hashlib.sha256(b"").digest()
+    body = hashlib.sha256(canonical({k: v for k, v in plan.items() if k not in ("digest", "generated_at", "hosts")}))
+    top = canonical({"body": body.hexdigest(), "hosts": len(plan["hosts"]), "root": root.hex()})
+    assert plan["digest"] == "sha256:" + hashlib.sha256(top).hexdigest()
 
 
 def test_every_host_is_in_exactly_one_place(plan):
@@ -67,8 +78,13 @@ def test_expectations_match_the_containers(plan):
 def test_actions_follow_the_recipe_order(plan):
     kesl12 = plan["hosts"]["kesl12"]["actions"]
     assert [(a["action"], a.get("product")) for a in kesl12] == [
-        ("install_replacement", None), ("remove", "kesl"), ("remove", "klnagent"),
+        ("install_replacement", None), ("remove", "kesl"), ("remove", "klnagent"), ("cleanup", "leftovers"),
         ("block_reinstall", None), ("verify", None)]
+    # the vendor-wide cleanup (no leftovers finding here) and the whole catalog's names pinned
+    cleanup = kesl12[3]
+    assert cleanup["state"] is None and cleanup["vendor_dirs"] == [
+        "/etc/opt/kaspersky", "/opt/kaspersky", "/var/log/kaspersky", "/var/opt/kaspersky"]
+    assert {"kesl", "kess", "klnagent64", "ksc64", "kwts"} <= set(kesl12[4]["packages"])
     assert plan["hosts"]["kesl12"]["replacement"] == "clamav"
     assert kesl12[1]["removal"]["packages"] == ["kesl-gui", "kesl"]    # the GUI depends on kesl
     ksc = [a.get("product") for a in plan["hosts"]["ksc"]["actions"] if a["action"] == "remove"]
@@ -96,6 +112,9 @@ def test_each_planned_host_has_its_part_in_the_fact_cache(plan):
         part = facts.get("divest_plan") or facts.get("ansible_divest_plan")
         assert part["digest"] == plan["digest"], name
         assert part["wave"] == plan["hosts"][name]["wave"]
+        # the whole entry and its proof: execute checks it against the approved digest
+        assert {k: v for k, v in part.items() if k not in ("digest", "proof")} == plan["hosts"][name]
+        assert part["proof"]["hosts"] == len(plan["hosts"])
         # the findings the plan was made from stay in the cache next to it
         assert facts["divest"]["scanned_at"] == plan["hosts"][name]["scanned_at"]
     clean = cached_facts("clean")
