@@ -71,7 +71,7 @@ stage_sanity() {
         | tar --null -T - -cf - | tar -C "$dest" -xf -
     pyver=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     # ansible-test bootstraps pip in its venvs from a URL we cannot reach; give it a local
-    # stand-in that uses ensurepip (reference/test-harness.md, section 5).
+    # stand-in that uses ensurepip (tests/harness/get_pip_standin.py).
     pipver=$(python -c "import types; from ansible_test._internal.python_requirements import get_venv_packages as g; print(g(types.SimpleNamespace(version='$pyver'))['pip'])")
     mkdir -p "$home/.ansible/test/cache"
     cp "$ROOT/tests/harness/get_pip_standin.py" "$home/.ansible/test/cache/get_pip_${pipver//./_}.py"

@@ -5,8 +5,9 @@ on developer machines would flag the file); it is joined only in memory. Used by
 (``python eicar.py DIR`` writes the bundle into DIR, ``python eicar.py DIR blind`` a bundle
 whose only signature does not match EICAR) and by the testinfra tests.
 
-The bundle holds two unsigned custom databases, as reference/test-harness.md section 8 found
-to work: an MD5 hash signature (.hdb) and a body signature (.ndb). clamd reports their hits
+The bundle holds two unsigned custom databases, a combination clamd is known to load (ClamAV's
+signature documentation: .hdb and .ndb are plain-text custom databases; verified here by the
+clamav scenario): an MD5 hash signature (.hdb) and a body signature (.ndb). clamd reports their hits
 with the suffix ``.UNOFFICIAL``.
 """
 
