@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . tests/harness/env.sh &&
 
-.PHONY: demo demo-down test bootstrap-demo bootstrap-test units lint sanity compat molecule \
+.PHONY: demo demo-down test bootstrap-demo bootstrap-test units unit-stage lint sanity compat molecule \
 	bench-identify bench-plan build clean
 
 demo: bootstrap-demo
@@ -22,8 +22,12 @@ bootstrap-demo:
 bootstrap-test:
 	tests/harness/bootstrap.sh test
 
-# Pieces of `make test`, for working on one part (they assume a bootstrapped tree).
+# Unit tests alone, in a plain virtualenv (.venv-units): no root, podman or Chromium needed.
 units:
+	tests/units.sh
+
+# Pieces of `make test`, for working on one part (they assume a bootstrapped tree).
+unit-stage:
 	$(ENV) tests/run-all.sh units
 lint:
 	$(ENV) tests/run-all.sh lint
@@ -45,4 +49,4 @@ build:
 
 clean:
 	$(ENV) python tests/harness/demo.py down || true
-	rm -rf .venv .venv-2.16 .cache tests/output divest-reports
+	rm -rf .venv .venv-2.16 .venv-units .cache tests/output divest-reports
