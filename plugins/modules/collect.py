@@ -92,7 +92,7 @@ options:
       - Service base-name patterns (without C(.service)), matched against systemd unit files in
         C(/etc/systemd/system), C(/run/systemd/system) (live only), C(/usr/local/lib/systemd/system),
         C(/lib/systemd/system) and C(/usr/lib/systemd/system) (the first one found wins, as in
-        systemd) and against SysV init scripts in C(/etc/init.d).
+        systemd) and against SysV init scripts in C(/etc/init.d) and C(/etc/rc.d/init.d).
       - Same pattern rules as O(packages).
     type: list
     elements: str
@@ -282,19 +282,10 @@ inventory:
                 "line": "deb https://repo.example.com/kaspersky stable main"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_inventory import (
-    Query,
-    QueryError,
-    check_root,
-    collect,
-)
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.collector import Query, collect
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.module import run_module
 
 _PATTERN_OPTIONS = ("packages", "package_maintainers", "units", "processes", "kernel_modules", "paths", "repos")
-
-# Commands run in the C locale, so their output does not depend on the host's language.
-_C_LOCALE = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
 
 
 def argument_spec():
@@ -304,32 +295,15 @@ def argument_spec():
     return spec
 
 
+def gather(host, params):
+    """The module's result: the raw inventory of ``host`` for the query in ``params`` (an
+    invalid query fails the task naming the option)."""
+    query = Query(**dict((option, params[option]) for option in _PATTERN_OPTIONS))
+    return {"changed": False, "inventory": collect(query, host)}
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-
-    try:
-        query = Query(**dict((option, module.params[option]) for option in _PATTERN_OPTIONS))
-        check_root(module.params["root"])
-    except QueryError as exc:
-        module.fail_json(msg=str(exc), option=exc.option)
-
-    def run(argv):
-        return module.run_command(
-            argv,
-            environ_update=_C_LOCALE,
-            encoding=None,
-            expand_user_and_vars=False,
-            handle_exceptions=False,
-        )
-
-    def which(name):
-        return module.get_bin_path(name)
-
-    try:
-        inventory = collect(query, root=module.params["root"], run=run, which=which)
-    except QueryError as exc:  # the root vanished between the check and the scan
-        module.fail_json(msg=str(exc), option=exc.option)
-    module.exit_json(changed=False, inventory=inventory)
+    run_module(argument_spec(), gather)
 
 
 if __name__ == "__main__":

@@ -185,8 +185,8 @@ remaining:
   sample: {paths: []}
 """
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import run_module
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import cleanup
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.module import run_module
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.product import cleanup
 
 
 def argument_spec():

@@ -124,7 +124,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import atomic_write
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import atomic_write
 
 MAX_BYTES = 1024 * 1024
 MAX_PLANS = 5

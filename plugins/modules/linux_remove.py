@@ -295,8 +295,8 @@ failed_step:
   sample: packages
 """
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import run_module
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import remove_product
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.module import run_module
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.product import remove_product
 
 
 def argument_spec():

@@ -68,6 +68,9 @@ options:
     description:
       - The plan policy. Recorded in the plan (it is part of the digest). Only whether an
         uninstall password is configured is ever given, never a password.
+      - These suboptions are the action's argument spec (types, defaults, choices, one kind of
+        wave); an invalid policy fails the task with a message naming the key, before any
+        host is read.
     type: dict
     default: {}
     suboptions:
@@ -93,7 +96,19 @@ options:
           - V(none) leaves the host without a replacement and is a blocker unless
             O(policy.replacement_waiver) gives a reason.
         type: dict
-        default: {linux: clamav, windows: defender}
+        suboptions:
+          linux:
+            description:
+              - The replacement on Linux hosts (any case; null means V(none)).
+            type: str
+            choices: [clamav, none]
+            default: clamav
+          windows:
+            description:
+              - The replacement on Windows hosts (any case; null means V(none)).
+            type: str
+            choices: [defender, none]
+            default: defender
       replacement_waiver:
         description:
           - A reason (text) that allows O(policy.replacement=none) on every platform, or a
@@ -101,21 +116,56 @@ options:
         type: raw
       waves:
         description:
-          - C(canary) (number of hosts in the first wave, taken in turn from each platform among
-            hosts without blockers), then at most one of C(size) (hosts per wave), C(percent)
-            (of the remaining hosts per wave, rounded up) or C(by_group) (list of inventory
-            groups, one wave each in that order, then the remaining hosts). Without any of
-            them the remaining hosts form one wave. Management servers always come last.
+          - C(canary), then at most one of C(size), C(percent) or C(by_group) (they are mutually
+            exclusive). Without any of them the remaining hosts form one wave. Management
+            servers always come last.
         type: dict
         default: {}
+        suboptions:
+          canary:
+            description:
+              - Number of hosts in the first wave, taken in turn from each platform among hosts
+                without blockers. V(0) for no canary wave.
+            type: int
+            default: 0
+          size:
+            description:
+              - Hosts per wave (at least 1).
+            type: int
+          percent:
+            description:
+              - Share of the remaining hosts per wave (rounded up), a number above 0 and at most
+                100 or a text such as V(12.5%).
+            type: raw
+          by_group:
+            description:
+              - Inventory groups, one wave each in this order, then the remaining hosts. A list
+                (a text is refused, not split at commas); each group once.
+            type: list
+            elements: str
       exceptions:
         description:
-          - List of C(host), C(reason), C(expires) (a date). In force until the end of the
-            expiry day (UTC), an exception is a blocker on the host; an expired one is ignored
-            and noted.
+          - Hosts held back. In force until the end of the expiry day (UTC), an exception is a
+            blocker on the host; an expired one is ignored and noted.
         type: list
         elements: dict
         default: []
+        suboptions:
+          host:
+            description:
+              - Inventory name of the host.
+            type: str
+            required: true
+          reason:
+            description:
+              - Why the host is held back (shown in the plan).
+            type: str
+            required: true
+          expires:
+            description:
+              - The last day of the exception, a date (V(2026-12-31)).
+            type: str
+            required: true
       selector:
         description:
           - A JMESPath expression evaluated for every affected, residual or unknown-status
@@ -124,6 +174,7 @@ options:
             plans the host; otherwise it is listed as not selected.
           - "Examples: V(contains(groups, 'prod')), V(platform.system == 'Linux'),
             V(length(findings[?product == 'kesl']\\) > `0`)."
+          - Text only (a number is refused, not turned into an expression).
         type: str
       passwords:
         description:

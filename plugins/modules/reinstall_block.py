@@ -132,8 +132,8 @@ steps:
   elements: dict
 """
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_block import block
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_module import run_module
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.module import run_module
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.block import block
 
 
 def argument_spec():

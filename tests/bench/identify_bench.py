@@ -90,7 +90,8 @@ DIY = """
 COLLECTOR_TIMER = r"""
 import json, statistics, sys, time
 sys.path.insert(0, "/tmp/divest-bench")
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_inventory as inv
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory import collector as inv
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host
 query = json.loads(sys.argv[1])
 q = inv.Query(**{k: v for k, v in query.items() if k != "root"})
 import subprocess
@@ -101,7 +102,7 @@ import shutil
 times = []
 for _ in range(30):
     t = time.perf_counter()
-    out = inv.collect(q, root="/", run=run, which=shutil.which)
+    out = inv.collect(q, Host(root="/", run=run, which=shutil.which))
     times.append(time.perf_counter() - t)
 with open("/var/lib/dpkg/status", "rb") as fh:
     packages = fh.read().count(b"\nPackage: ") + 1
@@ -179,7 +180,8 @@ def fill_dpkg(container, count=2500):
 def collector_time(container, query):
     base = "/tmp/divest-bench/ansible_collections/fleetsec/divest/plugins/module_utils"
     sh("podman", "exec", container, "mkdir", "-p", base)
-    for name in ("_linux_inventory.py", "_linux_dpkg.py", "_linux_rootfs.py", "_linux_proc.py", "_patterns.py"):
+    # the node-side code the collector imports: the _linux package and the shared patterns
+    for name in ("_linux", "_patterns.py"):
         sh("podman", "cp", os.path.join(ROOT, "plugins", "module_utils", name), "%s:%s/%s" % (container, base, name))
     out = sh("podman", "exec", container, "python3", "-c", COLLECTOR_TIMER, json.dumps(query)).stdout
     return json.loads(out)

@@ -29,8 +29,9 @@ sys.path.insert(0, str(REPO / ".cache" / "collections"))
 sys.path.insert(0, str(REPO / "tests" / "unit" / "fixtures" / "linux"))
 
 import linux_root  # noqa: E402  pylint: disable=wrong-import-position,import-error
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_inventory as inv  # noqa: E402
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_status  # noqa: E402
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host  # noqa: E402
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory import collector as inv  # noqa: E402
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.dpkg import parse_status  # noqa: E402
 
 # What vendor_facts would derive from the Kaspersky catalog (docs/catalog.md).
 QUERY = dict(
@@ -64,10 +65,10 @@ def bench(packages=2500, repeat=30, live=True):
         status = linux_root.synthetic_status(packages)
         root = linux_root.build_root(pathlib.Path(tmp) / "img", status=status)
         query = inv.Query(**QUERY)
-        inventory = inv.collect(query, root=str(root))
+        inventory = inv.collect(query, Host(root=str(root)))
         assert len(inventory["packages"]) == 3, inventory["packages"]
         results["status_bytes"] = len(status)
-        results["collect_offline"] = _time(lambda: inv.collect(inv.Query(**QUERY), root=str(root)), repeat)
+        results["collect_offline"] = _time(lambda: inv.collect(inv.Query(**QUERY), Host(root=str(root))), repeat)
         results["dpkg_parse_only"] = _time(
             lambda: parse_status(status, query.packages, query.package_maintainers), repeat)
         results["read_and_parse"] = _time(
@@ -75,7 +76,7 @@ def bench(packages=2500, repeat=30, live=True):
                                  query.package_maintainers), repeat)
     if live:
         results["collect_live_root"] = _time(
-            lambda: inv.collect(inv.Query(**QUERY), root="/", run=None, which=lambda name: None), repeat)
+            lambda: inv.collect(inv.Query(**QUERY), Host(root="/", run=None, which=lambda name: None)), repeat)
     return results
 
 

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fakes for the removal helpers: a command runner that answers from a table and records argv
-(and what was written to the command's stdin), a clock that advances when slept on, a fake
-/proc, a fake mount table, and a Host over a temporary root."""
+"""Fakes for the Linux helpers, the collector's and the removal's: a command runner that answers
+from a table and records argv (and what was written to the command's stdin), a clock that
+advances when slept on, a fake /proc, a fake mount table, and a Host over a temporary root (the
+one Host both sides take; ``live=True`` makes it pass for the running system)."""
 
 import os
 import pathlib
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Host
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host
 
 
 class Runner(object):

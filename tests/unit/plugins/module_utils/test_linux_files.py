@@ -5,8 +5,8 @@
 
 import pytest
 
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_files as files
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal import files
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import RemovalError
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternSet
 
 SMB = """[global]
@@ -84,22 +84,6 @@ def test_clean_repo_text_table(fmt, text, expected, removed, left):
     assert (new, gone, remaining) == (expected, removed, left)
 
 
-@pytest.mark.parametrize("inner, fmt", [
-    ("/etc/apt/sources.list", "list"), ("/etc/apt/sources.list.d/k.list", "list"),
-    ("/etc/apt/sources.list.d/k.sources", "deb822"), ("/etc/yum.repos.d/k.repo", "ini"),
-    ("/etc/zypp/repos.d/k.repo", "ini"),
-])
-def test_repo_format_and_locations(inner, fmt):
-    assert files.repo_format(inner) == fmt
-    assert files.in_repo_locations(inner)
-
-
-@pytest.mark.parametrize("inner", ["/etc/passwd", "/etc/apt/sources.list.d/sub/k.list", "/etc/yum.repos.d/k.conf",
-                                   "/etc/apt/sources.list.d/../../passwd"])
-def test_files_outside_the_repository_locations_are_not_repository_files(inner):
-    assert not files.in_repo_locations(inner)
-
-
 def test_apt_preferences_pins_every_architecture():
     text = files.apt_preferences("kaspersky", ["kesl", "kav4fs", "kesl"])
     assert "Package: kav4fs kav4fs:any kesl kesl:any\n" in text
@@ -148,7 +132,7 @@ def _host(root, **kwargs):
 
 
 def _edit(host, inner, before, after, backup=False):
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Record
     record = Record()
     files.apply_edit(host, record, "block", inner, before, after, backup=backup)
     return record
@@ -205,7 +189,7 @@ def test_a_write_that_would_land_outside_the_root_is_refused(tmp_path, monkeypat
 def test_on_the_live_root_a_link_to_the_real_file_is_followed(tmp_path):
     # /etc/yum.conf -> dnf/dnf.conf on RHEL 8+: editing "yum.conf" edits dnf.conf, the link stays.
     import os
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Host
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host
     etc = tmp_path / "etc"
     (etc / "dnf").mkdir(parents=True)
     (etc / "dnf/dnf.conf").write_text("[main]\ngpgcheck=1\n")
@@ -236,13 +220,13 @@ def test_a_delete_never_goes_through_a_link_on_the_way(tmp_path):
 
 
 def _edit_delete(host, inner):
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Record
     files.apply_edit(host, Record(), "repos", inner, "deb x\n", "", delete=True)
 
 
 def test_resolve_new_re_roots_missing_paths(tmp_path):
     import os
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import RootFS
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
     os.symlink("/elsewhere/deeper", str(root / "etc/dnf"))

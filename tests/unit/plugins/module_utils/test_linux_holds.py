@@ -14,10 +14,10 @@ import pathlib
 
 import pytest
 
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_files as files
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_block import block
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import C_ENV, Host, RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import remove_product
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal import files
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.block import block
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import C_ENV, Host, RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.product import remove_product
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from removal_fakes import Runner, make_host, write  # noqa: E402

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Linux collector's gatherers and parsers (plugins/module_utils/_linux_*.py)."""
+"""The Linux collector's gatherers and parsers (plugins/module_utils/_linux/inventory/ and the shared
+readers of plugins/module_utils/_linux/)."""
 
 import errno
 import json
@@ -14,9 +15,9 @@ import sys
 
 import pytest
 
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_inventory as inv
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_status
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_holds import (
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory import collector as inv
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.dpkg import parse_status
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.holds import (
     VersionLocks,
     glob_match,
     parse_versionlock_toml,
@@ -24,7 +25,10 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._linux_holds impor
     rpm_spellings,
     zypp_lock_applies,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host, OptionError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.rpm import parse_rpm_output, rpm_queryformat
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import MAX_TEXT, TRUNCATED, clean_text
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternSet
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import load_catalogs
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import build_query, match
@@ -34,6 +38,8 @@ sys.path.insert(0, str(FIXTURES))
 import linux_root  # noqa: E402  pylint: disable=wrong-import-position
 
 sys.path.remove(str(FIXTURES))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from removal_fakes import make_host  # noqa: E402  pylint: disable=wrong-import-position
 
 STATUS = (FIXTURES / "dpkg-status").read_bytes()
 LAB = "AO Kaspersky Lab <support@kaspersky.com>"
@@ -52,7 +58,12 @@ def keyed(records):
 
 
 def collect(root, run=None, which=None, **query):
-    return inv.collect(inv.Query(**query), root=str(root), run=run, which=which or (lambda name: None))
+    return inv.collect(inv.Query(**query), Host(root=str(root), run=run, which=which or (lambda name: None)))
+
+
+def live_host(root, run=None, which=None, systemd=True, proc=None):
+    """A host over a temporary root that the collector takes for the running system."""
+    return make_host(root, run, which=which or (lambda name: None), systemd=systemd, proc=proc, live=True)
 
 
 def no_run(argv):
@@ -297,7 +308,7 @@ def test_long_values_are_truncated_and_reported(tmp_path):
     linux_root.write(tmp_path, "/var/lib/dpkg/status", pkg(name))
     result = collect(tmp_path, packages=["re:kesl.*"])
     value = result["packages"][0]["name"]
-    assert value == name[:inv.MAX_TEXT] + inv.TRUNCATED
+    assert value == name[:MAX_TEXT] + TRUNCATED
     assert result["errors"] == [{"section": "packages",
                                  "message": "1 values longer than 512 characters were truncated", "limit": True}]
 
@@ -318,11 +329,11 @@ def test_sections_are_capped(tmp_path):
     pytest.param("/opt/\udcffkesl", "/opt/\ufffdkesl", False, id="surrogateescape-from-os"),
     pytest.param("\ud800x", "\ufffd\ufffd\ufffdx", False, id="lone-surrogate"),
     pytest.param("a\tb\nc\rd\x7f", "a\tb\\x0ac\\x0dd\\x7f", False, id="controls-but-tab"),
-    pytest.param("x" * 600, "x" * 512 + inv.TRUNCATED, True, id="long"),
+    pytest.param("x" * 600, "x" * 512 + TRUNCATED, True, id="long"),
     pytest.param(12, "12", False, id="not-a-string"),
 ])
 def test_clean_text(value, expected, truncated):
-    assert inv.clean_text(value) == (expected, truncated)
+    assert clean_text(value) == (expected, truncated)
 
 
 # --- rpm ---------------------------------------------------------------------------------------------------------------
@@ -336,7 +347,7 @@ def rpm_line(token, name, epoch, version, release, arch, vendor):
 
 
 def test_rpm_queryformat_uses_the_token():
-    fmt = inv.rpm_queryformat(TOKEN)
+    fmt = rpm_queryformat(TOKEN)
     assert fmt == ("%{NAME}@@F{t}@@%{EPOCH}@@F{t}@@%{VERSION}@@F{t}@@%{RELEASE}@@F{t}@@%{ARCH}@@F{t}@@"
                    "%{VENDOR}@@R{t}@@\\n").replace("{t}", TOKEN)
 
@@ -356,7 +367,7 @@ def test_rpm_queryformat_uses_the_token():
 ])
 def test_rpm_output_parsing(fields, expected):
     out = rpm_line(TOKEN, "bash", "(none)", "5.1.8", "9.el9", "x86_64", "Red Hat, Inc.") + rpm_line(TOKEN, *fields)
-    records, malformed = inv.parse_rpm_output(out, TOKEN, names("kesl"), search("kaspersky"))
+    records, malformed = parse_rpm_output(out, TOKEN, names("kesl"), search("kaspersky"))
     assert malformed == 0
     assert [(r["name"], r["version"], r["arch"], r["maintainer"]) for r in records] == [expected]
     assert records[0]["manager"] == "rpm" and records[0]["status"] == "installed"
@@ -364,7 +375,7 @@ def test_rpm_output_parsing(fields, expected):
 
 def test_rpm_output_forged_separator_without_the_token_is_malformed():
     out = rpm_line(TOKEN, "kesl", "(none)", "1", "1", "x86_64", "v") + b"kesl@@F@@1@@R@@\nrest"
-    records, malformed = inv.parse_rpm_output(out, TOKEN, names("kesl"))
+    records, malformed = parse_rpm_output(out, TOKEN, names("kesl"))
     assert len(records) == 1 and malformed == 1
 
 
@@ -375,7 +386,7 @@ def test_rpm_output_maintainer_filter_and_sorting():
         ("gpg-pubkey", "(none)", "abc", "def", "(none)", "(none)"),
         ("bash", "(none)", "5.1.8", "9.el9", "x86_64", "Red Hat, Inc."),
     ])
-    records = inv.parse_rpm_output(out, TOKEN, PatternSet(), search("re:kaspersky"))[0]
+    records = parse_rpm_output(out, TOKEN, PatternSet(), search("re:kaspersky"))[0]
     assert [r["name"] for r in records] == ["kesl", "klnagent64"]
 
 
@@ -556,11 +567,10 @@ UnitFileState=disabled
 def test_units_live_states_one_systemctl_call(tmp_path):
     root = linux_root.build_root(tmp_path / "root")
     runner = FakeRunner(out=SHOW)
-    fs = RootFS(str(root))
     section = inv._Section("units")
     skipped = []
-    inv.gather_units(fs, True, True, inv.Query(units=["kesl", "klnagent64", "kesl-supervisor"]), section,
-                     skipped, runner, lambda name: "/bin/systemctl")
+    inv.gather_units(live_host(root, runner, lambda name: "/bin/systemctl"),
+                     inv.Query(units=["kesl", "klnagent64", "kesl-supervisor"]), section, skipped)
     assert runner.calls == [["/bin/systemctl", "show", "--no-pager", "--property=Id", "--property=LoadState",
                              "--property=ActiveState", "--property=UnitFileState", "--",
                              "kesl.service", "kesl-supervisor.service", "klnagent64.service"]]
@@ -576,8 +586,8 @@ def test_units_sysv_script_shadowed_by_a_native_unit_gets_no_state(tmp_path):
     root = linux_root.build_root(tmp_path / "root")
     section = inv._Section("units")
     show = b"Id=cron.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n"
-    inv.gather_units(RootFS(str(root)), True, True, inv.Query(units=["cron"]), section, [],
-                     FakeRunner(out=show), lambda name: "/bin/systemctl")
+    inv.gather_units(live_host(root, FakeRunner(out=show), lambda name: "/bin/systemctl"), inv.Query(units=["cron"]),
+                     section, [])
     assert [(u["kind"], u["active"]) for u in section.items] == [("systemd", "active"), ("sysv", None)]
 
 
@@ -592,8 +602,7 @@ def test_units_sysv_script_shadowed_by_a_native_unit_gets_no_state(tmp_path):
 def test_units_systemctl_failures(tmp_path, runner, which, message):
     root = linux_root.build_root(tmp_path / "root")
     section = inv._Section("units")
-    inv.gather_units(RootFS(str(root)), True, True, inv.Query(units=["kesl", "klnagent64"]), section, [],
-                     runner, which)
+    inv.gather_units(live_host(root, runner, which), inv.Query(units=["kesl", "klnagent64"]), section, [])
     assert [u["active"] for u in section.items] == [None, None]
     assert section.errors == [{"section": "units", "message": message}]
 
@@ -607,8 +616,7 @@ def test_units_hostile_names_are_not_passed_to_systemctl(tmp_path):
     linux_root.write(tmp_path, "/etc/systemd/system/kesl@scan.service", b"")
     runner = FakeRunner(out=b"ActiveState=active\nUnitFileState=enabled\n\nActiveState=inactive\n")
     section = inv._Section("units")
-    inv.gather_units(RootFS(str(tmp_path)), True, True, inv.Query(units=["re:.*"]), section, [],
-                     runner, lambda n: "/bin/systemctl")
+    inv.gather_units(live_host(tmp_path, runner, lambda n: "/bin/systemctl"), inv.Query(units=["re:.*"]), section, [])
     assert runner.calls[0][-3:] == ["--", "kesl.service", "kesl@scan.service"]
     assert sorted((u["name"], u["active"]) for u in section.items) == [
         ("--root=x", None), ("a b", None), ("kesl", "active"), ("kesl@", None),
@@ -620,8 +628,8 @@ def test_units_live_without_systemd_is_skipped(tmp_path):
     root = linux_root.build_root(tmp_path / "root")
     section = inv._Section("units")
     skipped = []
-    inv.gather_units(RootFS(str(root)), True, False, inv.Query(units=["kesl"]), section, skipped, no_run,
-                     lambda n: "/bin/systemctl")
+    inv.gather_units(live_host(root, no_run, lambda n: "/bin/systemctl", systemd=False), inv.Query(units=["kesl"]),
+                     section, skipped)
     assert skipped == [{"section": "unit_states",
                         "reason": "systemd is not running: active and enabled are not collected"}]
 
@@ -672,7 +680,7 @@ def fake_proc(tmp_path):
 ])
 def test_processes(tmp_path, patterns, expected):
     section = inv._Section("processes")
-    inv.gather_processes(str(fake_proc(tmp_path)), inv.Query(processes=patterns), section)
+    inv.gather_processes(live_host(tmp_path, proc=str(fake_proc(tmp_path))), inv.Query(processes=patterns), section)
     assert [(p["pid"], p["name"], p["exe"]) for p in section.items] == expected
     assert section.errors == []
 
@@ -684,7 +692,8 @@ def test_processes(tmp_path, patterns, expected):
 ])
 def test_kernel_modules(tmp_path, patterns, expected):
     section = inv._Section("kernel_modules")
-    inv.gather_kernel_modules(str(fake_proc(tmp_path)), inv.Query(kernel_modules=patterns), section)
+    inv.gather_kernel_modules(live_host(tmp_path, proc=str(fake_proc(tmp_path))), inv.Query(kernel_modules=patterns),
+                              section)
     assert [m["name"] for m in section.items] == expected
 
 
@@ -696,8 +705,8 @@ def test_offline_root_skips_live_sections(tmp_path):
 
 
 def test_live_scan_reads_proc():
-    result = inv.collect(inv.Query(processes=["re:python.*"], kernel_modules=["re:.*"]), root="/",
-                         run=no_run, which=lambda n: None)
+    result = inv.collect(inv.Query(processes=["re:python.*"], kernel_modules=["re:.*"]),
+                         Host(root="/", run=no_run, which=lambda n: None))
     assert result["live"] is True
     assert os.getpid() in [p["pid"] for p in result["processes"]]
     assert [s["section"] for s in result["skipped"]] == []
@@ -796,7 +805,7 @@ def test_paths_glob_through_an_absolute_link(tmp_path):
 def test_paths_live_root(tmp_path):
     target = tmp_path / "probe"
     target.mkdir()
-    result = inv.collect(inv.Query(paths=[str(target), str(tmp_path / "missing")]), root="/", run=no_run)
+    result = inv.collect(inv.Query(paths=[str(target), str(tmp_path / "missing")]), Host(root="/", run=no_run))
     assert result["paths"] == [{"path": str(target), "type": "directory", "target": None,
                                 "pattern": str(target)}]
 
@@ -844,7 +853,7 @@ def test_repos_hostile_file(tmp_path):
                      b"deb http://kaspersky\xff\x00/\x1b[2J " + b"A" * 5000 + b"\r\n" + b"\x00" * 100)
     result = collect(tmp_path, repos=["kaspersky"])
     line = result["repos"][0]["line"]
-    assert line.startswith("deb http://kaspersky\ufffd\\x00/\\x1b[2J AAA") and line.endswith(inv.TRUNCATED)
+    assert line.startswith("deb http://kaspersky\ufffd\\x00/\\x1b[2J AAA") and line.endswith(TRUNCATED)
     assert_json_safe(result)
 
 
@@ -897,19 +906,19 @@ def test_brackets_where_they_are_legitimate():
     ("", "non-empty"),
 ])
 def test_invalid_root(root, fragment):
-    with pytest.raises(inv.QueryError) as info:
-        inv.collect(inv.Query(), root=root)
+    with pytest.raises(OptionError) as info:
+        Host(root=root)
     assert info.value.option == "root" and fragment in str(info.value)
 
 
 def test_root_is_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
-    with pytest.raises(inv.QueryError):
-        inv.collect(inv.Query(), root=str(tmp_path / "f"))
+    with pytest.raises(OptionError):
+        Host(root=str(tmp_path / "f"))
 
 
 def test_root_is_shown_normalised(tmp_path):
-    result = inv.collect(inv.Query(), root=str(tmp_path) + "/./")
+    result = inv.collect(inv.Query(), Host(root=str(tmp_path) + "/./"))
     assert result["root"] == str(tmp_path) and result["live"] is False
 
 
@@ -1187,7 +1196,7 @@ def test_proc_is_looked_at_within_a_bound(tmp_path, monkeypatch):
     proc = fake_proc(tmp_path)
     monkeypatch.setattr(inv, "MAX_PROC_ENTRIES", 3)
     section = inv._Section("processes")
-    inv.gather_processes(str(proc), inv.Query(processes=["re:.*"]), section)
+    inv.gather_processes(live_host(tmp_path, proc=str(proc)), inv.Query(processes=["re:.*"]), section)
     assert section.errors == [{"section": "processes",
                                "message": "%s lists more than 3 processes; only 3 were looked at" % proc}]
     assert len(section.items) <= 3
@@ -1197,7 +1206,7 @@ def test_proc_modules_beyond_its_budget_is_reported(tmp_path, monkeypatch):
     proc = fake_proc(tmp_path)
     monkeypatch.setattr(inv, "BUDGET_PROC_MODULES", 60)
     section = inv._Section("kernel_modules")
-    inv.gather_kernel_modules(str(proc), inv.Query(kernel_modules=["re:kl.*"]), section)
+    inv.gather_kernel_modules(live_host(tmp_path, proc=str(proc)), inv.Query(kernel_modules=["re:kl.*"]), section)
     assert [m["name"] for m in section.items] == ["kl_filemon"]
     assert section.errors == [{"section": "kernel_modules",
                                "message": "%s/modules is larger than 60 bytes, only its beginning was read" % proc}]

@@ -8,8 +8,8 @@ import pathlib
 
 import pytest
 
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_packages as pk
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal import packages as pk
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import RemovalError
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from removal_fakes import Clock, Runner, make_host, write  # noqa: E402

@@ -15,8 +15,8 @@ import textwrap
 
 import pytest
 
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_paths as paths
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record, parse_mountinfo
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal import paths
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Record, parse_mountinfo
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from removal_fakes import exists, make_host, mountinfo, write  # noqa: E402
@@ -316,8 +316,8 @@ def test_a_real_bind_mount_of_the_same_filesystem_is_not_crossed(tmp_path):
         import json, subprocess, sys
         sys.path[:0] = %r
         subprocess.run(["mount", "--bind", %r, %r], check=True)
-        from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Host, Record
-        from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import delete_paths
+        from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host, Record
+        from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.paths import delete_paths
         record = Record()
         result = delete_paths(Host(root=%r), record, ["/var/opt/kaspersky/kesl"], vendor_dirs=["/var/opt/kaspersky"])
         print(json.dumps({"result": result, "changed": record.changed}))

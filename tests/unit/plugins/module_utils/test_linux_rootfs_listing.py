@@ -6,15 +6,16 @@ directory is reported, so the scan calls the host unknown rather than clean."""
 
 import errno
 
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_inventory as inv
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_rootfs
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux import fs as linux_fs
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory import collector as inv
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import load_catalogs
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import build_query, match
 
 
 def test_a_glob_stops_listing_a_directory_that_is_too_large(tmp_path, monkeypatch):
-    monkeypatch.setattr(_linux_rootfs, "MAX_LISTING", 50)
+    monkeypatch.setattr(linux_fs, "MAX_LISTING", 50)
     conf = tmp_path / "etc" / "opt" / "kaspersky"
     conf.mkdir(parents=True)
     for i in range(51):
@@ -32,12 +33,12 @@ def test_a_glob_stops_listing_a_directory_that_is_too_large(tmp_path, monkeypatc
 
 
 def test_a_cut_listing_makes_the_host_unknown_not_clean(tmp_path, monkeypatch):
-    monkeypatch.setattr(_linux_rootfs, "MAX_LISTING", 10)
+    monkeypatch.setattr(linux_fs, "MAX_LISTING", 10)
     conf = tmp_path / "etc" / "opt" / "kaspersky"
     conf.mkdir(parents=True)
     for i in range(20):
         (conf / ("x%02d" % i)).write_text("")
-    inventory = inv.collect(inv.Query(**_catalog_query()), root=str(tmp_path), which=lambda name: None)
+    inventory = inv.collect(inv.Query(**_catalog_query()), Host(root=str(tmp_path), which=lambda name: None))
     facts = match(inventory, load_catalogs(["kaspersky"]), scanned_at="2026-11-27T10:00:00Z")
     assert facts["status"] == "unknown", facts["scan"]["errors"]
     assert any("/etc/opt/kaspersky" in e["message"] and "more than 10 entries" in e["message"]

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The rpm side for real: the harness's fake .rpm packages are installed into a directory root
 with the real rpm, then removed by linux_remove's code with the real rpm and dnf
-(``--root`` / ``--installroot``, ``--dbpath /var/lib/rpm``: reference/test-harness.md section 4),
+(``--root`` / ``--installroot``, ``--dbpath /var/lib/rpm``, as tests/harness/README.md describes),
 scriptlets included (a dash is copied into the root as /bin/sh for them). No RHEL host exists
 here: what differs on one (dnf5, zypper, SELinux, a real rpmdb location) is NOT covered."""
 
@@ -14,9 +14,9 @@ import pathlib
 
 import pytest
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_block import block
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import C_ENV, Host, RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import remove_product
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.block import block
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import C_ENV, Host, RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.product import remove_product
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 CACHE = pathlib.Path(os.environ.get("DIVEST_CACHE") or ROOT / ".cache")

@@ -9,8 +9,8 @@ import pathlib
 
 import pytest
 
-from ansible_collections.fleetsec.divest.plugins.module_utils import _linux_system as system
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record, RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal import system
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Record, RemovalError
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from removal_fakes import FakeProc, Runner, make_host, write  # noqa: E402

@@ -17,7 +17,13 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
-NODE_FILES = sorted((ROOT / "plugins" / "modules").glob("*.py")) + sorted((ROOT / "plugins" / "module_utils").glob("*.py"))
+# Every Python file of modules and module_utils, subpackages included (module_utils/_linux/...).
+NODE_FILES = sorted((ROOT / "plugins" / "modules").glob("*.py")) + sorted((ROOT / "plugins" / "module_utils").rglob("*.py"))
+
+
+def _shown(path):
+    return path.relative_to(ROOT / "plugins").as_posix()
+
 
 NEWER_CALLS = {  # text -> the Python version that brought it
     r"from __future__ import annotations": "3.7",
@@ -35,16 +41,18 @@ NEWER_CALLS = {  # text -> the Python version that brought it
 
 
 def test_there_is_node_code_to_check():
-    names = {path.name for path in NODE_FILES}
-    assert {"collect.py", "linux_remove.py", "_linux_dpkg.py", "_linux_module.py"} <= names
+    names = {_shown(path) for path in NODE_FILES}
+    assert {"modules/collect.py", "modules/linux_remove.py", "module_utils/_patterns.py",
+            "module_utils/_linux/layout.py", "module_utils/_linux/module.py",
+            "module_utils/_linux/inventory/dpkg.py", "module_utils/_linux/removal/product.py"} <= names
 
 
-@pytest.mark.parametrize("path", NODE_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NODE_FILES, ids=_shown)
 def test_node_code_parses_with_the_python_3_6_grammar(path):
     ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 6))
 
 
-@pytest.mark.parametrize("path", NODE_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NODE_FILES, ids=_shown)
 def test_node_code_calls_nothing_newer_than_python_3_6(path):
     source = path.read_text(encoding="utf-8")
     found = ["%s (Python %s)" % (pattern, version) for pattern, version in NEWER_CALLS.items() if re.search(pattern, source)]

@@ -227,8 +227,8 @@ def test_linux_cleanup_never_edits_files_outside_the_repository_locations(capsys
                                                       "repo_files": ["/etc/passwd"]})
     assert code == 0 and result["changed"] is False and result["repos"] == []
     assert (root / "etc/passwd").read_text().startswith("kaspersky")
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Host
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import cleanup
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.product import cleanup
     direct = cleanup(Host(root=str(root)), repo_patterns=["kaspersky"], repo_files_list=["/etc/passwd"])
     assert "outside" in direct["warnings_list"][0]
 
@@ -385,8 +385,8 @@ def test_linux_cleanup_refuses_a_repository_link_that_mixes_entries(capsys, tmp_
                                          "(-> ../../srv/shared/site.repo) whose entries are not all the vendor's")
     # the warning (module warnings are checked on the helper: ansible routes them elsewhere once
     # a controller module was imported in the same process)
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Host
-    from ansible_collections.fleetsec.divest.plugins.module_utils._linux_removal import cleanup
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Host
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.product import cleanup
     direct = cleanup(Host(root=str(root)), repo_patterns=["re:kaspersky"])
     assert direct["warnings_list"] == [refused["message"]] and direct["refused_paths"] == [refused]
 

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the collector and the removal modules both need to know about a Linux system:
-which processes run under a given name, and where the rpm database lives.
+"""The running processes, found the same way by the collector (to report them) and the removal
+(to stop them): which processes run under a given name.
 
 Private to the collection; runs on managed nodes: standard library only, Python 3.6+.
 """
@@ -11,50 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 import errno
 import os
-import stat
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import read_names
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import read_names
 
 __metaclass__ = type
 
-#: Where rpm keeps its database (newer distributions first) and the files that prove it is one.
-RPM_DBPATHS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
-RPM_DBFILES = ("rpmdb.sqlite", "Packages", "Packages.db")
 _DELETED = " (deleted)"
-
-
-def find_rpmdb(fs):
-    """The inner path of the rpm database directory under ``fs`` (an object with
-    ``isfile(inner_path)``), or None."""
-    for directory in RPM_DBPATHS:
-        for name in RPM_DBFILES:
-            if fs.isfile(directory + "/" + name):
-                return directory
-    return None
-
-
-def probe_rpmdb(fs):
-    """Like ``find_rpmdb``, but say when the answer cannot be known.
-
-    ``fs`` resolves inner paths (``host_path(inner)``, as ``RootFS`` does). Returns
-    ``(dbpath, failures)``: the database directory or None, and ``(inner_path, OSError)``
-    pairs for the candidates that could not be checked (permission denied, a symlink
-    loop ...). A candidate that does not exist (``ENOENT``, ``ENOTDIR``) is no failure: a
-    host without rpm is the normal case. A found database wins over earlier failures.
-    """
-    failures = []
-    for directory in RPM_DBPATHS:
-        for name in RPM_DBFILES:
-            path = directory + "/" + name
-            try:
-                info = os.stat(fs.host_path(path))
-            except OSError as exc:
-                if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-                    failures.append((path, exc))
-                continue
-            if stat.S_ISREG(info.st_mode):
-                return directory, failures
-    return None, failures
 
 
 def _read_small(path, limit=4096):

@@ -46,54 +46,49 @@ import fnmatch
 import os
 import stat
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import has_magic
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import has_magic
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.layout import SYSTEM_DIRS, SYSTEM_FILES
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import clean_text
 
 __metaclass__ = type
 
 __all__ = ["PROTECTED", "PROTECTED_FILES", "MAX_DEPTH", "UnsafePath", "check_pattern", "check_vendor_dirs",
            "check_residue_file", "inside_dirs", "is_protected", "delete_paths", "delete_entry"]
 
-#: Directories no residue may be or resolve to (besides ``/`` and every top-level directory).
+#: Directories no residue may be or resolve to (besides ``/`` and every top-level directory), the
+#: ones ``layout`` names included.
 PROTECTED = frozenset([
-    "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found",
-    "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp",
-    "/usr", "/var",
+    "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media",
+    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/var",
     "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/usr/libexec",
-    "/usr/include", "/usr/share", "/usr/src", "/usr/games", "/usr/local", "/usr/local/bin",
-    "/usr/local/sbin", "/usr/local/lib", "/usr/local/share", "/usr/local/etc", "/usr/local/src",
-    "/usr/lib/systemd", "/usr/lib/systemd/system", "/lib/systemd", "/lib/systemd/system",
-    "/usr/share/doc", "/usr/share/man", "/usr/share/applications",
-    "/var/lib", "/var/log", "/var/opt", "/var/cache", "/var/tmp", "/var/spool", "/var/mail",
-    "/var/run", "/var/lock", "/var/www", "/var/backups", "/var/local", "/var/lib/dpkg",
-    "/var/lib/rpm", "/var/lib/apt", "/var/lib/systemd", "/var/cache/apt",
-    "/etc/opt", "/etc/default", "/etc/init.d", "/etc/systemd", "/etc/systemd/system",
-    "/etc/apt", "/etc/apt/sources.list.d", "/etc/apt/preferences.d", "/etc/apt/trusted.gpg.d",
-    "/etc/yum.repos.d", "/etc/dnf", "/etc/zypp", "/etc/zypp/repos.d", "/etc/pki", "/etc/ssl",
-    "/etc/security", "/etc/pam.d", "/etc/sudoers.d", "/etc/cron.d", "/etc/cron.daily",
-    "/etc/cron.hourly", "/etc/cron.weekly", "/etc/cron.monthly", "/etc/profile.d", "/etc/xdg",
-    "/etc/xdg/autostart", "/etc/logrotate.d", "/etc/rc.d", "/etc/rc.d/init.d",
-    "/etc/rc0.d", "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d",
-    "/etc/rcS.d", "/etc/samba", "/etc/squid", "/etc/selinux", "/etc/ld.so.conf.d", "/etc/modprobe.d",
-    "/etc/sysconfig", "/etc/network", "/etc/ssh",
-])
+    "/usr/include", "/usr/share", "/usr/src", "/usr/games", "/usr/local", "/usr/local/bin", "/usr/local/sbin",
+    "/usr/local/lib", "/usr/local/share", "/usr/local/etc", "/usr/local/src", "/usr/lib/systemd",
+    "/lib/systemd", "/usr/share/doc", "/usr/share/man", "/usr/share/applications", "/var/lib", "/var/log",
+    "/var/opt", "/var/cache", "/var/tmp", "/var/spool", "/var/mail", "/var/run", "/var/lock", "/var/www",
+    "/var/backups", "/var/local", "/var/lib/apt", "/var/lib/systemd", "/var/cache/apt", "/etc/opt",
+    "/etc/default", "/etc/systemd", "/etc/apt", "/etc/apt/trusted.gpg.d", "/etc/dnf", "/etc/pki", "/etc/ssl",
+    "/etc/security", "/etc/pam.d", "/etc/sudoers.d", "/etc/cron.d", "/etc/cron.daily", "/etc/cron.hourly",
+    "/etc/cron.weekly", "/etc/cron.monthly", "/etc/profile.d", "/etc/xdg", "/etc/xdg/autostart",
+    "/etc/logrotate.d", "/etc/rc.d", "/etc/samba", "/etc/squid", "/etc/selinux", "/etc/ld.so.conf.d",
+    "/etc/modprobe.d", "/etc/sysconfig", "/etc/network", "/etc/ssh",
+]) | SYSTEM_DIRS
 
 #: Files no ``residue_files`` entry may name: the system's identity, accounts, privileges,
 #: boot and name resolution, the package managers' own configuration, the files other recipes
-#: edit (``config_edits``), and the programs a host needs to be repaired (a shell, sudo).
+#: edit (``config_edits``), and the programs a host needs to be repaired (a shell, sudo); the
+#: ones ``layout`` names included.
 PROTECTED_FILES = frozenset([
-    "/etc/passwd", "/etc/passwd-", "/etc/shadow", "/etc/shadow-", "/etc/group", "/etc/group-",
-    "/etc/gshadow", "/etc/gshadow-", "/etc/subuid", "/etc/subgid", "/etc/sudoers", "/etc/login.defs",
-    "/etc/pam.conf", "/etc/securetty", "/etc/shells", "/etc/nsswitch.conf",
-    "/etc/fstab", "/etc/crypttab", "/etc/mtab", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
-    "/etc/os-release", "/usr/lib/os-release", "/etc/machine-id", "/etc/localtime", "/etc/timezone",
-    "/etc/environment", "/etc/profile", "/etc/bash.bashrc", "/etc/inittab", "/etc/crontab",
-    "/etc/ld.so.conf", "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/sysctl.conf", "/etc/modules",
-    "/etc/default/grub", "/etc/selinux/config", "/etc/ssh/sshd_config", "/etc/krb5.conf", "/etc/krb5.keytab",
-    "/etc/apt/sources.list", "/etc/yum.conf", "/etc/dnf/dnf.conf", "/etc/zypp/zypp.conf", "/etc/zypp/locks",
-    "/etc/samba/smb.conf", "/etc/squid/squid.conf",
-    "/bin/sh", "/bin/bash", "/usr/bin/sh", "/usr/bin/bash", "/usr/bin/env", "/usr/bin/sudo", "/usr/bin/su",
-    "/sbin/init", "/usr/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd",
-])
+    "/etc/passwd-", "/etc/shadow", "/etc/shadow-", "/etc/group-", "/etc/gshadow", "/etc/gshadow-",
+    "/etc/subuid", "/etc/subgid", "/etc/sudoers", "/etc/login.defs", "/etc/pam.conf", "/etc/securetty",
+    "/etc/shells", "/etc/nsswitch.conf", "/etc/fstab", "/etc/crypttab", "/etc/mtab", "/etc/hosts",
+    "/etc/hostname", "/etc/resolv.conf", "/etc/machine-id", "/etc/localtime", "/etc/timezone",
+    "/etc/environment", "/etc/profile", "/etc/bash.bashrc", "/etc/inittab", "/etc/crontab", "/etc/ld.so.conf",
+    "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/sysctl.conf", "/etc/modules", "/etc/default/grub",
+    "/etc/selinux/config", "/etc/ssh/sshd_config", "/etc/krb5.conf", "/etc/krb5.keytab", "/etc/zypp/zypp.conf",
+    "/etc/samba/smb.conf", "/etc/squid/squid.conf", "/bin/sh", "/bin/bash", "/usr/bin/sh", "/usr/bin/bash",
+    "/usr/bin/env", "/usr/bin/sudo", "/usr/bin/su", "/sbin/init", "/usr/sbin/init", "/lib/systemd/systemd",
+    "/usr/lib/systemd/systemd",
+]) | SYSTEM_FILES
 
 #: Literal characters a glob component must carry (``kesl*``: 4).
 MIN_LITERAL = 3
@@ -218,10 +213,6 @@ def _why(exc):
     return getattr(exc, "strerror", None) or str(exc)
 
 
-def _clip(text, limit=200):
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 class _Tree(object):
     """The host's root, walked with file descriptors: no component is ever followed when it is
     a symbolic link, and a directory replaced between ``lstat`` and ``open`` is refused.
@@ -290,7 +281,7 @@ class _Tree(object):
     @staticmethod
     def _via_link(inner, link, fd, name):
         try:
-            target = " -> %s" % _clip(os.readlink(name, dir_fd=fd))
+            target = " -> %s" % clean_text(os.readlink(name, dir_fd=fd), 200)[0]
         except OSError:
             target = ""
         return "%s is reached through the symbolic link %s%s, which is not followed" % (inner, link, target)

@@ -29,7 +29,7 @@ package alone, and the release is a step (``holds``/``release``) with the kind o
   another ``Dir``.
 * ``versionlock``: an entry of dnf 4's or yum's versionlock list
   (``/etc/dnf/plugins/versionlock.list``, ``/etc/yum/pluginconf.d/versionlock.list``) or of
-  dnf 5's ``/etc/dnf/versionlock.toml`` that names that package alone, taken out of the file
+  dnf 5's ``/etc/dnf/versionlock.toml`` (``layout``) that names that package alone, taken out of the file
   (backup when asked). A glob entry that covers other packages too (``kes*``) stays, with a
   warning: a versionlock does not stop the removal.
 * ``zypper-lock``: a package lock on exactly that name in ``/etc/zypp/locks`` (``zypper remove``
@@ -38,7 +38,7 @@ package alone, and the release is a step (``holds``/``release``) with the kind o
   the front end the removal fails, naming the lock. A lock that cannot be told without zypper
   (a regular expression: never run here) is left to zypper, with a warning.
 
-Which entry holds which package is decided by the collector's readers (``_linux_proc``), so a
+Which entry holds which package is decided by the collector's readers (``holds``), so a
 removal releases what the scan reported as held.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
@@ -48,22 +48,21 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_files import (
-    VERSIONLOCK_LISTS,
-    VERSIONLOCK_TOML,
-    ZYPP_LOCKS,
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.holds import join_evr
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.files import (
     apply_edit,
     drop_versionlock,
     drop_versionlock_toml,
     drop_zypp_lock,
     read_text,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError, first_lines
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import RPM_DBPATHS, find_rpmdb
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import first_lines
 
 __metaclass__ = type
 
-__all__ = ["Package", "Dpkg", "Rpm", "Holds", "detect", "RPM_DBPATHS", "FRONTENDS", "HOLD_KINDS"]
+__all__ = ["Package", "Dpkg", "Rpm", "Holds", "detect", "check_name", "FRONTENDS", "HOLD_KINDS"]
 
 FRONTENDS = ("dnf", "yum", "zypper", "rpm")
 HOLD_KINDS = ("apt-mark", "versionlock", "zypper-lock")
@@ -124,7 +123,7 @@ class Dpkg(object):
         if self.host.live:
             return []
         if query:
-            return ["--admindir=%s" % self.host.fs.host("/var/lib/dpkg")]
+            return ["--admindir=%s" % self.host.fs.host(layout.DPKG_DIR)]
         return ["--root=%s" % self.host.root]
 
     def query(self, names):
@@ -232,9 +231,7 @@ class Rpm(object):
             if len(fields) != 5:
                 continue  # "package kesl is not installed"
             name, epoch, version, release, arch = fields
-            full = "%s-%s" % (version, release)
-            if epoch and epoch != "(none)":
-                full = "%s:%s" % (epoch, full)
+            full = join_evr(epoch, version, release)
             target = "%s-%s-%s.%s" % (name, version, release, arch) if arch and arch != "(none)" else \
                 "%s-%s-%s" % (name, version, release)
             _check_target(target, "rpm")
@@ -328,11 +325,11 @@ class Holds(object):
             if pkg.want == "hold":
                 self._dpkg(mgr, pkg)
             return
-        for path in VERSIONLOCK_LISTS + (VERSIONLOCK_TOML,):
+        for path in layout.VERSIONLOCK_LISTS + (layout.VERSIONLOCK_TOML,):
             text = self._text(path)
             if text is None:
                 continue
-            if path == VERSIONLOCK_TOML:
+            if path == layout.VERSIONLOCK_TOML:
                 new, removed, wider = drop_versionlock_toml(text, pkg.name)
             else:
                 new, removed, wider = drop_versionlock(text, pkg.name, pkg.version, pkg.arch)
@@ -341,7 +338,7 @@ class Holds(object):
             for entry in wider:
                 self.record.warn("%s: the versionlock entry %r in %s also covers other packages: left in place"
                                  % (pkg.name, entry, path))
-        text = self._text(ZYPP_LOCKS)
+        text = self._text(layout.ZYPP_LOCKS)
         if text is None:
             return
         new, released, wider, unknown = drop_zypp_lock(text, pkg.name, pkg.arch)
@@ -349,12 +346,12 @@ class Holds(object):
         if wider and zypper:
             raise RemovalError("%s: zypper would refuse the removal: the lock %s in %s covers it and may cover "
                                "other packages, so it is not released here; narrow or remove that lock by hand"
-                               % (pkg.name, ", ".join(repr(w) for w in wider), ZYPP_LOCKS), package=pkg.name)
+                               % (pkg.name, ", ".join(repr(w) for w in wider), layout.ZYPP_LOCKS), package=pkg.name)
         if released:
-            self._edit(ZYPP_LOCKS, text, new, pkg.name, "zypper-lock", locks=released)
+            self._edit(layout.ZYPP_LOCKS, text, new, pkg.name, "zypper-lock", locks=released)
         for lock in unknown if zypper else ():
             self.record.warn("%s: the zypper lock %r in %s may cover it (not evaluated here); if zypper refuses "
-                             "the removal, release that lock by hand" % (pkg.name, lock, ZYPP_LOCKS))
+                             "the removal, release that lock by hand" % (pkg.name, lock, layout.ZYPP_LOCKS))
 
     def _dpkg(self, mgr, pkg):
         argv = [mgr.dpkg or "dpkg"] + mgr._root_args() + ["--set-selections"]
@@ -376,11 +373,11 @@ def detect(host, manager="auto", lock_timeout=60):
     if manager in ("dpkg", "apt"):
         return [Dpkg(host, lock_timeout)]
     if manager in FRONTENDS:
-        return [Rpm(host, manager, find_rpmdb(host.fs))]
+        return [Rpm(host, manager, layout.find_rpmdb(host.fs))]
     found = []
-    if host.fs.isfile("/var/lib/dpkg/status") and host.which("dpkg"):
+    if host.fs.isfile(layout.DPKG_STATUS) and host.which("dpkg"):
         found.append(Dpkg(host, lock_timeout))
-    dbpath = find_rpmdb(host.fs)
+    dbpath = layout.find_rpmdb(host.fs)
     if dbpath and host.which("rpm"):
         found.append(Rpm(host, "auto", dbpath))
     return found

@@ -8,7 +8,7 @@ Both take the recipe the plan carries (docs/catalog.md), the vendor's own direct
 and a ``Host``; they return a plain dict for ``exit_json`` or raise ``RemovalError``, whose
 ``details`` carry the same keys, so a failure still says what was done before it. Check mode
 predicts: every step is recorded as it would be done, nothing is changed. Residue goes through
-the one guarded walker of ``_linux_paths`` in both modules; whatever the guards refuse is in
+the one guarded walker of ``removal.paths`` in both modules; whatever the guards refuse is in
 ``refused_paths`` (with a warning), never deleted.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
@@ -18,29 +18,26 @@ from __future__ import absolute_import, division, print_function
 
 import stat
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_files import (
-    REPO_LOCATIONS,
-    NEVER_DELETE,
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Record, RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.files import (
     apply_edit,
     clean_repo_text,
-    in_repo_locations,
     read_text,
     remove_lines,
-    repo_files,
-    repo_format,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record, RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_packages import Holds, check_name, detect
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import (
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.packages import Holds, check_name, detect
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.paths import (
     UnsafePath,
     check_vendor_dirs,
     delete_paths,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_system import (
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.system import (
     kill_processes,
     remove_accounts,
     stop_services,
 )
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import clean_text
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternError, PatternSet
 
 __metaclass__ = type
@@ -299,13 +296,13 @@ def _clean_repos(host, record, patterns, wanted, backup, refused):
     if wanted:
         files = []
         for inner in wanted:
-            if not in_repo_locations(inner):
+            if not layout.in_repo_locations(inner):
                 record.warn("repository file %s is outside %s: not edited" % (
-                    inner, ", ".join(loc for loc, dummy in REPO_LOCATIONS)))
+                    inner, ", ".join(loc for loc, dummy in layout.REPO_LOCATIONS)))
                 continue
             files.append(inner)
     else:
-        files = repo_files(host)
+        files = list(layout.repo_files(host.fs.try_listdir, host.fs.isfile))
     done = []
     for inner in files:
         try:
@@ -315,14 +312,14 @@ def _clean_repos(host, record, patterns, wanted, backup, refused):
         text, dummy = read_text(host, inner)
         if text is None:
             continue
-        fmt = repo_format(inner)
+        fmt = layout.repo_format(inner)
         new, removed, left = clean_repo_text(text, fmt, lambda line: patterns.match(line) is not None)
         if not removed:
             continue
-        delete = left == 0 and inner not in NEVER_DELETE
+        delete = left == 0 and inner not in layout.NEVER_DELETE
         details = {"format": fmt, "lines": removed}
         if link:
-            target = _clip(host.fs.readlink(inner))
+            target = clean_text(host.fs.readlink(inner), 200)[0]
             if not delete:
                 message = ("repository file %s is a symbolic link (-> %s) whose entries are not all the vendor's: "
                            "not edited through the link; take the vendor's entries out of its target by hand"
@@ -343,7 +340,3 @@ def _clean_repos(host, record, patterns, wanted, backup, refused):
             entry["link"] = True
         done.append(entry)
     return done
-
-
-def _clip(text, limit=200):
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read dpkg's database (``var/lib/dpkg/status``) without dpkg.
+"""Read dpkg's database (``var/lib/dpkg/status``, see ``layout``) without dpkg.
 
 Fast on purpose: a host with 2,500 packages has a ~3 MB status file, and the collector's
 budget is a few tens of milliseconds. The file is read once as bytes and split into

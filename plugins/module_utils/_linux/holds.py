@@ -2,8 +2,8 @@
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Package holds of rpm packages (dnf/yum versionlock, dnf 5 versionlock.toml, zypper locks):
-which of them apply to a package. The collector reports them, the removal releases exactly
-those, so both read them here.
+which of them apply to a package, and the rpm version spellings they are written in. The collector reports them, the removal releases exactly
+those, so both read them here. Where the lock files are: ``layout``.
 
 Lock files come from a host that may be compromised: they are parsed as data, their globs
 are matched by a linear-time matcher (never compiled into a backtracking regular
@@ -18,14 +18,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-#: dnf 4 and yum versionlock lists: one package spec a line, ``#`` comments; a spec that
-#: starts with ``!`` is an exclude (that version may not be installed), not a lock.
-VERSIONLOCK_LISTS = ("/etc/dnf/plugins/versionlock.list", "/etc/yum/pluginconf.d/versionlock.list")
-#: dnf 5 keeps versionlock entries in TOML (``[[packages]]`` with ``name`` and conditions).
-VERSIONLOCK_TOML = "/etc/dnf/versionlock.toml"
-#: zypper's package locks (libzypp's locks(5)): ``attribute: value`` lines, locks separated
-#: by empty lines.
-ZYPP_LOCKS = "/etc/zypp/locks"
 #: Versionlock glob entries, and zypper locks, that are evaluated; literal versionlock
 #: entries cost one set lookup each and are not counted.
 MAX_LOCK_PATTERNS = 64
@@ -111,12 +103,25 @@ def glob_match(pattern, text, fold=False):
     return pos == len(pattern)
 
 
-def _has_magic(text):
+def is_glob(text):
+    """True when a lock entry is a glob (``*``, ``?``, ``[...]`` or a ``\\`` escape), not a literal."""
     return any(char in text for char in "*?[\\")
 
 
+def join_evr(epoch, version, release):
+    """The version of an rpm package as the collector reports it and the removal shows it:
+    ``[epoch:]version[-release]`` from rpm's tags (``(none)`` or empty: left out)."""
+    full = version
+    if release and release != "(none)":
+        full = "%s-%s" % (version, release)
+    if epoch and epoch != "(none)":
+        full = "%s:%s" % (epoch, full)
+    return full
+
+
 def _split_evr(version):
-    """``[epoch:]version[-release]`` -> ``(epoch, version, release)``; epoch ``0`` when absent."""
+    """``[epoch:]version[-release]`` -> ``(epoch, version, release)``; epoch ``0`` when absent
+    (the inverse of :func:`join_evr`)."""
     epoch, sep, rest = (version or "").partition(":")
     if not sep:
         epoch, rest = "0", epoch
@@ -171,7 +176,7 @@ class VersionLocks(object):
         self.dropped = 0
 
     def _add(self, text, literal, globs):
-        if not _has_magic(text):
+        if not is_glob(text):
             literal.add(text)
         elif len(self.spec_globs) + len(self.name_globs) < MAX_LOCK_PATTERNS:
             globs.append(text)

@@ -10,8 +10,8 @@ the ``Host`` (atomically, keeping mode and owner, optional backup) and records a
   ``squid.conf``); everything else stays byte for byte.
 * :func:`clean_repo_text`: drop the vendor's entries from a repository file: lines of a one-line
   apt file (``*.list``, ``sources.list``), stanzas of a deb822 file (``*.sources``), sections of
-  a yum/dnf/zypper file (``*.repo``). The caller deletes a file only when no entry is left in it,
-  and never ``/etc/apt/sources.list``.
+  a yum/dnf/zypper file (``*.repo``); which file is which, and where they are: ``layout``. The
+  caller deletes a file only when no entry is left in it, and never ``layout.NEVER_DELETE``.
 * :func:`apt_preferences`, :func:`merge_exclude`, :func:`zypp_locks`: the reinstall blocks.
 * :func:`drop_versionlock`, :func:`drop_versionlock_toml`, :func:`drop_zypp_lock`: a dnf/yum
   versionlock entry (dnf 4 / yum list, dnf 5 TOML) or a zypper lock on a package being
@@ -34,34 +34,23 @@ import os
 import re
 import stat
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import UnsafePath, delete_entry
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_holds import (
-    VERSIONLOCK_LISTS,
-    VERSIONLOCK_TOML,
-    ZYPP_LOCKS,
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.holds import (
     glob_match,
+    is_glob,
     parse_versionlock_toml,
     parse_zypp_locks,
     rpm_spellings,
     zypp_lock_applies,
 )
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.paths import UnsafePath, delete_entry
 
 __metaclass__ = type
 
-__all__ = ["remove_lines", "clean_repo_text", "repo_format", "REPO_LOCATIONS", "repo_files",
-           "apt_preferences", "merge_exclude", "zypp_locks", "read_text", "apply_edit", "MAX_FILE",
-           "VERSIONLOCK_LISTS", "VERSIONLOCK_TOML", "ZYPP_LOCKS", "drop_versionlock", "drop_versionlock_toml",
-           "drop_zypp_lock", "write_path"]
+__all__ = ["remove_lines", "clean_repo_text", "apt_preferences", "merge_exclude", "zypp_locks", "read_text",
+           "apply_edit", "MAX_FILE", "drop_versionlock", "drop_versionlock_toml", "drop_zypp_lock", "write_path"]
 
 MAX_FILE = 8 * 1024 * 1024
-REPO_LOCATIONS = (
-    ("/etc/apt/sources.list", None),
-    ("/etc/apt/sources.list.d", (".list", ".sources")),
-    ("/etc/yum.repos.d", (".repo",)),
-    ("/etc/zypp/repos.d", (".repo",)),
-)
-NEVER_DELETE = ("/etc/apt/sources.list",)
 
 
 def _decode(data):
@@ -115,14 +104,6 @@ def remove_lines(text, regexps):
         else:
             kept.append(line)
     return "".join(kept), removed
-
-
-def repo_format(inner):
-    if inner.endswith(".sources"):
-        return "deb822"
-    if inner.endswith(".repo"):
-        return "ini"
-    return "list"
 
 
 def _is_entry(line):
@@ -181,34 +162,6 @@ def clean_repo_text(text, fmt, matches):
     if fmt == "deb822":
         out = re.sub(r"\n{3,}", "\n\n", out)
     return out, removed, left
-
-
-def repo_files(host):
-    """Inner paths of the repository files in the standard locations."""
-    out = []
-    for location, suffixes in REPO_LOCATIONS:
-        if suffixes is None:
-            if host.fs.isfile(location):
-                out.append(location)
-            continue
-        try:
-            entries = sorted(host.fs.listdir(location))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.endswith(suffixes) and not entry.startswith("."):
-                out.append(location + "/" + entry)
-    return out
-
-
-def in_repo_locations(inner):
-    for location, suffixes in REPO_LOCATIONS:
-        if suffixes is None:
-            if inner == location:
-                return True
-        elif inner.startswith(location + "/") and "/" not in inner[len(location) + 1:] and inner.endswith(suffixes):
-            return True
-    return False
 
 
 # ------------------------------------------------------------------------------ reinstall blocks
@@ -308,14 +261,9 @@ def _lock_blocks(text):
 
 
 def _lock_fields(block):
-    fields = {}
-    for line in block:
-        if line.lstrip().startswith("#"):
-            continue
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip().lower()] = value.strip()
-    return fields
+    """``{attribute: last value}`` of one lock block, read by the holds reader."""
+    locks = parse_zypp_locks(_encode("".join(block)))
+    return dict((key, values[-1]) for key, values in locks[0].items() if values) if locks else {}
 
 
 def zypp_locks(text, vendor, packages, present=True):
@@ -350,13 +298,9 @@ def zypp_locks(text, vendor, packages, present=True):
 
 
 # ------------------------------------------------------------------------------------ holds
-# Which entries hold which package is decided by the collector's own readers (_linux_proc), so
+# Which entries hold which package is decided by the collector's own readers (``holds``), so
 # that what the scan reports as held is exactly what a removal releases. A host's regular
 # expression is never run.
-
-def _magic(text):
-    return any(char in text for char in "*?[\\")
-
 
 def drop_versionlock(text, name, version=None, arch=None):
     """``(new_text, removed, wider)``: a dnf 4 / yum versionlock.list without the lock entries
@@ -371,10 +315,10 @@ def drop_versionlock(text, name, version=None, arch=None):
         spec = line.strip()
         if spec and spec[0] not in "#!":
             bare = spec[:-2] if spec.endswith(".*") else spec
-            if not _magic(bare) and bare in spellings:
+            if not is_glob(bare) and bare in spellings:
                 removed.append(line.rstrip("\r\n"))
                 continue
-            if _magic(spec) and any(glob_match(spec, spelling) for spelling in spellings):
+            if is_glob(spec) and any(glob_match(spec, spelling) for spelling in spellings):
                 wider.append(spec)
         kept.append(line)
     return "".join(kept), removed, wider
@@ -409,7 +353,7 @@ def drop_versionlock_toml(text, name):
             if locks and entry == name:
                 removed.append(entry)
                 continue
-            if locks and _magic(entry) and glob_match(entry, name):
+            if locks and is_glob(entry) and glob_match(entry, name):
                 wider.append(entry)
         kept.append(piece)
     return "".join(kept), removed, wider
@@ -435,7 +379,7 @@ def drop_zypp_lock(text, name, arch=None):
             unknown.append(names[0])
         elif applies:
             how = (lock.get("match_type") or ["substring"])[-1].lower()
-            only = len(names) == 1 and not lock.get("query_string") and not _magic(names[0])
+            only = len(names) == 1 and not lock.get("query_string") and not is_glob(names[0])
             if only and how in ("exact", "glob"):
                 released += 1
                 continue

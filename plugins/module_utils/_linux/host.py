@@ -1,25 +1,29 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The host a removal module acts on, and the record of what it did.
+"""The host a module reads or acts on, and the record of what it did.
 
-``Host`` bundles everything the removal helpers need from the outside world, so that unit
-tests can hand them a temporary directory root, fake commands and a fake clock:
+``Host`` bundles everything the collector and the removal helpers need from the outside world,
+so that unit tests can hand them a temporary directory root, fake commands and a fake clock. The
+modules build it the same way (``module.module_host``):
 
-* ``root``: the filesystem acted on (``/`` for the running system); paths are resolved inside
-  it (``RootFS``), so a symlink in an image never leads out of the image;
-* ``run(argv)``: runs a command WITHOUT a shell, in the C locale, returns ``(rc, out, err)``
-  as text;
+* ``root``: the filesystem read or acted on (``/`` for the running system; ``check_root`` says
+  which roots are accepted); paths are resolved inside it (``fs``, a ``RootFS``), so a symlink in
+  an image never leads out of the image; ``live`` is True for the running system, ``shown_root``
+  is the root as the results show it;
+* ``run(argv)``: runs a command WITHOUT a shell, in the C locale (``C_ENV``), returns
+  ``(rc, out, err)`` as text; ``can_run`` says whether commands can run at all;
 * ``which(name)``: finds a command;
-* ``check_mode``: predict only;
-* ``proc``, ``kill``, ``sleep``, ``monotonic``: processes (live system only);
+* ``check_mode``: predict only (the collector only reads, with or without it);
+* ``proc``, ``systemd``: the running system's ``/proc`` and whether systemd runs (live only);
+* ``kill``, ``sleep``, ``monotonic``: signals and time (the removal's process steps);
 * ``write(path, data, mode)``: atomic replacement of a file's content (the module passes one
-  that keeps SELinux contexts);
+  that keeps SELinux contexts), ``backup(path)``: a copy before an edit;
 * ``mountinfo``: where the mount table is read (``/proc/self/mountinfo``; tests pass a file of
   their own): :meth:`Host.mount_points` lists the mount points as host paths, so that residue
   deletion never crosses into another filesystem, a bind mount of the same one included.
 
-``Record`` collects the steps, diffs and the ``changed`` flag that the modules return.
+``Record`` collects the steps, diffs and the ``changed`` flag that the removal modules return.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
@@ -33,16 +37,26 @@ import stat
 import tempfile
 import time
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import RootFS
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.layout import MOUNTINFO, PROC, SYSTEMD_RUNNING
 
 __metaclass__ = type
 
-__all__ = ["Host", "Record", "RemovalError", "C_ENV", "first_lines", "atomic_write", "parse_mountinfo"]
+__all__ = ["Host", "Record", "RemovalError", "OptionError", "C_ENV", "check_root", "atomic_write", "backup_copy",
+           "parse_mountinfo"]
 
 # Commands run in the C locale and never ask questions: their output is parsed, and a
 # maintainer script waiting for an answer would hang the run.
 C_ENV = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C", "DEBIAN_FRONTEND": "noninteractive",
          "APT_LISTCHANGES_FRONTEND": "none", "NEEDRESTART_MODE": "l"}
+
+
+class OptionError(ValueError):
+    """An invalid module option; ``option`` names it, the message starts with it."""
+
+    def __init__(self, option, message):
+        super(OptionError, self).__init__("%s: %s" % (option, message))
+        self.option = option
 
 
 class RemovalError(Exception):
@@ -52,24 +66,6 @@ class RemovalError(Exception):
         super(RemovalError, self).__init__(msg)
         self.msg = msg
         self.details = details
-
-
-def first_lines(text, limit=1500, skip=()):
-    """The non-empty lines of a command's output joined with ' / ', cut at ``limit`` chars.
-
-    Lines containing one of ``skip`` (progress chatter) are left out.
-    """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    lines = []
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if line and not any(s in line for s in skip):
-            lines.append(line)
-    out = " / ".join(lines)
-    if len(out) > limit:
-        out = out[:limit] + " ..."
-    return out
 
 
 def atomic_write(path, data, mode=None):
@@ -138,18 +134,31 @@ def parse_mountinfo(data):
     return frozenset(points)
 
 
-class Host(object):
-    """What the removal helpers may touch. See the module docstring."""
+def check_root(root):
+    """Validate a ``root`` option. Returns ``(shown, real)``: the root as results show it
+    (normalised) and its real path. Raises ``OptionError`` (option ``root``)."""
+    if not isinstance(root, str) or not root:
+        raise OptionError("root", "must be a non-empty path")
+    if not root.startswith("/"):
+        raise OptionError("root", "%r is not an absolute path" % (root,))
+    if "\x00" in root:
+        raise OptionError("root", "contains a NUL character")
+    shown = os.path.normpath(root)
+    if shown.startswith("//"):
+        shown = "/" + shown.lstrip("/")
+    real = os.path.realpath(root)
+    if not os.path.isdir(real):
+        raise OptionError("root", "%r does not exist or is not a directory" % (root,))
+    return shown, real
 
-    def __init__(self, root="/", run=None, which=None, check_mode=False, proc="/proc", systemd=None,
-                 kill=None, sleep=None, monotonic=None, write=None, backup=None, mountinfo="/proc/self/mountinfo"):
-        if not isinstance(root, str) or not root.startswith("/"):
-            raise ValueError("root must be an absolute path, got %r" % (root,))
-        real = os.path.realpath(root)
-        if not os.path.isdir(real):
-            raise ValueError("root %r does not exist or is not a directory" % (root,))
+
+class Host(object):
+    """What the collector and the removal helpers may read and touch. See the module docstring."""
+
+    def __init__(self, root="/", run=None, which=None, check_mode=False, proc=PROC, systemd=None,
+                 kill=None, sleep=None, monotonic=None, write=None, backup=None, mountinfo=MOUNTINFO):
+        self.shown_root, real = check_root(root)
         self.root = real
-        self.shown_root = os.path.normpath(root)
         self.fs = RootFS(real)
         self.live = real == "/"
         self._run = run
@@ -157,7 +166,7 @@ class Host(object):
         self.check_mode = bool(check_mode)
         self.proc = proc
         if systemd is None:
-            systemd = self.live and os.path.isdir("/run/systemd/system")
+            systemd = self.live and os.path.isdir(SYSTEMD_RUNNING)
         self.systemd = bool(systemd)
         self.kill = kill or os.kill
         self.sleep = sleep or time.sleep
@@ -178,13 +187,20 @@ class Host(object):
     def which(self, name):
         return self._which(name)
 
+    @property
+    def can_run(self):
+        """False when this host was given no way to run commands."""
+        return self._run is not None
+
     def run(self, argv, data=None):
-        """Run ``argv`` (a list, never a shell string). Returns ``(rc, stdout, stderr)`` as text."""
+        """Run ``argv`` (a list, never a shell string), with ``data`` on its standard input when
+        given. Returns ``(rc, stdout, stderr)`` as text. The runner is called as ``run(argv)``,
+        or ``run(argv, data)`` when there is input."""
         if not isinstance(argv, list) or not argv:
             raise ValueError("argv must be a non-empty list")
         if self._run is None:
             raise RemovalError("this module cannot run commands (%s)" % argv[0])
-        rc, out, err = self._run(argv, data)
+        rc, out, err = self._run(argv) if data is None else self._run(argv, data)
         if isinstance(out, bytes):
             out = out.decode("utf-8", "replace")
         if isinstance(err, bytes):

@@ -181,6 +181,14 @@ class RootFS(object):
             raise OSError(errno.EFBIG, "more than %d entries: only the first %d were read" % (limit, limit), path)
         return names
 
+    def try_listdir(self, path):
+        """The names in an inner directory, or none when it cannot be listed (missing, not a
+        directory, unreadable): for readers to whom a failure means "nothing there"."""
+        try:
+            return self.listdir(path)
+        except (OSError, ValueError):
+            return []
+
     def isdir(self, path):
         try:
             return stat.S_ISDIR(os.stat(self.host_path(path)).st_mode)

@@ -4,14 +4,15 @@
 """The Linux collector: gather the raw inventory of docs/raw-inventory.md.
 
 Plain functions, unit-testable without ``AnsibleModule``: the module
-``fleetsec.divest.collect`` builds a ``Query`` from its options and calls ``collect``.
-Commands (``rpm``, ``systemctl``) run through a ``run(argv) -> (rc, stdout, stderr)``
-callable the caller provides (the module passes ``AnsibleModule.run_command``), always as
-an argument vector, never through a shell; nothing of the vendor is ever executed.
+``fleetsec.divest.collect`` builds a ``Query`` from its options and a ``Host`` the way the
+removal modules do (``module.run_module``), and calls ``collect(query, host)``. Where things
+live on the host is ``layout``'s business. Commands (``rpm``, ``systemctl``) run through
+``host.run``, always as an argument vector, never through a shell; nothing of the vendor is
+ever executed.
 
-Everything read from the host is data: every string in the result is valid UTF-8, has its
-control characters escaped and is capped at ``MAX_TEXT`` characters; every section is capped
-at ``MAX_ITEMS`` items. Caps and failures are reported in ``errors``; the collector itself
+Everything read from the host is data: every string in the result is cleaned by
+``text.clean_text`` (valid UTF-8, control characters escaped, capped at ``MAX_TEXT``
+characters); every section is capped at ``MAX_ITEMS`` items. Caps and failures are reported in ``errors``; the collector itself
 never raises because one section failed.
 
 What the collector reads is bounded too, whatever the host holds: each source has a byte
@@ -30,47 +31,45 @@ import binascii
 import errno
 import os
 import re
-import shutil
 import stat
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
     PatternError,
     PatternSet,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_dpkg import parse_database
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_holds import (
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import read_names
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.holds import (
     MAX_LOCK_PATTERNS,
     MAX_LOCK_VALUES,
-    VERSIONLOCK_LISTS,
-    VERSIONLOCK_TOML,
-    ZYPP_LOCKS,
     VersionLocks,
     parse_zypp_locks,
     zypp_lock_applies,
     zypp_lock_cost,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import (
-    iter_processes,
-    list_pids,
-    probe_rpmdb,
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import OptionError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.dpkg import parse_database
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.rpm import (
+    parse_rpm_output,
+    rpm_queryformat,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import RootFS, read_names
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.proc import iter_processes, list_pids
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.systemd import parse_show, show_argv
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import MAX_TEXT, clean_text, first_lines
 
 __metaclass__ = type
 
 __all__ = [
-    "collect", "Query", "QueryError", "clean_text", "SCHEMA",
-    "MAX_TEXT", "MAX_ITEMS", "SECTIONS", "BUDGET_DPKG", "BUDGET_REPOS", "BUDGET_HOLDS",
+    "collect", "Query", "QueryError", "SCHEMA",
+    "MAX_ITEMS", "SECTIONS", "BUDGET_DPKG", "BUDGET_REPOS", "BUDGET_HOLDS",
 ]
 
 SCHEMA = 1
 SECTIONS = ("packages", "units", "processes", "kernel_modules", "paths", "repos")
 
-MAX_TEXT = 512            # characters per string in the result
 MAX_ITEMS = 1000          # items per section
 MAX_SECTION_ERRORS = 8    # failures kept per section (the rest is counted, never dropped)
 MAX_ERRORS = 100          # entries in ``errors``
-TRUNCATED = "...[truncated]"
 
 # Read budgets: the most bytes one source reads, all its files together. What a source reads
 # is also what it holds while it is parsed, so the budgets bound the collector's memory.
@@ -84,73 +83,9 @@ MAX_DIR_ENTRIES = 10000            # names read from one directory (units, repos
 MAX_PROC_ENTRIES = 100000          # processes looked at in /proc
 MAX_HOLD_CHECKS = 1024             # glob comparisons spent looking up the holds of rpm packages
 
-DPKG_DIR = "/var/lib/dpkg"
-RPM_TAGS = ("NAME", "EPOCH", "VERSION", "RELEASE", "ARCH", "VENDOR")
-# systemd's unit search path for system units, highest priority first (the runtime
-# directory only exists on a running system).
-UNIT_DIRS = (
-    ("/etc/systemd/system", False),
-    ("/run/systemd/system", True),
-    ("/usr/local/lib/systemd/system", False),
-    ("/lib/systemd/system", False),
-    ("/usr/lib/systemd/system", False),
-)
-SYSV_DIR = "/etc/init.d"
-SYSTEMD_RUNNING = "/run/systemd/system"
-# What systemctl accepts as a unit name: a prefix, and for an instance "@" and a non-empty
-# instance name. Templates ("name@") have no state and make "systemctl show" fail as a whole.
-_UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\Z")
-_UNIT_NAME_MAX = 256
-REPO_SOURCES = (
-    ("/etc/apt/sources.list", None),
-    ("/etc/apt/sources.list.d", (".list", ".sources")),
-    ("/etc/yum.repos.d", (".repo",)),
-    ("/etc/zypp/repos.d", (".repo",)),
-)
-OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
 
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class QueryError(ValueError):
+class QueryError(OptionError):
     """An invalid collector option; ``option`` names it."""
-
-    def __init__(self, option, message):
-        super(QueryError, self).__init__("%s: %s" % (option, message))
-        self.option = option
-
-
-def _escape_control(match):
-    return "\\x%02x" % ord(match.group(0))
-
-
-def clean_text(value, limit=MAX_TEXT):
-    """Return ``(text, truncated)``: valid UTF-8, control characters escaped, capped.
-
-    Accepts bytes (decoded as UTF-8 with U+FFFD), str (lone surrogates from undecodable
-    file names are replaced too) and None (returned as is).
-    """
-    if value is None:
-        return None, False
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    elif not isinstance(value, str):
-        value = str(value)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    truncated = len(value) > limit
-    if truncated:
-        value = value[:limit]
-    if _CONTROL.search(value):
-        value = _CONTROL.sub(_escape_control, value)
-    if truncated:
-        value += TRUNCATED
-    return value, truncated
 
 
 class _Section(object):
@@ -314,11 +249,12 @@ class Query(object):
 
 # --- packages -----------------------------------------------------------------------------------
 
-def gather_dpkg(fs, query, section):
+def gather_dpkg(host, query, section):
     """dpkg's database: ``status`` and the ``updates/`` journal, within ``BUDGET_DPKG``."""
     if not (query.packages or query.package_maintainers):
         return
-    status_path = DPKG_DIR + "/status"
+    fs = host.fs
+    status_path = layout.DPKG_STATUS
     budget = _Budget("the dpkg database files (status and updates/ together)", BUDGET_DPKG)
     try:
         data, cut = budget.read(fs, status_path, BUDGET_DPKG)
@@ -330,7 +266,7 @@ def gather_dpkg(fs, query, section):
         return  # an empty database: no dpkg on this host
     if cut:
         section.error(cut[0], *cut[1])
-    updates = DPKG_DIR + "/updates"
+    updates = layout.DPKG_UPDATES
     journal, paths = [], []
     try:
         names, listing_cut = _scan_dir(fs, updates) if not (cut and budget.left <= 0) else ([], False)
@@ -367,65 +303,13 @@ def gather_dpkg(fs, query, section):
         section.add(**record)
 
 
-def rpm_queryformat(token):
-    """``--queryformat`` with separators no package can contain (``token`` is random)."""
-    field_sep = "@@F%s@@" % token
-    return field_sep.join("%%{%s}" % tag for tag in RPM_TAGS) + "@@R%s@@\\n" % token
-
-
-def parse_rpm_output(out, token, names=None, maintainers=None):
-    """Parse ``rpm -qa --queryformat rpm_queryformat(token)``. Returns ``(records, malformed)``."""
-    if isinstance(out, str):
-        out = out.encode("utf-8", "surrogateescape")
-    field_sep = ("@@F%s@@" % token).encode("ascii")
-    record_sep = ("@@R%s@@\n" % token).encode("ascii")
-    chunks = out.split(record_sep)
-    malformed = 1 if chunks[-1].strip() else 0
-    records = []
-    for chunk in chunks[:-1]:
-        fields = chunk.split(field_sep)
-        if len(fields) != len(RPM_TAGS):
-            malformed += 1
-            continue
-        name = fields[0].decode("utf-8", "replace")
-        vendor = fields[5].decode("utf-8", "replace")
-        vendor = None if vendor == "(none)" else vendor
-        if not ((names and names.match(name)) or (maintainers and vendor is not None and maintainers.match(vendor))):
-            continue
-        epoch, version, release, arch = (field.decode("utf-8", "replace") for field in fields[1:5])
-        full = version
-        if release and release != "(none)":
-            full = "%s-%s" % (version, release)
-        if epoch and epoch != "(none)":
-            full = "%s:%s" % (epoch, full)
-        records.append({
-            "name": name,
-            "version": full or None,
-            "arch": None if arch in ("", "(none)") else arch,
-            "manager": "rpm",
-            "status": "installed",
-            "maintainer": vendor,
-        })
-    records.sort(key=lambda rec: (rec["name"], rec["arch"] or "", rec["version"] or ""))
-    return records, malformed
-
-
-def _first_line(data):
-    """The first non-empty line of a command's stderr, cleaned, for an error message."""
-    if isinstance(data, bytes):
-        data = data.decode("utf-8", "replace")
-    for line in (data or "").splitlines():
-        if line.strip():
-            return clean_text(line.strip(), 300)[0]
-    return ""
-
-
-def gather_rpm(fs, live, query, section, run, which, holds=None):
+def gather_rpm(host, query, section, holds=None):
     """rpm packages, with one ``rpm --query --all``; their holds are looked up (``holds``:
     the section for the errors of the lock files)."""
     if not (query.packages or query.package_maintainers):
         return
-    dbpath, failures = probe_rpmdb(fs)
+    fs = host.fs
+    dbpath, failures = layout.probe_rpmdb(fs)
     if dbpath is None:
         told = set()
         for path, exc in failures:  # it may be there: the host cannot be called rpm-free
@@ -434,25 +318,25 @@ def gather_rpm(fs, live, query, section, run, which, holds=None):
                 told.add(directory)
                 section.error("cannot tell whether an rpm database is in %s: %s", directory, _strerror(exc))
         return
-    rpm = which("rpm")
+    rpm = host.which("rpm")
     if not rpm:
         section.error("an rpm database is in %s but no rpm command was found", dbpath)
         return
-    if run is None:
+    if not host.can_run:
         section.error("an rpm database is in %s but this collector cannot run commands", dbpath)
         return
     token = binascii.hexlify(os.urandom(12)).decode("ascii")
     argv = [rpm, "--query", "--all", "--queryformat", rpm_queryformat(token)]
-    if not live:
+    if not host.live:
         argv += ["--root", fs.root, "--dbpath", dbpath]
     try:
-        rc, out, err = run(argv)
+        rc, out, err = host.run(argv)
     except Exception as exc:  # pylint: disable=broad-except
         section.error("rpm could not be run: %s", str(exc))
         return
     records, malformed = parse_rpm_output(out or b"", token, query.packages, query.package_maintainers)
     if rc != 0:
-        section.error("rpm exited with %s: %s", rc, _first_line(err))
+        section.error("rpm exited with %s: %s", rc, first_lines(err, 300, count=1))
     if malformed:
         section.error("rpm: %d malformed records ignored", malformed)
     if records:
@@ -481,20 +365,20 @@ def mark_rpm_holds(fs, records, section):
     of ``section``."""
     budget = _Budget("the package lock files", BUDGET_HOLDS)
     locks = VersionLocks()
-    for path in VERSIONLOCK_LISTS + (VERSIONLOCK_TOML,):
+    for path in layout.VERSIONLOCK_LISTS + (layout.VERSIONLOCK_TOML,):
         data = _read_lock_file(fs, budget, path, section)
         if data:
-            if path == VERSIONLOCK_TOML:
+            if path == layout.VERSIONLOCK_TOML:
                 locks.add_toml(data)
             else:
                 locks.add_list(data)
     if locks.dropped:
         section.error("versionlock: %d glob entries beyond the first %d were not evaluated",
                       locks.dropped, MAX_LOCK_PATTERNS)
-    data = _read_lock_file(fs, budget, ZYPP_LOCKS, section)
+    data = _read_lock_file(fs, budget, layout.ZYPP_LOCKS, section)
     zypp = parse_zypp_locks(data) if data else []
     if len(zypp) > MAX_LOCK_PATTERNS:
-        section.error("%s: %d locks beyond the first %d were not evaluated", ZYPP_LOCKS,
+        section.error("%s: %d locks beyond the first %d were not evaluated", layout.ZYPP_LOCKS,
                       len(zypp) - MAX_LOCK_PATTERNS, MAX_LOCK_PATTERNS)
         del zypp[MAX_LOCK_PATTERNS:]
     cost = locks.cost() + sum(zypp_lock_cost(lock) for lock in zypp)
@@ -517,7 +401,7 @@ def mark_rpm_holds(fs, records, section):
                 unknown.add(index)
     if unknown:
         section.error("%s: %d locks could not be evaluated (regular expressions and complex locks are not run)",
-                      ZYPP_LOCKS, len(unknown))
+                      layout.ZYPP_LOCKS, len(unknown))
 
 
 # --- units --------------------------------------------------------------------------------------
@@ -536,53 +420,25 @@ def _list_dir(fs, directory, section):
     return names
 
 
-def parse_systemctl_show(out, count):
-    """Blocks of ``systemctl show`` (one per unit, in argument order) as dicts."""
-    if isinstance(out, bytes):
-        out = out.decode("utf-8", "replace")
-    blocks = []
-    for block in out.replace("\r\n", "\n").strip("\n").split("\n\n"):
-        props = {}
-        for line in block.split("\n"):
-            key, sep, value = line.partition("=")
-            if sep:
-                props[key.strip()] = value.strip()
-        blocks.append(props)
-    if not out.strip():
-        blocks = []
-    if len(blocks) != count:
-        return None
-    return blocks
-
-
-def gather_units(fs, live, systemd, query, section, skipped, run, which):
+def gather_units(host, query, section, skipped):
+    """The service units and init scripts the query names (the first one found of a name and
+    kind wins, as in systemd), with their states on a live system where systemd runs."""
     if not query.units:
         return
-    found = {}   # name -> (kind, path) ; systemd first
-    for directory, live_only in UNIT_DIRS:
-        if live_only and not live:
+    fs = host.fs
+    found = {}   # (kind, name) -> path ; systemd first
+    for kind, name, path in layout.unit_files(lambda directory: _list_dir(fs, directory, section), host.live):
+        if (kind, name) in found or query.units.match(name) is None:
             continue
-        for entry in _list_dir(fs, directory, section):
-            if not entry.endswith(".service") or len(entry) <= 8:
-                continue
-            name = entry[:-8]
-            if ("systemd", name) in found:
-                continue
-            if query.units.match(name) is not None:
-                found[("systemd", name)] = directory + "/" + entry
-    for entry in _list_dir(fs, SYSV_DIR, section):
-        if entry.startswith(".") or query.units.match(entry) is None:
-            continue
-        path = SYSV_DIR + "/" + entry
-        if fs.isfile(path):
-            found[("sysv", entry)] = path
+        if kind == "systemd" or fs.isfile(path):
+            found[(kind, name)] = path
     states = {}
-    if not live:
+    if not host.live:
         skipped.append({"section": "unit_states", "reason": "offline root: active and enabled are not collected"})
-    elif not systemd:
+    elif not host.systemd:
         skipped.append({"section": "unit_states", "reason": "systemd is not running: active and enabled are not collected"})
     elif found:
-        states = _unit_states(sorted(set(name for _kind, name in found)), section, run, which)
+        states = _unit_states(host, sorted(set(name for _kind, name in found)), section)
     natives = set(name for kind, name in found if kind == "systemd")
     for kind, name in sorted(found, key=lambda key: (key[1], key[0])):
         state = states.get(name, {}) if (kind == "systemd" or name not in natives) else {}
@@ -591,35 +447,32 @@ def gather_units(fs, live, systemd, query, section, skipped, run, which):
                     enabled=state.get("UnitFileState") or None)
 
 
-def _unit_states(names, section, run, which):
-    names = [name for name in names
-             if _UNIT_NAME.match(name) and not name.startswith("-") and len(name) + 8 <= _UNIT_NAME_MAX]
+def _unit_states(host, names, section):
+    names = [name for name in names if layout.is_unit_name(name)]
     if not names:
         return {}
-    systemctl = which("systemctl")
-    if not systemctl or run is None:
+    systemctl = host.which("systemctl")
+    if not systemctl or not host.can_run:
         section.error("systemd runs but systemctl cannot be run: unit states not collected")
         return {}
-    argv = [systemctl, "show", "--no-pager", "--property=Id", "--property=LoadState",
-            "--property=ActiveState", "--property=UnitFileState", "--"]
-    argv += [name + ".service" for name in names]
     try:
-        rc, out, err = run(argv)
+        rc, out, err = host.run(show_argv(systemctl, names))
     except Exception as exc:  # pylint: disable=broad-except
         section.error("systemctl could not be run: %s", str(exc))
         return {}
-    blocks = parse_systemctl_show(out or "", len(names)) if rc == 0 else None
+    blocks = parse_show(out or "", len(names)) if rc == 0 else None
     if blocks is None:
-        section.error("systemctl show failed (rc %s): %s", rc, _first_line(err) or "unexpected output")
+        section.error("systemctl show failed (rc %s): %s", rc, first_lines(err, 300, count=1) or "unexpected output")
         return {}
     return dict(zip(names, blocks))
 
 
 # --- processes and kernel modules (live only) ----------------------------------------------------
 
-def gather_processes(proc, query, section):
+def gather_processes(host, query, section):
     if not query.processes:
         return
+    proc = host.proc
     try:
         pids, cut = list_pids(proc, MAX_PROC_ENTRIES)
         found = sorted(iter_processes(proc, query.processes, pids=pids))
@@ -633,10 +486,10 @@ def gather_processes(proc, query, section):
         section.add(name=name, pid=pid, exe=exe)
 
 
-def gather_kernel_modules(proc, query, section):
+def gather_kernel_modules(host, query, section):
     if not query.kernel_modules:
         return
-    path = os.path.join(proc, "modules")
+    path = os.path.join(host.proc, layout.PROC_MODULES)
     try:
         with open(path, "rb") as handle:
             data = handle.read(BUDGET_PROC_MODULES + 1)
@@ -682,9 +535,10 @@ def _failed_path(fs, exc, asked):
     return name[len(prefix):] if name.startswith(prefix + "/") else asked
 
 
-def gather_paths(fs, query, section):
+def gather_paths(host, query, section):
     """The query's paths that exist. A path whose existence cannot be told (a parent that
     cannot be searched or listed) is an error naming the path that failed, once."""
+    fs = host.fs
     seen = set()
     reported = set()
 
@@ -714,22 +568,13 @@ def gather_paths(fs, query, section):
             section.add(path=path, type=_kind(info.st_mode), target=target, pattern=pattern)
 
 
-def _repo_files(fs, section):
-    for location, suffixes in REPO_SOURCES:
-        if suffixes is None:
-            yield location
-            continue
-        for entry in _list_dir(fs, location, section):
-            if entry.endswith(suffixes) and not entry.startswith("."):
-                yield location + "/" + entry
-
-
-def gather_repos(fs, query, section):
+def gather_repos(host, query, section):
     """Matching lines of the repository files, all files together within ``BUDGET_REPOS``."""
     if not query.repos:
         return
+    fs = host.fs
     budget = _Budget("the repository files together", BUDGET_REPOS)
-    for path in _repo_files(fs, section):
+    for path in layout.repo_files(lambda directory: _list_dir(fs, directory, section)):
         try:
             data, cut = budget.read(fs, path, MAX_TEXT_FILE)
         except OSError as exc:
@@ -773,9 +618,10 @@ def parse_os_release(data):
     return values
 
 
-def read_platform(fs, section):
+def read_platform(host, section):
+    fs = host.fs
     values = {}
-    for path in OS_RELEASE:
+    for path in layout.OS_RELEASE:
         try:
             data, truncated = fs.read_bytes(path, BUDGET_OS_RELEASE)
         except OSError as exc:
@@ -795,22 +641,6 @@ def read_platform(fs, section):
 
 # --- the whole inventory ---------------------------------------------------------------------------------
 
-def check_root(root):
-    """Validate the ``root`` option. Returns ``(shown, real)``; raises ``QueryError``."""
-    if not isinstance(root, str) or not root:
-        raise QueryError("root", "must be a non-empty path")
-    if not root.startswith("/"):
-        raise QueryError("root", "%r is not an absolute path" % (root,))
-    if "\x00" in root:
-        raise QueryError("root", "contains a NUL character")
-    shown = os.path.normpath(root)
-    if shown.startswith("//"):
-        shown = "/" + shown.lstrip("/")
-    if not os.path.isdir(root):
-        raise QueryError("root", "%r does not exist or is not a directory" % (root,))
-    return shown, os.path.realpath(root)
-
-
 def _guard(function, section, *args):
     try:
         function(*args)
@@ -819,39 +649,32 @@ def _guard(function, section, *args):
         section.error("collection failed: %s: %s", type(exc).__name__, str(exc))
 
 
-def collect(query, root="/", run=None, which=None, proc="/proc", systemd=None):
+def collect(query, host):
     """Gather the raw inventory.
 
-    ``query``: a ``Query``. ``root``: the filesystem to scan (``/`` for the live system).
-    ``run(argv) -> (rc, stdout, stderr)`` runs a command without a shell (``None``: commands
-    are not run and the sections that need them say so in ``errors``). ``which(name)``
-    finds a command (default ``shutil.which``). ``proc`` is the live ``/proc``.
-    ``systemd``: whether systemd runs (default: ``/run/systemd/system`` exists, live only).
+    ``query``: a ``Query``. ``host``: the ``Host`` to scan: its ``root`` (``/`` for the live
+    system), ``run`` for commands (a host that cannot run them gets the sections that need them
+    reported in ``errors``), ``which``, ``proc`` (the live ``/proc``) and ``systemd`` (whether
+    systemd runs).
     """
-    shown, real = check_root(root)
-    fs = RootFS(real)
-    live = real == "/"
-    if which is None:
-        which = shutil.which
-    if systemd is None:
-        systemd = live and os.path.isdir(SYSTEMD_RUNNING)
+    live = host.live
     errors = []
     skipped = []
     sections = dict((name, _Section(name)) for name in SECTIONS)
     notes = [_Section("platform"), _Section("holds")]  # errors only, no items
 
-    _guard(gather_dpkg, sections["packages"], fs, query, sections["packages"])
-    _guard(gather_rpm, sections["packages"], fs, live, query, sections["packages"], run, which, notes[1])
-    _guard(gather_units, sections["units"], fs, live, systemd, query, sections["units"], skipped, run, which)
+    _guard(gather_dpkg, sections["packages"], host, query, sections["packages"])
+    _guard(gather_rpm, sections["packages"], host, query, sections["packages"], notes[1])
+    _guard(gather_units, sections["units"], host, query, sections["units"], skipped)
     if live:
-        _guard(gather_processes, sections["processes"], proc, query, sections["processes"])
-        _guard(gather_kernel_modules, sections["kernel_modules"], proc, query, sections["kernel_modules"])
+        _guard(gather_processes, sections["processes"], host, query, sections["processes"])
+        _guard(gather_kernel_modules, sections["kernel_modules"], host, query, sections["kernel_modules"])
     else:
         for name in ("processes", "kernel_modules"):
             skipped.append({"section": name, "reason": "offline root: only the live system has %s" % name.replace("_", " ")})
-    _guard(gather_paths, sections["paths"], fs, query, sections["paths"])
-    _guard(gather_repos, sections["repos"], fs, query, sections["repos"])
-    platform = read_platform(fs, notes[0])
+    _guard(gather_paths, sections["paths"], host, query, sections["paths"])
+    _guard(gather_repos, sections["repos"], host, query, sections["repos"])
+    platform = read_platform(host, notes[0])
 
     for section in notes[:1] + [sections[name] for name in SECTIONS] + notes[1:]:
         errors.extend(section.report())
@@ -865,7 +688,7 @@ def collect(query, root="/", run=None, which=None, proc="/proc", systemd=None):
     inventory = {
         "schema": SCHEMA,
         "platform": platform,
-        "root": clean_text(shown)[0],
+        "root": clean_text(host.shown_root)[0],
         "live": live,
         "skipped": skipped,
         "errors": errors,

@@ -6,7 +6,7 @@
 * Services are stopped and disabled with ``systemctl`` where systemd runs (SysV init scripts
   included: systemd wraps them); without systemd, a SysV script is stopped with ``service``.
   Names may be catalog patterns (``re:KSC[A-Za-z]*Web[A-Za-z]*``): they are matched against
-  the unit files and init scripts on disk.
+  the unit files and init scripts on disk, found where the collector finds them (``layout``).
 * Processes are found the way the collector finds them (the base name of ``/proc/PID/exe``,
   ``(deleted)`` stripped, else ``comm``), sent SIGTERM, waited for, then sent SIGKILL.
 * Accounts are removed with ``userdel`` / ``groupdel`` (``--root`` for another root); uid or
@@ -29,19 +29,17 @@ import os
 import re
 import signal
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import RemovalError, first_lines
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_proc import iter_processes
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.proc import iter_processes
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.systemd import parse_show, show_argv
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import first_lines
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternError, PatternSet
 
 __metaclass__ = type
 
-__all__ = ["resolve_services", "stop_services", "find_processes", "kill_processes", "remove_accounts",
-           "UNIT_DIRS"]
+__all__ = ["resolve_services", "stop_services", "find_processes", "kill_processes", "remove_accounts"]
 
-UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-             "/lib/systemd/system", "/usr/lib/systemd/system")
-SYSV_DIRS = ("/etc/init.d", "/etc/rc.d/init.d")
-_UNIT = re.compile(r"^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?$")
 _ACCOUNT = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$", re.IGNORECASE)
 
 
@@ -52,25 +50,12 @@ def _patterns(option, values):
         raise RemovalError("%s: %s" % (option, exc))
 
 
-def _unit_files(fs):
-    """``{name: kind}`` of the service units and init scripts on disk."""
+def _unit_files(host):
+    """``{name: kind}`` of the service units and init scripts on disk (a unit wins over an init
+    script of the same name: systemd runs the unit). A directory that cannot be read has none."""
     names = {}
-    for directory in UNIT_DIRS:
-        try:
-            entries = fs.listdir(directory)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.endswith(".service") and not entry.endswith("@.service"):
-                names.setdefault(entry[:-len(".service")], "systemd")
-    for directory in SYSV_DIRS:
-        try:
-            entries = fs.listdir(directory)
-        except OSError:
-            continue
-        for entry in entries:
-            if not entry.startswith(".") and entry not in ("README", "skeleton", "functions"):
-                names.setdefault(entry, "sysv")
+    for kind, name, dummy in layout.unit_files(host.fs.try_listdir, host.live):
+        names.setdefault(name, kind)
     return names
 
 
@@ -78,7 +63,7 @@ def resolve_services(host, services):
     """The recipe's services that exist on the host: ``[(name, kind)]`` in recipe order."""
     if not services:
         return []
-    on_disk = _unit_files(host.fs)
+    on_disk = _unit_files(host)
     out = []
     for spec in services:
         if not isinstance(spec, str) or not spec:
@@ -88,23 +73,18 @@ def resolve_services(host, services):
             matched = sorted(name for name in on_disk if pattern.match(name))
         else:
             matched = [spec] if spec in on_disk else []
-            if not matched and host.systemd and _UNIT.match(spec):
+            if not matched and host.systemd and layout.is_unit_name(spec):
                 matched = [spec]  # a unit systemd knows from elsewhere (a generator, /run)
         for name in matched:
-            if _UNIT.match(name) and name not in [n for n, dummy in out]:
+            if layout.is_unit_name(name) and name not in [n for n, dummy in out]:
                 out.append((name, on_disk.get(name, "systemd")))
     return out
 
 
 def _systemctl_show(host, name):
-    argv = [host.which("systemctl") or "systemctl", "show", "--property=LoadState,ActiveState,UnitFileState",
-            "--", name + ".service"]
-    rc, out, err = host.run(argv)
-    props = {}
-    for line in out.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            props[key] = value
+    rc, out, err = host.run(show_argv(host.which("systemctl") or "systemctl", [name]))
+    blocks = parse_show(out, 1)
+    props = blocks[0] if blocks else {}
     if rc != 0 and not props:
         raise RemovalError("systemctl show %s failed (exit %s): %s" % (name, rc, first_lines(err)))
     return props
@@ -129,11 +109,11 @@ def stop_services(host, record, services, disable=True):
                 kind == "sysv" and props.get("UnitFileState", "") in ("generated",) and _sysv_enabled(host, name))
             systemctl = host.which("systemctl") or "systemctl"
             if active:
-                _run_step(host, record, "services", "stop", name, [systemctl, "stop", "--", name + ".service"],
+                _run_step(host, record, "services", "stop", name, [systemctl, "stop", "--", name + layout.SERVICE_SUFFIX],
                           state=props.get("ActiveState"))
             if disable and enabled:
                 _run_step(host, record, "services", "disable", name,
-                          [systemctl, "disable", "--", name + ".service"], state=props.get("UnitFileState"))
+                          [systemctl, "disable", "--", name + layout.SERVICE_SUFFIX], state=props.get("UnitFileState"))
             handled.append(name)
         elif kind == "sysv":
             service = host.which("service")
@@ -150,13 +130,10 @@ def stop_services(host, record, services, disable=True):
 
 def _sysv_enabled(host, name):
     """A SysV script is enabled when an S link to it exists in a runlevel directory."""
-    for level in "2345S":
-        try:
-            for entry in host.fs.listdir("/etc/rc%s.d" % level):
-                if entry.startswith("S") and entry[3:] == name:
-                    return True
-        except OSError:
-            continue
+    for level in layout.SYSV_START_RUNLEVELS:
+        for entry in host.fs.try_listdir(layout.rc_dir(level)):
+            if entry.startswith("S") and entry[3:] == name:
+                return True
     return False
 
 
@@ -255,7 +232,7 @@ def remove_accounts(host, record, accounts):
         return
     users = accounts.get("users") or []
     groups = accounts.get("groups") or []
-    for kind, names, db, tool in (("user", users, "/etc/passwd", "userdel"), ("group", groups, "/etc/group", "groupdel")):
+    for kind, names, db, tool in (("user", users, layout.PASSWD, "userdel"), ("group", groups, layout.GROUP, "groupdel")):
         if not names:
             continue
         known = _read_db(host, db)

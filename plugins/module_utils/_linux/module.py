@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Glue between ``AnsibleModule`` and the removal helpers: a ``Host`` whose commands run through
-``run_command`` (argv only, C locale, non-interactive) and whose files are replaced with
-``atomic_move`` (keeps SELinux contexts), and the ``exit_json`` / ``fail_json`` of a result.
+"""Glue between ``AnsibleModule`` and the Linux helpers, the same for the collector and the
+removal modules: a ``Host`` whose commands run through ``run_command`` (argv only, C locale,
+non-interactive) and whose files are replaced with ``atomic_move`` (keeps SELinux contexts), and
+the ``exit_json`` / ``fail_json`` of a result.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
@@ -15,7 +16,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import C_ENV, Host, RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import C_ENV, Host, OptionError, RemovalError
 
 __metaclass__ = type
 
@@ -23,24 +24,27 @@ __all__ = ["module_host", "finish", "failure", "run_module"]
 
 
 def run_module(argument_spec, work):
-    """The whole ``main()`` of a removal module: parse the options (check mode supported), build
-    the ``Host`` for option ``root`` (added here, documented by the ``fleetsec.divest.linux_root``
-    fragment), call ``work(host, params) -> result`` and exit with it; a ``RemovalError`` fails
-    the task with what was done until then."""
-    spec = dict(argument_spec, root=dict(type="path", default="/"))
+    """The whole ``main()`` of a Linux module: parse the options (check mode supported), build
+    the ``Host`` for option ``root`` (added here when the spec has none; the removal modules
+    document it with the ``fleetsec.divest.linux_root`` fragment), call
+    ``work(host, params) -> result`` and exit with it. An ``OptionError`` (a bad ``root``, a bad
+    query) fails the task naming the option; a ``RemovalError`` fails it with what was done until
+    then."""
+    spec = dict(argument_spec)
+    spec.setdefault("root", dict(type="path", default="/"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     try:
         host = module_host(module, module.params["root"])
-    except ValueError as exc:
-        module.fail_json(msg="root: %s" % exc)
-    try:
         result = work(host, module.params)
+    except OptionError as exc:
+        module.fail_json(msg=str(exc), option=exc.option)
     except RemovalError as exc:
         failure(module, exc)
     finish(module, result)
 
 
 def module_host(module, root="/"):
+    """The ``Host`` of ``root`` for this module run."""
     def run(argv, data=None):
         return module.run_command(argv, environ_update=C_ENV, data=data, binary_data=data is not None,
                                   expand_user_and_vars=False, handle_exceptions=False)

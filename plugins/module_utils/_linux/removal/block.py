@@ -9,7 +9,7 @@
   ``/etc/yum.conf``; merged with the values already there.
 * zypper: one package lock per name in ``/etc/zypp/locks``, other locks kept.
 
-Blocks only grow with ``state: present`` (names already blocked stay); ``state: absent`` takes
+Where these files are: ``layout``. Blocks only grow with ``state: present`` (names already blocked stay); ``state: absent`` takes
 the given names out (apt without names: the whole file).
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
@@ -19,15 +19,16 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_files import (
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import Record, RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.files import (
     apply_edit,
     apt_preferences,
     merge_exclude,
     read_text,
     zypp_locks,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_host import Record, RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_packages import check_name, find_rpmdb
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.packages import check_name
 
 __metaclass__ = type
 
@@ -41,19 +42,19 @@ _PACKAGE_LINE = re.compile(r"^Package:\s*(.*)$", re.MULTILINE)
 def detect_manager(host):
     """apt when a dpkg database exists; else dnf, yum or zypper by their configuration."""
     fs = host.fs
-    if fs.isfile("/var/lib/dpkg/status"):
+    if fs.isfile(layout.DPKG_STATUS):
         return "apt"
-    if fs.isfile("/etc/dnf/dnf.conf") or (find_rpmdb(fs) and host.live and host.which("dnf")):
+    if fs.isfile(layout.DNF_CONF) or (layout.find_rpmdb(fs) and host.live and host.which("dnf")):
         return "dnf"
-    if fs.isfile("/etc/yum.conf"):
+    if fs.isfile(layout.YUM_CONF):
         return "yum"
-    if fs.isdir("/etc/zypp"):
+    if fs.isdir(layout.ZYPP_DIR):
         return "zypper"
     return None
 
 
 def _apt(host, record, vendor, names, present, backup):
-    path = "/etc/apt/preferences.d/divest-%s.pref" % vendor
+    path = layout.APT_BLOCK % vendor
     before, dummy = read_text(host, path)
     current = []
     if before is not None:
@@ -93,7 +94,7 @@ def block(host, vendor, packages, state="present", manager="auto", backup=False)
     if manager == "apt":
         path, before, after = _apt(host, record, vendor, names, present, backup)
     elif manager in ("dnf", "yum"):
-        path, key = ("/etc/dnf/dnf.conf", "excludepkgs") if manager == "dnf" else ("/etc/yum.conf", "exclude")
+        path, key = (layout.DNF_CONF, "excludepkgs") if manager == "dnf" else (layout.YUM_CONF, "exclude")
         text, dummy = read_text(host, path)
         if not names:
             raise RemovalError("state=absent on %s needs the package names to take out of %s" % (manager, key))
@@ -101,7 +102,7 @@ def block(host, vendor, packages, state="present", manager="auto", backup=False)
         if text is not None or present:
             apply_edit(host, record, "block", path, text, new, backup=backup, action="write", key=key)
     elif manager == "zypper":
-        path = "/etc/zypp/locks"
+        path = layout.ZYPP_LOCKS
         text, dummy = read_text(host, path)
         if not names:
             raise RemovalError("state=absent on zypper needs the package names to unlock")
