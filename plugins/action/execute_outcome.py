@@ -16,10 +16,10 @@ import datetime
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _outcome
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import to_jsonable
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import to_jsonable
 
 FACT = "divest_outcome"
 ARGUMENT_SPEC = {
@@ -108,18 +108,12 @@ def apply(args, check_mode=False, now=None):
     return _outcome.finish(state, now)
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        check_mode = bool(self._task.check_mode)
+    def run_action(self, args, task_vars, result):
+        check_mode = self.check_mode
         state = apply(args, check_mode=check_mode)
         outcome = _outcome.running(state)
         result.update(changed=False, state=state, outcome=outcome, status=outcome["status"],
@@ -127,4 +121,3 @@ class ActionModule(ActionBase):
         # A check run never replaces the outcome of a real one in the fact cache.
         if not check_mode:
             result["ansible_facts"] = {FACT: outcome}
-        return result

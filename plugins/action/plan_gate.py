@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import HostFacts
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import natural_key
 
 display = Display()
 
@@ -30,7 +30,8 @@ ARGUMENT_SPEC = {
     "path": {"type": "path", "default": "divest-reports/divest-plan.json"},
     "pattern": {"type": "str", "default": "all"},
     "waves": {"type": "list", "elements": "str", "default": []},
-    "limits": {"type": "dict", "default": {}, "options": {
+    # apply_defaults, not default: {}: the validator fills a default mapping in place
+    "limits": {"type": "dict", "apply_defaults": True, "options": {
         "canary": {"type": "int", "default": 0},
         "default": {"type": "int", "default": 10},
         "waves": {"type": "dict", "default": {}},
@@ -41,67 +42,12 @@ FACT = "divest_plan"
 OUTCOME = "divest_outcome"
 
 
-def _candidates(task_vars, pattern, ignore_limits=False):
-    """Inventory hosts matching ``pattern``, ``--limit`` applied (unless ``ignore_limits``), in
-    inventory order."""
-    hostvars = task_vars.get("hostvars")
-    inventory = getattr(hostvars, "_inventory", None)
-    if inventory is not None and hasattr(inventory, "get_hosts"):
-        # ignore_restrictions: the play on localhost restricts the inventory to itself.
-        return [h.name for h in inventory.get_hosts(pattern, ignore_restrictions=True, ignore_limits=ignore_limits)]
-    groups = task_vars.get("groups") or {}
-    if pattern in groups:
-        return list(groups[pattern])
-    names = [n.strip() for n in pattern.replace(";", ",").split(",") if n.strip()]
-    known = set(groups.get("all", []))
-    return [n for n in names if n in known]
+class ActionModule(ActionModuleBase):
 
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-def _fact_reader(task_vars, fact=FACT):
-    """``read(name)``: host ``name``'s cached fact ``fact`` (the plan part, the outcome), or None."""
-    hostvars = task_vars.get("hostvars") or {}
-    manager = getattr(hostvars, "_variable_manager", None)
-    cache = getattr(manager, "_fact_cache", None)
-    volatile = getattr(manager, "_nonpersistent_fact_cache", None)
-
-    def read(name):
-        if cache is not None and hasattr(cache, "get"):
-            extra = volatile.get(name) if isinstance(volatile, Mapping) else None
-            if isinstance(extra, Mapping) and fact in extra:
-                return extra[fact]
-            try:
-                facts = cache.get(name)
-            except KeyError:
-                facts = None
-            except Exception:  # pylint: disable=broad-except  # a corrupt cache entry: nothing
-                facts = None
-            if isinstance(facts, Mapping) and fact in facts:
-                return facts[fact]
-            return None
-        try:
-            data = hostvars.raw_get(name) if hasattr(hostvars, "raw_get") else hostvars.get(name)
-        except Exception:  # pylint: disable=broad-except
-            return None
-        if not isinstance(data, Mapping):
-            return None
-        facts = data.get("ansible_facts") or {}
-        return facts.get(fact) if isinstance(facts, Mapping) and fact in facts else data.get(fact)
-
-    return read
-
-
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
-
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def run_action(self, args, task_vars, result):
+        facts = HostFacts(task_vars, loader=self._loader)
         approved = args["digest"]
         approved = "" if approved is None else str(approved).strip()
         source = args["source"]
@@ -109,7 +55,7 @@ class ActionModule(ActionBase):
         if source == "auto":
             source = "file" if os.path.exists(path) else "facts"
 
-        targets = _candidates(task_vars, args["pattern"])
+        targets = facts.names(args["pattern"], limits=True)
         try:
             if source == "file":
                 document = _execute.load_plan_file(path)
@@ -122,8 +68,8 @@ class ActionModule(ActionBase):
             else:
                 approved = _execute.check_digest(approved)
                 # every host's part, not only the targeted ones': the earlier waves must be known
-                everyone = _candidates(task_vars, "all", ignore_limits=True)
-                parts, reasons = _execute.parts_from_facts(everyone, _fact_reader(task_vars), approved)
+                everyone = facts.names("all")
+                parts, reasons = _execute.parts_from_facts(everyone, lambda name: facts.value(name, FACT), approved)
                 if not any(name in parts for name in targets):
                     raise _execute.GateError(
                         "no host of %r carries a plan part with the approved digest %s in its divest_plan fact. "
@@ -137,13 +83,13 @@ class ActionModule(ActionBase):
                          for w in order]
                 digest = approved
                 info = {"generated_at": None, "directive": None, "path": None}
-            self._check_wave_order(waves, parts, targets, digest, args, task_vars)
+            self._check_wave_order(waves, parts, targets, digest, args, facts)
             gate = _execute.gate(parts, targets, waves=waves, reasons=reasons, source=source)
         except _execute.GateError as exc:
             raise AnsibleActionFail(str(exc))
 
         gate.update(info)
-        gate.update(digest=digest, run_id=uuid.uuid4().hex[:12], check_mode=bool(self._task.check_mode))
+        gate.update(digest=digest, run_id=uuid.uuid4().hex[:12], check_mode=self.check_mode)
         counts = gate["counts"]
         msg = ("plan %s approved: %d host(s) to work on in %d wave(s) (%s)%s" % (
             digest, counts["targeted"], len(gate["waves"]),
@@ -155,9 +101,8 @@ class ActionModule(ActionBase):
             msg += "; %d host(s) of the plan are not targeted by this run" % len(gate["not_targeted"])
         result.update(gate)
         result.update(changed=False, msg=msg)
-        return result
 
-    def _check_wave_order(self, waves, parts, targets, digest, args, task_vars):
+    def _check_wave_order(self, waves, parts, targets, digest, args, facts):
         """Refuse a run whose targets (``--limit``, ``divest_hosts``) would work on a wave before an
         earlier one is finished, unless ``allow_wave_skip``."""
         targeted = [h for h in targets if h in parts]
@@ -168,8 +113,7 @@ class ActionModule(ActionBase):
             earlier.update(h for h in wave.get("hosts") or () if h not in members)
         if not earlier:
             return
-        read = _fact_reader(task_vars, OUTCOME)
-        outcomes = {name: read(name) for name in earlier}
+        outcomes = {name: facts.value(name, OUTCOME) for name in earlier}
         problems = _execute.earlier_waves(waves, targeted, outcomes, digest, args["limits"])
         if not problems:
             return

@@ -11,8 +11,8 @@ on the controller.
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import (
     CatalogError,
     load_catalogs,
@@ -27,8 +27,9 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import (
 COLLECTORS = {"linux": "fleetsec.divest.collect", "windows": "fleetsec.divest.win_collect"}
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(ActionModuleBase):
+    # Check mode changes nothing here: the collector only reads, so identify returns real
+    # findings under --check.
     _requires_connection = True
 
     ARGUMENT_SPEC = {
@@ -41,11 +42,7 @@ class ActionModule(ActionBase):
         shell = getattr(self._connection, "_shell", None)
         return "windows" if getattr(shell, "SHELL_FAMILY", None) == "powershell" else "linux"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
-
+    def run_action(self, args, task_vars, result):
         try:
             catalogs = load_catalogs(args["catalogs"])
         except CatalogError as exc:
@@ -65,7 +62,7 @@ class ActionModule(ActionBase):
             result.update(collected)
             result["failed"] = True
             result.setdefault("msg", "the %s collector returned no inventory" % platform)
-            return result
+            return
 
         try:
             facts = match(collected["inventory"], catalogs, scanned_at=scanned_at)
@@ -76,4 +73,3 @@ class ActionModule(ActionBase):
         result["ansible_facts"] = {"divest": facts}
         if args["return_inventory"]:
             result["inventory"] = collected["inventory"]
-        return result

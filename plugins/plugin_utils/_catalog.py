@@ -17,26 +17,21 @@ import threading
 
 import yaml
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_paths import (
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import has_magic
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.paths import (
     UnsafePath,
     check_pattern,
     check_residue_file,
     inside_dirs,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux_rootfs import has_magic
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
     PatternError,
     PatternSet,
 )
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import METHODS, PLATFORMS, ROLE_RANK, ROLES
 
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "catalog")
 
-PLATFORMS = ("linux", "windows")
-ROLES = ("protection", "agent", "management", "tool")
-#: Removal order across roles: the protection product goes first, then the agent that manages
-#: it, then tools, then the management servers that manage everything else.
-ROLE_RANK = {"protection": 0, "agent": 1, "tool": 2, "management": 3}
-METHODS = ("package", "residue", "msi", "manual", "unknown")
 PASSWORD = ("none", "optional", "required")
 
 # Signature keys: evidence kind, raw inventory section per platform, field(s), pattern mode.

@@ -26,7 +26,8 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import natural_key
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import FAILURES, SETTLED
 
 __all__ = [
     "GateError", "DIGEST", "load_plan_file", "check_digest", "check_plan", "reasons_from_plan", "parts_from_plan", "parts_from_facts",
@@ -239,12 +240,6 @@ def gate(parts, candidates, waves=None, reasons=None, source="file"):
         "counts": {"planned": len(parts), "targeted": len(order), "blocked": sum(1 for h in order if parts[h]["blockers"]),
                    "not_in_plan": len(not_in_plan), "not_targeted": len(not_targeted)},
     }
-
-
-#: Outcomes after which a host no longer holds up the waves after its own (not failures).
-SETTLED = ("removed", "already_clean", "blocked", "drifted")
-#: Outcomes that count against a wave's failure limit.
-FAILURES = ("failed", "unreachable", "unprotected")
 
 
 def wave_limit(name, limits):

@@ -2,72 +2,54 @@
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The execute report (BOD 17-01 day 90 on): what the plan expected on each host, and what
-happened, as JSON, CSV and one self-contained HTML page built with the ``_report`` toolkit.
+happened, as JSON, CSV and one self-contained HTML page (``_pages/execute.html.j2``).
 
 :func:`build_execute_report` takes, for every host of the run, the host's ``divest_outcome``
 and ``divest`` facts, plus the gate's result (the approved plan's parts, waves and run id), and
-returns the document; :data:`RENDERERS` turn it into bytes. Pure functions, controller side,
-standard library only. The document is described in docs/execute.md.
+returns the document; :data:`RENDERERS` turn it into bytes. Pure functions, controller side.
+The document is described in docs/execute.md; its statuses and their words are
+``_vocabulary.EXECUTE_STATUS``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import (
-    BASE_CSS,
-    Cell,
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._html import (
     Column,
-    _fmt_time,
-    _plural,
-    badge,
-    cards,
+    DataTable,
+    el,
+    render_page,
+    shown,
+    status_badge,
+)
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import (
     clean_text,
     csv_bytes,
-    definition_list,
-    details,
-    esc,
+    fmt_time,
+    get,
+    json_bytes,
     natural_key,
-    page,
-    render_json,
-    section,
-    sortable_table,
-    table,
-    tag,
+    opt_text,
     text,
     to_jsonable,
 )
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import (
+    DONE,
+    EXECUTE_STATUS,
+    EXECUTE_STATUSES,
+    UNTOUCHED,
+    VENDOR_FREE,
+)
 
 __all__ = ["build_execute_report", "compact_summary", "render_csv", "render_html", "RENDERERS", "STATUS_TEXT",
-           "CSV_COLUMNS", "STATUSES"]
+           "CSV_COLUMNS", "STATUSES", "render_json"]
 
 SCHEMA = 1
-#: Statuses of a host in the execute report, in the order of the summary cards: the outcome
-#: statuses (plugin_utils/_outcome.py) and two of the report's own, for hosts without an outcome
-#: of this run.
-STATUSES = ("unprotected", "removed", "already_clean", "would_remove", "blocked", "drifted", "failed", "unreachable",
-            "not_started", "not_targeted")
-#: Statuses where the host no longer carries the vendor's software (the directive's goal).
-#: ``unprotected`` hosts are vendor-free too, but never counted as done: see the banner.
-VENDOR_FREE = ("removed", "already_clean", "unprotected")
-DONE = ("removed", "already_clean")
-#: Statuses whose hosts may have had nothing removed in any run.
-UNTOUCHED = ("failed", "blocked", "drifted", "unreachable", "not_started", "not_targeted")
-STATUS_TEXT = {
-    "unprotected": ("Unprotected", "The vendor's protection is gone and the replacement antivirus does not work: the "
-                                   "host has NO working antivirus. Fix the replacement first."),
-    "removed": ("Removed", "Replacement healthy, the vendor's products removed by this plan and the host verified."),
-    "already_clean": ("Already clean", "Nothing of the vendor found when execute re-identified the host; the "
-                                       "replacement, the reinstall block and the verification were still done."),
-    "would_remove": ("Would remove", "Check mode: execute would install the replacement and remove the products."),
-    "blocked": ("Blocked", "The plan has a blocker for the host: left alone until it is resolved and re-planned."),
-    "drifted": ("Drifted", "The host's products changed since the plan: left alone; plan again."),
-    "failed": ("Failed", "A step failed; the reason says which. The host is still protected (by the replacement, or "
-                         "by the vendor's product when the replacement failed and nothing was removed)."),
-    "unreachable": ("Unreachable", "The host could not be contacted; its state is unchanged or unknown."),
-    "not_started": ("Not started", "Its wave did not run (an earlier wave failed too often, or the run stopped)."),
-    "not_targeted": ("Not in this run", "A host of the plan this run did not target (--limit, divest_hosts): still to do."),
-}
+#: Statuses of a host in the execute report, in the order of the summary cards
+#: (``_vocabulary.EXECUTE_STATUS``), and their ``(label, meaning)``.
+STATUSES = EXECUTE_STATUSES
+STATUS_TEXT = EXECUTE_STATUS
 TONES = {"removed": "clean", "already_clean": "clean", "would_remove": "neutral", "blocked": "residual",
          "drifted": "unknown", "failed": "failed", "unreachable": "unreachable", "not_started": "not_scanned",
          "not_in_plan": "not_scanned", "not_targeted": "not_scanned", "unprotected": "unprotected"}
@@ -76,15 +58,6 @@ PROTECTION_TEXT = {"replacement": "the replacement", "vendor": "the vendor's pro
 CSV_COLUMNS = ("host", "wave", "status", "reason", "expected", "removed", "remaining", "replacement",
                "replacement_healthy", "replacement_version", "started_at", "finished_at", "run", "digest",
                "protection", "removed_by_runs", "runs", "holds_released")
-
-
-def _get(mapping, key, default=None):
-    if isinstance(mapping, Mapping):
-        try:
-            return mapping.get(key, default)
-        except Exception:  # pylint: disable=broad-except
-            return default
-    return default
 
 
 def _label(item):
@@ -107,9 +80,9 @@ def _entry(name, part, outcome, facts, gate, targeted=True):
     outcome = outcome if usable else None
     entry = {
         "name": text(name),
-        "wave": _get(part, "wave"),
-        "expected": to_jsonable(_get(part, "expect") or []),
-        "blockers": to_jsonable(_get(part, "blockers") or []),
+        "wave": get(part, "wave"),
+        "expected": to_jsonable(get(part, "expect") or []),
+        "blockers": to_jsonable(get(part, "blockers") or []),
         "status": "not_started" if targeted else "not_targeted",
         "reason": None,
         "removed": [],
@@ -129,14 +102,14 @@ def _entry(name, part, outcome, facts, gate, targeted=True):
     else:
         status = text(outcome.get("status"))
         entry.update(
-            reason=_opt(outcome.get("reason")),
+            reason=opt_text(outcome.get("reason")),
             removed=to_jsonable(outcome.get("removed") or []),
             replacement=to_jsonable(outcome.get("replacement")),
-            protection=_opt(outcome.get("protection")),
+            protection=opt_text(outcome.get("protection")),
             history=to_jsonable(outcome.get("history") or []),
             holds_released=to_jsonable(outcome.get("holds_released") or []),
-            started_at=_opt(outcome.get("started_at")),
-            finished_at=_opt(outcome.get("finished_at")),
+            started_at=opt_text(outcome.get("started_at")),
+            finished_at=opt_text(outcome.get("finished_at")),
             run="this" if outcome.get("run_id") == run_id else "earlier",
         )
         if status == "running":
@@ -155,13 +128,9 @@ def _entry(name, part, outcome, facts, gate, targeted=True):
             entry["reason"] = "%s (outcome of an earlier run; not targeted by this run: still to do)" % (
                 entry["reason"] or entry["status"])
     if isinstance(facts, Mapping) and entry["run"] is not None:
-        entry["after"] = {"status": _opt(facts.get("status")), "scanned_at": _opt(facts.get("scanned_at")),
+        entry["after"] = {"status": opt_text(facts.get("status")), "scanned_at": opt_text(facts.get("scanned_at")),
                           "products": [_label(f) for f in facts.get("findings") or [] if isinstance(f, Mapping)]}
     return entry
-
-
-def _opt(value):
-    return None if value is None else text(value)
 
 
 def _product_counts(entries):
@@ -171,10 +140,10 @@ def _product_counts(entries):
     gone."""
     products = {}
     for entry in entries:
-        removed = {(text(_get(r, "vendor")), text(_get(r, "product"))) for r in entry["removed"] if isinstance(r, Mapping)}
+        removed = {(text(get(r, "vendor")), text(get(r, "product"))) for r in entry["removed"] if isinstance(r, Mapping)}
         vendor_free = entry["status"] in VENDOR_FREE
         for item in entry["expected"]:
-            key = (text(_get(item, "vendor")), text(_get(item, "product")))
+            key = (text(get(item, "vendor")), text(get(item, "product")))
             prod = products.setdefault(key, {"vendor": key[0], "product": key[1], "hosts": 0, "removed": 0,
                                              "already_clean": 0, "remaining": 0})
             prod["hosts"] += 1
@@ -239,8 +208,8 @@ def build_execute_report(hosts, generated_at, gate, check_mode=False, title=None
         for entry in members:
             counts[entry["status"]] += 1
         kind = next((w.get("kind") for w in waves if w.get("name") == wave), None)
-        by_wave.append({"name": text(wave), "kind": _opt(kind), "hosts": len(members), "by_status": counts})
-    not_in_plan = [{"host": text(_get(i, "host")), "reason": _opt(_get(i, "reason"))}
+        by_wave.append({"name": text(wave), "kind": opt_text(kind), "hosts": len(members), "by_status": counts})
+    not_in_plan = [{"host": text(get(i, "host")), "reason": opt_text(get(i, "reason"))}
                    for i in gate.get("not_in_plan") or [] if isinstance(i, Mapping)]
     done = sum(by_status[s] for s in DONE)
     vendor_free = sum(by_status[s] for s in VENDOR_FREE)
@@ -250,9 +219,9 @@ def build_execute_report(hosts, generated_at, gate, check_mode=False, title=None
         "title": title or ("Execute report (check mode)" if check_mode else "Execute report"),
         "generated_at": text(generated_at),
         "check_mode": bool(check_mode),
-        "plan": {"digest": _opt(gate.get("digest")), "source": _opt(gate.get("source")),
-                 "generated_at": _opt(gate.get("generated_at")), "path": _opt(gate.get("path")),
-                 "directive": to_jsonable(gate.get("directive")), "run_id": _opt(gate.get("run_id"))},
+        "plan": {"digest": opt_text(gate.get("digest")), "source": opt_text(gate.get("source")),
+                 "generated_at": opt_text(gate.get("generated_at")), "path": opt_text(gate.get("path")),
+                 "directive": to_jsonable(gate.get("directive")), "run_id": opt_text(gate.get("run_id"))},
         "summary": {
             "hosts": len(entries),
             "by_status": by_status,
@@ -299,7 +268,7 @@ def _list_text(items):
 
 def _removed_by_runs(entry):
     """``kesl@run1 2026-12-30T10:01:10Z; klnagent@run2 ...``: what this plan removed, when, by which run."""
-    return "; ".join("%s@%s %s" % (text(_get(r, "product")), text(_get(r, "run_id")), text(_get(r, "at") or ""))
+    return "; ".join("%s@%s %s" % (text(get(r, "product")), text(get(r, "run_id")), text(get(r, "at") or ""))
                      for r in entry["removed"] if isinstance(r, Mapping)).strip()
 
 
@@ -311,7 +280,7 @@ def _csv_rows(document):
                "" if repl.get("healthy") is None else ("yes" if repl.get("healthy") else "no"), repl.get("version"),
                entry["started_at"], entry["finished_at"], entry["run"], document["plan"]["digest"],
                entry["protection"] or "", _removed_by_runs(entry), len(entry["history"]),
-               "; ".join("%s (%s)" % (text(_get(h, "package")), text(_get(h, "kind"))) for h in entry["holds_released"])]
+               "; ".join("%s (%s)" % (text(get(h, "package")), text(get(h, "kind"))) for h in entry["holds_released"])]
     for item in document["not_in_plan"]:
         yield [item["host"], "", "not_in_plan", item["reason"], "", "", "", "", "", "", "", "", "",
                document["plan"]["digest"], "", "", "", ""]
@@ -324,34 +293,43 @@ def render_csv(document):
 
 # --------------------------------------------------------------------------------- HTML
 
-EXECUTE_CSS = """
-.tone-removed,.tone-already_clean{--tone:var(--clean);--tone-bg:var(--clean-bg)}
-.tone-would_remove{--tone:var(--neutral);--tone-bg:var(--neutral-bg)}
-.tone-blocked{--tone:var(--residual);--tone-bg:var(--residual-bg)}
-.tone-drifted{--tone:var(--unknown);--tone-bg:var(--unknown-bg)}
-.tone-not_started,.tone-not_in_plan,.tone-not_targeted{--tone:var(--not_scanned);--tone-bg:var(--not_scanned-bg)}
-.alert{color:var(--unprotected,#912018);font-weight:600}
-.digest{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;overflow-wrap:anywhere}
-.arrow{color:var(--muted);padding:0 4px}
-"""
 
+def render_json(document):
+    """The document as UTF-8 JSON bytes (``_text.json_bytes``, as the identify report's)."""
+    return json_bytes(document)
+
+
+# --------------------------------------------------------------------------------- HTML
 
 def _badge(status):
-    return badge(STATUS_TEXT.get(status, (status.replace("_", " "),))[0], status)
+    return status_badge(status, STATUS_TEXT)
 
 
-def _products(items, empty="\u2014"):
-    labels = [_label(i) for i in items or []]
+def _products(labels, empty="\u2014"):
+    """A list of product labels (:func:`_label`), or ``empty`` in a muted span."""
     if not labels:
-        return tag("span", empty, class_="muted")
-    return tag("ul", [tag("li", clean_text(label, 160)) for label in labels], class_="plain")
+        return el("span", "muted", empty)
+    return el("ul", "plain", [el("li", None, clean_text(label, 160)) for label in labels])
+
+
+def _replacement_key(entry):
+    """What the "Replacement" cell shows, as a key of shared cells (``None``: not shared)."""
+    repl = entry.get("replacement")
+    if not isinstance(repl, Mapping):
+        return ("replacement", None)
+    return ("replacement",) + tuple((v.__class__, v) for v in (
+        repl.get("product"), repl.get("version"), repl.get("waived"), repl.get("healthy"), repl.get("checked"),
+        entry["status"] in _GUARDED, entry.get("protection")))
+
+
+_GUARDED = ("failed", "unprotected", "drifted", "unreachable")
 
 
 def _replacement_cell(entry):
     repl = entry.get("replacement")
     guard = entry.get("protection")
     if not isinstance(repl, Mapping) or not repl.get("product"):
-        return tag("span", "\u2014", class_="muted")
+        return el("span", "muted", "\u2014")
     if repl.get("waived"):
         state = "waived in the plan"
     elif repl.get("healthy"):
@@ -360,48 +338,26 @@ def _replacement_cell(entry):
         state = "not checked"
     else:
         state = "NOT healthy"
-    parts = [tag("strong", repl.get("product")), " %s" % clean_text(repl.get("version") or "", 40),
-             tag("div", state, class_="muted" if state == "healthy" else "alert")]
-    if entry["status"] in ("failed", "unprotected", "drifted", "unreachable") and guard in PROTECTION_TEXT:
-        parts.append(tag("div", "protected by: %s" % PROTECTION_TEXT[guard],
-                         class_="alert" if guard == "none" else "muted"))
-    return parts
+    parts = [el("strong", None, repl.get("product")), " %s" % clean_text(repl.get("version") or "", 40),
+             el("div", "muted" if state == "healthy" else "alert", state)]
+    if entry["status"] in _GUARDED and guard in PROTECTION_TEXT:
+        parts.append(el("div", "alert" if guard == "none" else "muted", "protected by: %s" % PROTECTION_TEXT[guard]))
+    return el("", None, parts)
 
 
 def _banner(document):
+    """What the summary banner says: counts and the tone."""
     s = document["summary"]
     counts = s["by_status"]
     if document["check_mode"]:
-        parts = [tag("strong", "Check mode: nothing was changed."),
-                 " %s would be cleaned; %s already clean; %s would be left alone or fail."
-                 % (_plural(counts["would_remove"], "host"), counts["already_clean"],
-                    s["hosts"] - counts["would_remove"] - counts["already_clean"] - counts["unprotected"])]
-        if counts["unprotected"]:
-            parts.append(" %s would be left with NO working antivirus." % _plural(counts["unprotected"], "host"))
-        return tag("p", parts, class_="banner tone-%s" % ("unprotected" if counts["unprotected"] else "neutral"))
-    if not s["hosts"]:
-        return tag("p", "No host of the plan was in this run.", class_="banner tone-neutral")
-    if counts["unprotected"]:
+        tone = "unprotected" if counts["unprotected"] else "neutral"
+    elif counts["unprotected"]:
         tone = "unprotected"
     elif s["done"] == s["hosts"]:
         tone = "clean"
     else:
         tone = "failed" if counts["failed"] + counts["unreachable"] else "residual"
-    parts = []
-    if counts["unprotected"]:
-        parts.append(tag("strong", "%s UNPROTECTED: the vendor's protection is gone and the replacement antivirus "
-                                   "does not work. " % _plural(counts["unprotected"], "host")))
-    parts += [tag("strong", "%d of %s no longer carry the vendor's software" % (s["vendor_free"], _plural(s["hosts"], "planned host"))),
-              " (%d removed by this plan, %d already clean%s)." % (
-                  counts["removed"], counts["already_clean"],
-                  ", %d unprotected" % counts["unprotected"] if counts["unprotected"] else "")]
-    if s["still_affected"]:
-        parts.append(" %s still to do: %d blocked, %d drifted, %d failed, %d unreachable, %d not started, %d not in this run."
-                     % (_plural(s["still_affected"], "host"), counts["blocked"], counts["drifted"], counts["failed"],
-                        counts["unreachable"], counts["not_started"], counts["not_targeted"]))
-    if s["stopped_after"]:
-        parts.append(" The run stopped after wave %s." % clean_text(s["stopped_after"]))
-    return tag("p", parts, class_="banner tone-%s" % tone)
+    return {"tone": tone, "left": s["hosts"] - counts["would_remove"] - counts["already_clean"] - counts["unprotected"]}
 
 
 def _history(entry):
@@ -411,132 +367,108 @@ def _history(entry):
         if not isinstance(run, Mapping):
             continue
         removed = ", ".join(clean_text(p, 60) for p in run.get("removed") or []) or "nothing removed"
-        items.append(tag("li", "run %s, %s: %s (%s)" % (clean_text(run.get("run_id"), 20),
-                                                        _fmt_time(run.get("finished_at") or run.get("started_at")),
-                                                        clean_text(run.get("status"), 20), removed)))
-    return tag("ul", items, class_="plain") if items else None
+        when = fmt_time(run.get("finished_at") or run.get("started_at"))
+        items.append(el("li", None, "run %s, %s: %s (%s)" % (
+            clean_text(run.get("run_id"), 20), when, clean_text(run.get("status"), 20), removed)))
+    return el("ul", "plain", items) if items else None
+
+
+def _more(entry):
+    """The "more" details of a host's reason: runs, removals, holds, blockers, what is left."""
+    more = []
+    history = _history(entry)
+    if history is not None:
+        more.append(el("p", None, "Runs of this plan on the host:"))
+        more.append(history)
+    if entry["removed"]:
+        more.append(el("p", None, "Removed by this plan: ", shown(_removed_by_runs(entry), 600)))
+    if entry["holds_released"]:
+        more.append(el("p", None, "Holds released: ", shown("; ".join(
+            "%s (%s)" % (text(get(h, "package")), text(get(h, "kind"))) for h in entry["holds_released"]), 600)))
+    if entry["blockers"]:
+        more.append(el("ul", None, [el("li", None, shown(b.get("message") if isinstance(b, Mapping) else b, 600))
+                                    for b in entry["blockers"]]))
+    if entry["remaining"]:
+        more.append(el("p", None, "Still there: ", shown(_list_text(entry["remaining"]), 600)))
+    if isinstance(entry.get("after"), Mapping) and entry["after"].get("status"):
+        more.append(el("p", "muted", "Last scan: %s%s" % (clean_text(entry["after"]["status"]),
+                                                          (", " + ", ".join(clean_text(p, 80) for p in entry["after"]["products"]))
+                                                          if entry["after"]["products"] else "")))
+    if entry["run"] == "earlier":
+        more.append(el("p", "muted", "Outcome of an earlier run of this plan."))
+    return more
+
+
+def _hosts_table(document):
+    """The "Hosts" table: most urgent first, then by name."""
+    s = document["summary"]
+    table = DataTable(
+        "hosts-table",
+        [Column("Host", cls="nowrap", header=True), Column("Wave", cls="nowrap", key=0),
+         Column("Before: the plan expected"), Column("Outcome", key=1), Column("After: removed"),
+         Column("Replacement"), Column("Reason"), Column("Finished", cells="nowrap", key=2)],
+        "Filter hosts (name, wave, outcome, product\u2026)", empty="No host of the plan in this run.",
+        files="divest-%s.csv and divest-%s.json" % (document["report"], document["report"]))
+    rank = {status: i for i, status in enumerate(STATUSES)}
+    waves = {}
+    for index, wave in enumerate(s["by_wave"]):
+        waves.setdefault(wave["name"], index)
+    for entry in sorted(document["hosts"], key=lambda e: (rank.get(e["status"], 99), natural_key(e["name"]))):
+        more = _more(entry)
+        reason = el("", None, shown(entry["reason"] or "", 600),
+                    el("details", None, el("summary", None, "more"), el("div", "details-body", more)) if more else None)
+        expected = [_label(i) for i in entry["expected"]]
+        removed = [_label(i) for i in entry["removed"]]
+        empty = "nothing removed" if entry["status"] in UNTOUCHED else "\u2014"
+        table.add([entry["name"], table.share(("wave", entry["wave"]), el, "code", None, entry["wave"] or "?"),
+                   table.share(("products", "\u2014") + tuple(expected), _products, expected),
+                   table.share(("badge", entry["status"]), _badge, entry["status"]),
+                   table.share(("products", empty) + tuple(removed), _products, removed, empty),
+                   table.share(_replacement_key(entry), _replacement_cell, entry), reason,
+                   fmt_time(entry["finished_at"]) if entry["finished_at"] else ""],
+                  keys=("%03d" % waves.get(entry["wave"], 999), "%02d %s" % (rank.get(entry["status"], 99), entry["status"]),
+                        entry["finished_at"] or ""))
+    return table
+
+
+def _not_in_plan_table(document):
+    table = DataTable("not-in-plan-table", [Column("Host", header=True), Column("Why")], "Filter hosts\u2026",
+                      files="divest-%s.csv and divest-%s.json" % (document["report"], document["report"]))
+    for item in document["not_in_plan"]:
+        table.add([item["host"], item["reason"] or ""])
+    return table
 
 
 def render_html(document):
+    """The execute report as one self-contained HTML page (UTF-8 bytes): ``execute.html.j2``."""
     s = document["summary"]
-    counts = s["by_status"]
     plan = document["plan"]
-    generated = _fmt_time(document["generated_at"])
-    header = [
-        tag("p", "fleetsec.divest \u00b7 BOD 17-01 step 3: execute%s" % (" (check mode)" if document["check_mode"] else ""),
-            class_="kicker"),
-        tag("h1", document["title"]),
-        tag("p", [tag("span", "Generated %s" % generated), tag("span", _plural(s["hosts"], "host")),
-                  tag("span", ["Plan ", tag("code", plan["digest"])]), tag("span", "Run %s" % (plan["run_id"] or "?"))],
-            class_="meta"),
-    ]
-    body = []
-    status_cards = [("Planned hosts", s["hosts"], None, "of the plan")]
-    for status in STATUSES:
-        if status == "would_remove" and not document["check_mode"]:
-            continue
-        label, hint = STATUS_TEXT[status]
-        status_cards.append((label, counts[status], TONES[status], hint))
-    status_cards.append(("Not in the plan", s["not_in_plan"], None, "targeted but not planned: untouched"))
-    body.append(section("Summary", [_banner(document), cards(status_cards)], id_="summary"))
-
-    directive = plan.get("directive") if isinstance(plan.get("directive"), Mapping) else {}
-    pairs = [("Plan digest", tag("span", plan["digest"], class_="digest")),
-             ("Plan source", "%s%s" % (plan.get("source") or "?", (" (%s)" % plan["path"]) if plan.get("path") else "")),
-             ("Plan generated", _fmt_time(plan.get("generated_at")) if plan.get("generated_at") else "\u2014")]
-    for key, label in (("start", "Directive day 0"), ("identify_by", "Identify by (day 30)"),
-                       ("plan_by", "Plan by (day 60)"), ("remove_from", "Begin removal (day 90)")):
-        if directive.get(key):
-            pairs.append((label, directive[key]))
-    pairs.append(("Toward the directive", "%d of %d planned hosts are free of the vendor's software"
-                  % (s["vendor_free"], s["hosts"])))
-    body.append(section("Plan and directive", definition_list(pairs), id_="plan"))
-
+    generated = fmt_time(document["generated_at"])
     check = document["check_mode"]
-    done_key, done_label = ("would_remove", "Would remove") if check else ("removed", "Removed")
-    wrows = []
-    for index, wave in enumerate(s["by_wave"], 1):
-        c = wave["by_status"]
-        wrows.append([index, Cell(tag("code", wave["name"]), header=True), wave["hosts"], c["unprotected"], c[done_key],
-                      c["already_clean"], c["blocked"], c["drifted"], c["failed"], c["unreachable"], c["not_started"],
-                      c["not_targeted"]])
-    body.append(section("Waves", table(
-        [Column("#", numeric=True), Column("Wave"), Column("Hosts", numeric=True), Column("Unprotected", numeric=True),
-         Column(done_label, numeric=True), Column("Already clean", numeric=True), Column("Blocked", numeric=True),
-         Column("Drifted", numeric=True), Column("Failed", numeric=True), Column("Unreachable", numeric=True),
-         Column("Not started", numeric=True), Column("Not in this run", numeric=True)],
-        wrows, empty="No wave in this run."), id_="waves",
-        intro="Waves run in order; a wave whose share of failed, unreachable or unprotected hosts is above its "
-              "limit stops the later waves."))
-
-    prows = [[Cell([tag("code", p["product"])], header=True), p["vendor"], p["hosts"], p["removed"],
-              p["already_clean"], p["remaining"]] for p in s["by_product"]]
-    body.append(section("Products", table(
-        [Column("Product"), Column("Vendor"), Column("Planned hosts", numeric=True), Column(done_label, numeric=True),
-         Column("Already clean", numeric=True), Column("Still there", numeric=True)], prows,
-        empty="No product in the plan."), id_="products"))
-
-    rank = {status: i for i, status in enumerate(STATUSES)}
-    hrows = []
-    for entry in sorted(document["hosts"], key=lambda e: (rank.get(e["status"], 99), natural_key(e["name"]))):
-        after = entry["removed"]
-        reason = entry["reason"] or ""
-        more = []
-        history = _history(entry)
-        if history is not None:
-            more.append(tag("p", "Runs of this plan on the host:"))
-            more.append(history)
-        if entry["removed"]:
-            more.append(tag("p", ["Removed by this plan: ", esc(_removed_by_runs(entry), 600)]))
-        if entry["holds_released"]:
-            more.append(tag("p", ["Holds released: ", esc("; ".join(
-                "%s (%s)" % (text(_get(h, "package")), text(_get(h, "kind"))) for h in entry["holds_released"]), 600)]))
-        if entry["blockers"]:
-            more.append(tag("ul", [tag("li", esc(b.get("message") if isinstance(b, Mapping) else b, 600))
-                                   for b in entry["blockers"]]))
-        if entry["remaining"]:
-            more.append(tag("p", ["Still there: ", esc(_list_text(entry["remaining"]), 600)]))
-        if isinstance(entry.get("after"), Mapping) and entry["after"].get("status"):
-            more.append(tag("p", "Last scan: %s%s" % (clean_text(entry["after"]["status"]),
-                                                      (", " + ", ".join(clean_text(p, 80) for p in entry["after"]["products"]))
-                                                      if entry["after"]["products"] else ""), class_="muted"))
-        if entry["run"] == "earlier":
-            more.append(tag("p", "Outcome of an earlier run of this plan.", class_="muted"))
-        hrows.append([
-            Cell(entry["name"], header=True),
-            Cell(tag("code", entry["wave"] or "?"), sort="%03d" % next((i for i, w in enumerate(s["by_wave"]) if w["name"] == entry["wave"]), 999)),
-            _products(entry["expected"]),
-            Cell(_badge(entry["status"]), sort="%02d %s" % (rank.get(entry["status"], 99), entry["status"])),
-            _products(after, empty="nothing removed" if entry["status"] in UNTOUCHED else "\u2014"),
-            _replacement_cell(entry),
-            [esc(reason, 600)] + ([details("more", more)] if more else []),
-            Cell(_fmt_time(entry["finished_at"]) if entry["finished_at"] else "", sort=entry["finished_at"] or "", cls="nowrap"),
-        ])
-    body.append(section("Hosts", sortable_table(
-        [Column("Host", cls="nowrap"), Column("Wave", cls="nowrap"), Column("Before: the plan expected"),
-         Column("Outcome"), Column("After: removed"), Column("Replacement"), Column("Reason"), Column("Finished")],
-        hrows, filter_placeholder="Filter hosts (name, wave, outcome, product\u2026)", id_="hosts-table",
-        empty="No host of the plan in this run."), id_="hosts",
-        intro="Before: the products the approved plan expected on the host. After: what this plan removed, in "
-              "any of its runs (the details list each run). Failed hosts say which step failed and what protects "
-              "them; unprotected hosts have the vendor's protection gone and no working replacement."))
-
+    status_cards = [("Planned hosts", s["hosts"], None, "of the plan")]
+    for status, (label, hint) in STATUS_TEXT.items():
+        if status == "would_remove" and not check:
+            continue
+        status_cards.append((label, s["by_status"][status], TONES[status], hint))
+    status_cards.append(("Not in the plan", s["not_in_plan"], None, "targeted but not planned: untouched"))
+    directive = plan.get("directive") if isinstance(plan.get("directive"), Mapping) else {}
+    dates = [(label, directive[key]) for key, label in (
+        ("start", "Directive day 0"), ("identify_by", "Identify by (day 30)"), ("plan_by", "Plan by (day 60)"),
+        ("remove_from", "Begin removal (day 90)")) if directive.get(key)]
+    tables = [_hosts_table(document)]
     if document["not_in_plan"]:
-        nrows = [[Cell(i["host"], header=True), i["reason"] or ""] for i in document["not_in_plan"]]
-        body.append(section("Not in the plan", sortable_table([Column("Host"), Column("Why")], nrows,
-                                                              filter_placeholder="Filter hosts\u2026"),
-                            id_="not-in-plan", intro="Targeted by this run but not part of the approved plan: "
-                                                     "execute did not touch them."))
-
-    body.append(section("How to read this report", definition_list(
-        [(_badge(st), STATUS_TEXT[st][1]) for st in STATUSES]), id_="legend"))
-    footer = tag("p", ["Generated by fleetsec.divest (execute report schema %s) at %s for plan " % (SCHEMA, generated),
-                       tag("span", plan["digest"] or "?", class_="digest"),
-                       ". Machine-readable copies: the JSON and CSV files of the same name."])
-    meta = {"generator": "fleetsec.divest execute", "divest-report": document["report"],
-            "divest-generated-at": document["generated_at"], "divest-plan-digest": plan["digest"] or ""}
-    return page("%s \u2014 %s" % (document["title"], generated), body, header=header, footer=footer, meta=meta,
-                css=BASE_CSS + EXECUTE_CSS).encode("utf-8")
+        tables.append(_not_in_plan_table(document))
+    return render_page(
+        "execute.html.j2",
+        title="%s \u2014 %s" % (document["title"], generated),
+        meta={"generator": "fleetsec.divest execute", "divest-report": document["report"],
+              "divest-generated-at": document["generated_at"], "divest-plan-digest": plan["digest"] or ""},
+        tables=tables,
+        document=document, s=s, plan=plan, generated=generated, check=check, banner=_banner(document),
+        cards=status_cards, dates=dates, done_key="would_remove" if check else "removed",
+        done_label="Would remove" if check else "Removed", hosts=tables[0],
+        not_in_plan=tables[1] if len(tables) > 1 else None,
+        legend=[(_badge(status), hint) for status, (label, hint) in STATUS_TEXT.items()], schema=SCHEMA)
 
 
 RENDERERS = {"json": render_json, "csv": render_csv, "html": render_html}

@@ -32,16 +32,13 @@ import copy
 from collections.abc import Mapping
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import text, to_jsonable
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import text, to_jsonable
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import FINAL
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import OUTCOME_STATUSES as STATUSES
 
 __all__ = ["STATUSES", "FINAL", "MAX_HISTORY", "start", "scanned", "replacement", "removed", "changed",
            "verified", "failed", "finish", "protection", "EVENTS"]
 
-#: Every status an outcome can have (``running`` while the host is being worked on).
-STATUSES = ("running", "removed", "already_clean", "would_remove", "unprotected", "blocked", "drifted", "failed",
-            "unreachable")
-#: Statuses decided before the last step; ``finish`` keeps them (but may make them ``unprotected``).
-FINAL = ("blocked", "drifted", "failed", "unreachable")
 #: Runs of the same plan kept in ``history`` (the oldest are dropped and counted).
 MAX_HISTORY = 10
 MAX_TEXT = 1500

@@ -5,11 +5,11 @@
 
 Controller side, pure functions of the plan document (``_planner.build_plan``), no Ansible
 imports. Every value taken from the plan is host-controlled text and goes through the one text
-safety layer of ``_report``: HTML is built with its toolkit (escaping, tables, page with its
-Content-Security-Policy), Markdown shows each value as a code span (``md_code``), JSON and YAML
-write invisible characters as escapes (``escape_invisible``). The HTML page and the Markdown
-list what execute will delete and change, one entry per distinct removal recipe
-(:func:`recipe_groups`).
+safety layer (``_text``): the HTML page is the template ``_pages/plan.html.j2`` of the page layer
+(``_html``: escaping, host tables, Content-Security-Policy), Markdown shows each value as a code
+span (``md_code``), JSON and YAML write invisible characters as escapes (``escape_invisible``).
+The HTML page and the Markdown list what execute will delete and change, one entry per distinct
+removal recipe (:func:`recipe_groups`).
 
 Fleet scale: a plan of 10,000 hosts is written in well under a second per format. Per-host
 JSON is serialised once (``_planner.host_json``) and reused for the digest, ``divest-plan.json``
@@ -23,48 +23,34 @@ import json
 import re
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import (
-    BASE_CSS,
-    INVISIBLE,
-    Cell,
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._html import (
     Column,
+    DataTable,
     Markup,
     badge,
-    cards,
-    clean_text,
-    definition_list,
-    details,
+    el,
     esc,
+    render_page,
+    shown,
+)
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import (
+    INVISIBLE,
+    clean_text,
     escape_invisible,
+    fmt_time,
     md_code,
     natural_key,
-    page,
-    section,
-    sortable_table,
-    table,
-    tag,
+    platform_text,
+    plural,
 )
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import BLOCKER, ROLE_RANK, ROLES
 
 FORMATS = ("json", "yml", "html", "md")
 FILENAMES = {"json": "divest-plan.json", "yml": "divest-plan.yml", "html": "divest-plan.html", "md": "divest-plan.md"}
 
 REPLACEMENT_TEXT = {"clamav": "ClamAV", "defender": "Microsoft Defender Antivirus", "none": "none"}
-BLOCKER_TEXT = {
-    "not_scanned": ("Not scanned", "No findings, findings older than the maximum age, or the scan failed. "
-                                   "Scan the host (the plan playbook does, unless scanning is off) and plan again."),
-    "incomplete_scan": ("Incomplete scan", "A source needed to call the host clean could not be read (the package "
-                                           "database, the vendor's paths or repository files, the Uninstall keys). "
-                                           "Fix the scan errors, rescan, plan again."),
-    "unsupported_platform": ("Unsupported platform", "Neither Linux nor Windows: no replacement is known."),
-    "no_replacement": ("No replacement", "The policy installs no replacement antivirus and gives no waiver."),
-    "unknown_removal": ("Unknown product", "Vendor software that no catalog entry describes: identify it and "
-                                           "add it to the catalog, or remove it by hand and rescan."),
-    "manual_step": ("Manual step", "The recipe needs a human (vendor uninstaller, Safe Mode, "
-                                   "decommissioning). Do it, rescan, plan again."),
-    "password_required": ("Password required", "The product is protected by an uninstall password and none "
-                                               "is configured (divest_uninstall_passwords)."),
-    "exception": ("Exception", "An exception in force holds the host until it expires."),
-}
+#: ``{blocker kind: (label, what to do)}`` (``_vocabulary.BLOCKER``).
+BLOCKER_TEXT = BLOCKER
 ACTION_TEXT = {"install_replacement": "Install the replacement", "remove": "Remove", "cleanup": "Clean up",
                "block_reinstall": "Block reinstallation", "verify": "Verify"}
 
@@ -103,7 +89,7 @@ def render_json(document, host_json=None):
 # -------------------------------------------------------------------------------------- YAML
 
 # Characters a YAML parser refuses raw (or folds) in a double-quoted scalar, and the invisible
-# ones (_report.INVISIBLE): written escaped.
+# ones (_text.INVISIBLE): written escaped.
 _YAML_UNSAFE = re.compile("%s|[\ufffe\uffff]" % INVISIBLE.pattern)
 _YAML_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 _YAML_RESERVED = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"))
@@ -200,7 +186,7 @@ def _plain(value, limit=200):
 
 
 def md(value, limit=300):
-    """A plan value for Markdown, in a table cell: a code span (:func:`_report.md_code`)."""
+    """A plan value for Markdown, in a table cell: a code span (:func:`_text.md_code`)."""
     return md_code(value, limit)
 
 
@@ -317,25 +303,8 @@ def _hosts_key(entry, entry_json=None):
     return json.dumps(entry["actions"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(:\d\d(\.\d+)?)?(Z|[+-]00:?00)$")
-
-
-def _fmt_time(value, fmt=_plain):
-    """``2026-11-28T12:00:00Z`` -> ``2026-11-28 12:00 UTC``; anything else through ``fmt``."""
-    if not value:
-        return ""
-    match = _TIME.match(value) if isinstance(value, str) else None
-    return "%s %s UTC" % (match.group(1), match.group(2)) if match else fmt(value, 80)
-
-
-def _plural(count, word, plural=None):
-    return "%d %s" % (count, word if count == 1 else (plural or word + "s"))
-
-
 def _platform_text(platform):
-    platform = platform or {}
-    return " ".join(clean_text(p, 80) for p in (platform.get("distribution") or platform.get("system"),
-                                                platform.get("version")) if p)
+    return platform_text(platform, fmt=_plain)
 
 
 def _directive_rows(document, fmt=_plain):
@@ -352,9 +321,9 @@ def _directive_rows(document, fmt=_plain):
 def _waves_policy_text(waves, fmt=_plain):
     parts = []
     if waves.get("canary"):
-        parts.append("canary of %s" % _plural(waves["canary"], "host"))
+        parts.append("canary of %s" % plural(waves["canary"], "host"))
     if "size" in waves:
-        parts.append("then waves of %s" % _plural(waves["size"], "host"))
+        parts.append("then waves of %s" % plural(waves["size"], "host"))
     elif "percent" in waves:
         parts.append("then waves of %s%% of the remaining hosts" % fmt(waves["percent"], 20))
     elif "by_group" in waves:
@@ -383,7 +352,7 @@ def _policy_rows(policy, fmt=_plain):
          else "every affected or residual host"),
         ("Uninstall passwords configured", ", ".join("%s: %s" % (fmt(k, 120), "yes" if v else "no")
                                                      for k, v in policy["passwords"].items()) or "none"),
-        ("Exceptions", _plural(len(policy["exceptions"]), "exception")),
+        ("Exceptions", plural(len(policy["exceptions"]), "exception")),
     ]
     return rows
 
@@ -485,7 +454,7 @@ def recipe_groups(document, host_json=None):
     for group in out:
         group["versions"] = sorted((v for v in group["versions"] if v is not None), key=natural_key)
     out.sort(key=lambda g: (_RECIPE_RANK[g["action"]["action"]],
-                            _planner.ROLE_RANK.get(g["action"].get("role"), len(_planner.ROLES)),
+                            ROLE_RANK.get(g["action"].get("role"), len(ROLES)),
                             natural_key(g["action"].get("vendor")), natural_key(g["action"].get("product")),
                             -len(g["hosts"])))
     return out
@@ -609,7 +578,7 @@ def _md_recipes(groups):
     out = []
     for group in groups:
         action, hosts = group["action"], group["hosts"]
-        out += ["", "### %s \u2014 %s" % (_recipe_title(action, _md_line), _plural(len(hosts), "host")), ""]
+        out += ["", "### %s \u2014 %s" % (_recipe_title(action, _md_line), plural(len(hosts), "host")), ""]
         if group["versions"]:
             out.append("- Versions: %s" % _list_text(group["versions"], 20, _md_line))
         for label, texts, more in recipe_items(action, _md_line):
@@ -638,8 +607,8 @@ def render_markdown(document, host_json=None, groups=None):
                                                                _md_comment(document["generated_at"])),
            "# Removal plan (%s, day 60)" % _md_line(document["directive"]["name"], 80), "",
            "Generated %s \u00b7 digest %s \u00b7 %s" % (
-               _fmt_time(document["generated_at"], _md_line), _md_line(document["digest"], 100),
-               _plural(hosts["total"], "host")), ""]
+               fmt_time(document["generated_at"], _md_line), _md_line(document["digest"], 100),
+               plural(hosts["total"], "host")), ""]
     out += ["## Directive", ""] + _md_table(["Milestone", "Date"], [[a, b] for a, b in _directive_rows(document, md)])
     out += ["", "## Summary", ""]
     out += _md_table(["Hosts", "Count"], [[_md_key(k), _md_num(v)] for k, v in hosts.items()])
@@ -704,31 +673,58 @@ def render_markdown(document, host_json=None, groups=None):
 
 # -------------------------------------------------------------------------------------- HTML
 
-PLAN_CSS = """
-.digest{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;overflow-wrap:anywhere}
-ol.steps{margin:0;padding-left:20px}
-ol.steps li{margin:0 0 2px}
-.approval{margin-top:18px;display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:18px}
-.approval div{border-top:1px solid var(--fg);padding-top:4px;color:var(--muted);font-size:12px}
-.names{columns:4 180px;margin:6px 0;padding-left:18px}
-#recipes-table tbody th{width:27%}
-#recipes-table tbody th .muted{font-weight:400}
-dl.recipe{grid-template-columns:17em 1fr;gap:4px 14px;margin:0}
-dl.recipe dt{font-weight:600;color:var(--muted)}
-dl.recipe code{white-space:pre-wrap}
-"""
+def _code(value, limit=200):
+    """A plan value as an escaped ``<code>`` element."""
+    return Markup("<code>%s</code>" % esc(value, limit))
 
 
-def _tone_for_blockers(count):
-    return "clean" if not count else "residual"
+def _recipe_head(group):
+    """The first cell of a recipe row: what the action is, for which product, which versions."""
+    action = group["action"]
+    kind = action.get("action")
+    if kind == "block_reinstall":
+        return el("strong", None, "Block reinstallation")
+    if kind == "cleanup" and action.get("state") is None:
+        return el("", None, el("strong", None, "Clean up the vendor's leftovers"), " ",
+                  el("code", None, action.get("vendor")), el("div", "muted", "vendor-wide"))
+    name = action.get("name") or action.get("product")
+    head = [el("strong", None, "%s %s" % (ACTION_TEXT.get(kind, kind), clean_text(name, 200)))]
+    if action.get("product") and action.get("product") != name:
+        head += [" ", el("code", None, action.get("product"))]
+    meta = ["%s %s" % (what, clean_text(action.get(key), 60)) for key, what in (("method", "method"), ("role", "role"))
+            if action.get(key)]
+    if group["versions"]:
+        meta.append("version%s %s" % ("s" if len(group["versions"]) > 1 else "", _list_text(group["versions"], 12)))
+    if meta:
+        head.append(el("div", "muted", " \u00b7 ".join(meta)))
+    return el("", None, head)
 
 
-def _steps_html(entry, memo, entry_json):
-    key = _hosts_key(entry, entry_json)
-    html = memo.get(key)
-    if html is None:
-        html = memo[key] = tag("ol", [tag("li", action_text(a)) for a in entry["actions"]], class_="steps")
-    return html
+def _recipes(groups):
+    """The rows of the "What execute will change" table, one per distinct recipe
+    (:func:`recipe_groups`): ``{head, hosts, more, changes: [(label, text, more)]}``.
+
+    :func:`recipe_items` composes its text from ``_code`` elements (escaped) and our own words,
+    which hold no HTML special character: the result is markup."""
+    rows = []
+    for group in groups:
+        hosts = group["hosts"]
+        changes = [(Markup(label) if label.startswith("<code>") else label, Markup(", ".join(texts)), more)
+                   for label, texts, more in recipe_items(group["action"], _code)]
+        rows.append({"head": _recipe_head(group), "hosts": hosts[:RECIPE_HOSTS], "count": len(hosts),
+                     "more": max(0, len(hosts) - RECIPE_HOSTS), "changes": changes})
+    return rows
+
+
+def _wave_label(wave):
+    return {"canary": "Canary", "size": "By host count", "percent": "By share of the fleet",
+            "group": "Group %s" % clean_text(wave.get("group"), 80), "remaining": "Hosts in no listed group",
+            "all": "All other hosts", "management": "Management servers (last)"}.get(
+        wave["kind"], clean_text(wave["kind"], 80))
+
+
+def _steps(entry):
+    return el("ol", "steps", [el("li", None, action_text(a)) for a in entry["actions"]])
 
 
 def _products_cell(entry):
@@ -741,249 +737,74 @@ def _products_cell(entry):
     return ", ".join(clean_text(i, 120) for i in items)
 
 
-def _code(value, limit=200):
-    """A plan value as an escaped ``<code>`` element."""
-    return Markup("<code>%s</code>" % esc(value, limit))
+def _hosts_table(document, host_json):
+    waves = {w["name"]: i for i, w in enumerate(document["waves"])}
+    table = DataTable(
+        "hosts-table",
+        [Column("Host", header=True), Column("Wave", cls="nowrap", key=0), Column("Status"), Column("Platform"),
+         Column("Found"), Column("Actions, in order", sortable=False), Column("Blockers", key=1)],
+        "Filter hosts (name, wave, product\u2026)", empty="No host to plan.",
+        files="divest-plan.json and divest-plan.yml")
+    for name, entry in document["hosts"].items():
+        nblock = len(entry["blockers"])
+        table.add([name, el("code", None, entry["wave"]), entry["status"], _platform_text(entry["platform"]),
+                   _products_cell(entry), table.share(_hosts_key(entry, host_json.get(name)), _steps, entry),
+                   badge("ready" if not nblock else plural(nblock, "blocker"), "clean" if not nblock else "residual")],
+                  keys=("%05d" % waves.get(entry["wave"], 99999), str(nblock)))
+    return table
 
 
-def _recipe_head_html(group):
-    """The first cell of a recipe row: what the action is, for which product, which versions."""
-    action = group["action"]
-    kind = action.get("action")
-    if kind == "block_reinstall":
-        head = [tag("strong", "Block reinstallation")]
-    elif kind == "cleanup" and action.get("state") is None:
-        head = [tag("strong", "Clean up the vendor's leftovers"), " ", tag("code", action.get("vendor")),
-                tag("div", "vendor-wide", class_="muted")]
-    else:
-        name = action.get("name") or action.get("product")
-        head = [tag("strong", "%s %s" % (ACTION_TEXT.get(kind, kind), clean_text(name, 200)))]
-        if action.get("product") and action.get("product") != name:
-            head += [" ", tag("code", action.get("product"))]
-        meta = ["%s %s" % (what, clean_text(action.get(key), 60)) for key, what in (("method", "method"),
-                                                                                    ("role", "role"))
-                if action.get(key)]
-        if group["versions"]:
-            meta.append("version%s %s" % ("s" if len(group["versions"]) > 1 else "",
-                                          _list_text(group["versions"], 12)))
-        if meta:
-            head.append(tag("div", " \u00b7 ".join(meta), class_="muted"))
-    return head
+def _blocked_table(document):
+    table = DataTable("blocked-table", [Column("Host", header=True), Column("Wave", cls="nowrap"), Column("Blockers")],
+                      "Filter blocked hosts\u2026", files="divest-plan.json and divest-plan.yml")
+    for name, entry in document["hosts"].items():
+        if entry["blockers"]:
+            table.add([name, el("code", None, entry["wave"]), el("ul", "plain", [
+                el("li", None, badge(BLOCKER_TEXT[b["kind"]][0], "residual"), " ", shown(b["message"], 600))
+                for b in entry["blockers"]])])
+    return table
 
 
-def _recipes_html(groups):
-    """The "What execute will change" table: one row per distinct recipe (:func:`recipe_groups`).
-
-    :func:`recipe_items` composes its text from ``_code`` elements (escaped) and our own words,
-    which hold no HTML special character: the result is markup."""
-    rows = []
-    for group in groups:
-        hosts = group["hosts"]
-        pairs = []
-        for label, texts, more in recipe_items(group["action"], _code):
-            value = [Markup(", ".join(texts))]
-            if more:
-                value.append(tag("span", " \u2026 and %d more (see divest-plan.json)" % more, class_="muted"))
-            pairs.append((Markup(label) if label.startswith("<code>") else label, value))
-        changes = tag("dl", [part for term, desc in pairs for part in (tag("dt", term), tag("dd", desc))],
-                      class_="recipe") if pairs else tag("span", "nothing listed in the recipe", class_="muted")
-        shown = [tag("li", n) for n in hosts[:RECIPE_HOSTS]]
-        if len(hosts) > RECIPE_HOSTS:
-            shown.append(tag("li", "\u2026 and %d more (see the Hosts table)" % (len(hosts) - RECIPE_HOSTS),
-                             class_="muted"))
-        rows.append([Cell(_recipe_head_html(group), header=True),
-                     details(_plural(len(hosts), "host"), tag("ul", shown, class_="names")), changes])
-    return table([Column("Action"), Column("Hosts", cls="nowrap"), Column("What it deletes and changes")], rows,
-                 empty="Nothing to remove: no host in the plan.", id_="recipes-table")
-
-
-def _names_block(names, limit=5000):
-    if not names:
-        return tag("p", "None.", class_="muted")
-    shown = [tag("li", n) for n in names[:limit]]
-    if len(names) > limit:
-        shown.append(tag("li", "\u2026 and %d more (see divest-plan.json)" % (len(names) - limit), class_="muted"))
-    return details(_plural(len(names), "host"), tag("ul", shown, class_="names"))
+def _not_scanned_table(document):
+    table = DataTable("not-scanned-table", [Column("Host", header=True), Column("Why"), Column("Last scan")],
+                      "Filter hosts\u2026", files="divest-plan.json and divest-plan.yml")
+    for item in document["not_scanned"]:
+        table.add([item["host"], item["reason"], fmt_time(item["scanned_at"], _plain)])
+    return table
 
 
 def render_html(document, host_json=None, groups=None):
-    """``divest-plan.html``: one self-contained page an agency can hand in as its day-60 plan.
-    ``groups``: :func:`recipe_groups`, when the caller has them already."""
+    """``divest-plan.html``: one self-contained page an agency can hand in as its day-60 plan
+    (``plan.html.j2``). ``groups``: :func:`recipe_groups`, when the caller has them already."""
     host_json = host_json or {}
     s = document["summary"]
     counts = s["hosts"]
-    generated = _fmt_time(document["generated_at"])
-    header = [
-        tag("p", "fleetsec.divest \u00b7 %s step 2: plan" % document["directive"]["name"], class_="kicker"),
-        tag("h1", "Removal plan"),
-        tag("p", [tag("span", "Generated %s" % generated), tag("span", _plural(counts["total"], "host")),
-                  tag("span", _plural(len(document["waves"]), "wave")),
-                  tag("span", ["Digest ", tag("code", document["digest"])])], class_="meta"),
-    ]
-    body = []
-
-    # Summary.
-    if counts["planned"]:
-        headline = "%s to clean in %s" % (_plural(counts["planned"], "host"), _plural(len(document["waves"]), "wave"))
-        banner = tag("p", [tag("strong", headline),
-                           "; %d ready, %d held by blockers. %s not scanned." % (
-                               counts["ready"], counts["blocked"], _plural(counts["not_scanned"], "host"))],
-                     class_="banner tone-%s" % ("affected" if counts["blocked"] else "neutral"))
-    elif counts["not_scanned"]:
-        banner = tag("p", [tag("strong", "Nothing to plan on the scanned hosts"),
-                           "; %s could not be confirmed (not scanned)." % _plural(counts["not_scanned"], "host")],
-                     class_="banner tone-unknown")
-    else:
-        banner = tag("p", tag("strong", "No vendor software on any host: nothing to remove."), class_="banner tone-clean")
-    body.append(section("Summary", [banner, cards([
-        ("Planned", counts["planned"], "affected", "hosts in a wave"),
-        ("Ready", counts["ready"], "clean", "no blocker"),
-        ("Blocked", counts["blocked"], "residual", "held until resolved"),
-        ("Not scanned", counts["not_scanned"], "not_scanned", "no fresh findings"),
-        ("Not selected", counts["not_selected"], None, "left out by the selector"),
-        ("Clean", counts["clean"], "clean", "nothing found"),
-        ("Reboots", s["reboots"], None, "hosts needing one"),
-    ])], id_="summary"))
-
-    body.append(section("Directive dates", definition_list(_directive_rows(document)), id_="directive",
-                        intro="BOD 17-01: identify the vendor's products by day 30, plan their removal by day 60, "
-                              "begin removal on day 90."))
-
-    # Waves.
-    wrows = []
-    for index, (wave, stats) in enumerate(zip(document["waves"], s["by_wave"]), 1):
+    generated = fmt_time(document["generated_at"], _plain)
+    waves = []
+    for wave, stats in zip(document["waves"], s["by_wave"]):
         names = wave["hosts"]
         members = ", ".join(clean_text(n, 80) for n in names[:12]) + (
             " \u2026 and %d more" % (len(names) - 12) if len(names) > 12 else "")
-        label = {"canary": "Canary", "size": "By host count", "percent": "By share of the fleet",
-                 "group": "Group %s" % clean_text(wave.get("group"), 80), "remaining": "Hosts in no listed group",
-                 "all": "All other hosts", "management": "Management servers (last)"}.get(
-            wave["kind"], clean_text(wave["kind"], 80))
-        wrows.append([index, Cell(tag("code", wave["name"]), header=True), label, stats["hosts"], stats["ready"],
-                      stats["blocked"], members])
-    body.append(section("Waves", table(
-        [Column("#", numeric=True), Column("Wave", cls="nowrap"), Column("Kind"), Column("Hosts", numeric=True),
-         Column("Ready", numeric=True), Column("Blocked", numeric=True), Column("Hosts in the wave")],
-        wrows, empty="No host to plan."), id_="waves",
-        intro="Waves run in this order; each starts once the previous one succeeded. A canary goes first; "
-              "Security Center Administration Servers go last, after the hosts they manage."))
-
-    # Products.
-    waves = [w["name"] for w in document["waves"]]
-    matrix = len(waves) <= 12
-    columns = [Column("Product"), Column("Role", cls="nowrap"), Column("Hosts", numeric=True), Column("Installed", numeric=True),
-               Column("Residual", numeric=True), Column("Blocked", numeric=True)]
-    if matrix:
-        columns += [Column(w, numeric=True) for w in waves]
-    else:
-        columns.append(Column("By wave"))
-    prows = []
-    for prod in s["by_product"]:
-        row = [Cell([tag("strong", prod["name"] or prod["product"]), " ", tag("code", prod["product"])], header=True),
-               prod["role"] or Markup('<span class="muted">\u2014</span>'), prod["hosts"], prod["installed"],
-               prod["residual"], prod["blocked"]]
-        if matrix:
-            row += [prod["by_wave"].get(w, 0) for w in waves]
-        else:
-            row.append(details("%s" % _plural(len(prod["by_wave"]), "wave"),
-                               ", ".join("%s: %d" % (w, n) for w, n in prod["by_wave"].items())))
-        prows.append(row)
-    body.append(section("Products", table(columns, prows, empty="No vendor product on a planned host."),
-                        id_="products", intro="Hosts per product and wave. Removal order on a host: protection, "
-                                              "agent, tools, management; leftovers are cleaned up last."))
-
+        waves.append((wave["name"], _wave_label(wave), stats, members))
+    wave_names = [w["name"] for w in document["waves"]]
     groups = groups if groups is not None else recipe_groups(document, host_json)
-    body.append(section("What execute will change", _recipes_html(groups), id_="recipes",
-                        intro="Each removal recipe of the plan, with the hosts that share it: the packages, "
-                              "services, paths, files and accounts execute deletes, the configuration lines it "
-                              "removes and what it blocks from being installed again. Values are the plan's, "
-                              "shown as text."))
-
-    # Blockers.
-    brows = [[Cell(badge(BLOCKER_TEXT[k][0], "residual"), sort=k), v, BLOCKER_TEXT[k][1]]
-             for k, v in s["blockers"].items() if v]
-    blocked = []
-    for name, entry in document["hosts"].items():
-        if entry["blockers"]:
-            blocked.append([Cell(name, header=True), tag("code", entry["wave"]),
-                            tag("ul", [tag("li", [badge(BLOCKER_TEXT[b["kind"]][0], "residual"), " ", esc(b["message"], 600)])
-                                       for b in entry["blockers"]], class_="plain")])
-    blocker_body = [table([Column("Blocker"), Column("Hosts", numeric=True), Column("What to do")], brows,
-                          empty="No blockers: every planned host is ready.")]
-    if blocked:
-        blocker_body.append(tag("h3", "Blocked hosts"))
-        blocker_body.append(sortable_table([Column("Host"), Column("Wave", cls="nowrap"), Column("Blockers")], blocked,
-                                           filter_placeholder="Filter blocked hosts\u2026", id_="blocked-table"))
-    body.append(section("Blockers", blocker_body, id_="blockers",
-                        intro="A blocked host stays in its wave but execute leaves it alone until the blocker is "
-                              "resolved and the plan is made again (a new digest to approve)."))
-
-    # Exceptions.
-    erows = [[Cell(e["host"], header=True), e["reason"], Cell(e["expires"], cls="nowrap"),
-              badge("in force" if e["state"] == "in_force" else "expired, ignored",
-                    "residual" if e["state"] == "in_force" else "not_scanned"),
-              e["host_state"].replace("_", " ")] for e in document["exceptions"]]
-    body.append(section("Exceptions", table([Column("Host"), Column("Reason"), Column("Expires"), Column("State"),
-                                             Column("Host is")], erows, empty="No exceptions."), id_="exceptions"))
-
-    # Not scanned.
-    if document["not_scanned"]:
-        nrows = [[Cell(e["host"], header=True), e["reason"], _fmt_time(e["scanned_at"])]
-                 for e in document["not_scanned"]]
-        body.append(section("Not scanned", sortable_table([Column("Host"), Column("Why"), Column("Last scan")], nrows,
-                                                          filter_placeholder="Filter hosts\u2026"),
-                            id_="not-scanned", intro="These hosts may carry vendor software: they are not in "
-                                                     "the plan until a fresh scan says what is on them."))
-
-    # Hosts.
-    memo = {}
-    hrows = []
-    rank = {w: i for i, w in enumerate(waves)}
-    for name, entry in document["hosts"].items():
-        nblock = len(entry["blockers"])
-        hrows.append([
-            Cell(name, header=True),
-            Cell(tag("code", entry["wave"]), sort="%05d" % rank.get(entry["wave"], 99999)),
-            entry["status"],
-            _platform_text(entry["platform"]),
-            _products_cell(entry),
-            _steps_html(entry, memo, host_json.get(name)),
-            Cell(badge("ready" if not nblock else _plural(nblock, "blocker"), _tone_for_blockers(nblock)),
-                 sort=str(nblock)),
-        ])
-    body.append(section("Hosts", sortable_table(
-        [Column("Host"), Column("Wave", cls="nowrap"), Column("Status"), Column("Platform"), Column("Found"),
-         Column("Actions, in order", sortable=False), Column("Blockers")], hrows,
-        filter_placeholder="Filter hosts (name, wave, product\u2026)", id_="hosts-table",
-        empty="No host to plan."), id_="hosts",
-        intro="Per host, in order: install the replacement, remove each product (protection first, "
-              "management last), clean up leftovers, block reinstallation, verify. Execute re-identifies "
-              "each host first and refuses a host whose products changed since this plan."))
-
-    body.append(section("Clean and not selected hosts", [
-        tag("h3", "Clean"), _names_block(document["clean"]),
-        tag("h3", "Not selected by the host selector"), _names_block(document["not_selected"])], id_="other"))
-
-    if document["notes"]:
-        body.append(section("Notes", tag("ul", [tag("li", n) for n in document["notes"]]), id_="notes"))
-
-    body.append(section("Policy", definition_list(_policy_rows(document["policy"])), id_="policy"))
-
-    body.append(section("Approval", [
-        tag("p", ["Execute acts only on a plan whose digest it is given: ",
-                  tag("code", "-e divest_plan_digest=%s" % document["digest"]), ". The digest is the SHA-256 of "
-                  "the canonical JSON of the plan without its digest and generation time (docs/plan.md)."]),
-        tag("div", [tag("div", "Approved by (name, role)"), tag("div", "Signature"), tag("div", "Date")],
-            class_="approval"),
-    ], id_="approval"))
-
-    footer = tag("p", ["Generated by fleetsec.divest (plan schema %s) at %s. Machine-readable copies: divest-plan.json and "
-                       "divest-plan.yml beside this page. Digest " % (document["schema"], generated),
-                       tag("span", document["digest"], class_="digest"), "."])
-    meta = {"generator": "fleetsec.divest plan", "divest-plan-digest": document["digest"],
-            "divest-generated-at": document["generated_at"]}
-    title = "Removal plan \u2014 %s" % generated
-    return page(title, body, header=header, footer=footer, meta=meta, css=BASE_CSS + PLAN_CSS).encode("utf-8")
+    hosts = _hosts_table(document, host_json)
+    blocked = _blocked_table(document)
+    not_scanned = _not_scanned_table(document) if document["not_scanned"] else None
+    tables = [t for t in (blocked, not_scanned, hosts) if t is not None and (t is not blocked or t.rows)]
+    return render_page(
+        "plan.html.j2",
+        title="Removal plan \u2014 %s" % generated,
+        meta={"generator": "fleetsec.divest plan", "divest-plan-digest": document["digest"],
+              "divest-generated-at": document["generated_at"]},
+        tables=tables,
+        document=document, s=s, counts=counts, generated=generated, waves=waves, wave_names=wave_names,
+        matrix=len(wave_names) <= 12,
+        products=[(prod, ", ".join("%s: %d" % (w, n) for w, n in prod["by_wave"].items())) for prod in s["by_product"]],
+        directive=_directive_rows(document), recipes=_recipes(groups),
+        blockers=[(badge(BLOCKER_TEXT[k][0], "residual"), v, BLOCKER_TEXT[k][1]) for k, v in s["blockers"].items() if v],
+        blocked=blocked if blocked.rows else None, not_scanned=not_scanned, hosts=hosts,
+        policy=_policy_rows(document["policy"]), names_limit=5000)
 
 
 RENDERERS = {"json": render_json, "yml": render_yaml, "html": render_html, "md": render_markdown}

@@ -3,13 +3,16 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The planner: findings of many hosts + a policy -> the day-60 plan document (BOD 17-01).
 
-Pure functions, controller side, standard library plus ``jmespath`` (for the host selector),
-no Ansible imports. The ``fleetsec.divest.plan`` action reads the hosts' facts and hands
-them here; tests call these functions directly. The document format, the digest rule and
+Pure functions, controller side, standard library plus ``jmespath`` (for the host selector)
+and ansible-core's argument spec validator (for the policy, through ``_argspec``). The
+``fleetsec.divest.plan`` action reads the hosts' facts and hands them here; tests call these
+functions directly. The document format, the digest rule and
 the policy are described in ``docs/plan.md``.
 
-* :func:`normalize_policy` validates a policy and returns its canonical, non-secret form
-  (raises :class:`PolicyError` with a message that names the offending key).
+* :data:`POLICY_SPEC` is the policy's argument spec; :func:`normalize_policy` validates a
+  policy with it, checks what a spec cannot say (durations, dates, ranges, the selector) and
+  returns its canonical, non-secret form (raises :class:`PolicyError` with a message that
+  names the offending key).
 * :func:`scan_state` / :func:`stale_hosts` say which hosts have no findings or findings
   older than ``max_age`` (the playbook scans those before planning).
 * :func:`build_plan` returns the plan document; :func:`digest` and :func:`verify` implement
@@ -31,8 +34,18 @@ import math
 import re
 from collections.abc import Mapping
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import natural_key, to_jsonable_fast
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._report import text as _text
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _argspec
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import natural_key, to_jsonable_fast
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import text as _text
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import (
+    BLOCKER_KINDS,
+    METHODS,
+    PLANNED_STATUSES,
+    PLATFORMS,
+    ROLE_RANK,
+    ROLES,
+)
 
 try:
     import jmespath
@@ -45,7 +58,7 @@ else:
     JMESPATH_IMPORT_ERROR = None
 
 __all__ = [
-    "SCHEMA", "ROLES", "BLOCKER_KINDS", "PolicyError", "normalize_policy", "parse_duration",
+    "SCHEMA", "ROLES", "BLOCKER_KINDS", "PolicyError", "POLICY_SPEC", "normalize_policy", "parse_duration",
     "parse_time", "scan_state", "stale_hosts", "build_plan", "build_plan_parts", "host_json",
     "digest", "verify", "host_part", "host_parts", "verify_part", "part_entry", "leaf_hash",
     "compact_summary",
@@ -57,33 +70,13 @@ SCHEMA = 2
 #: The schema of the ``divest`` facts the planner reads (docs/facts.md).
 FACTS_SCHEMA = 1
 KIND = "fleetsec.divest/plan"
-#: Product roles in removal order (docs/catalog.md): a host's protection product goes first,
-#: then the agent that manages it, other tools, and management servers last.
-ROLES = ("protection", "agent", "tool", "management")
-ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
-PLATFORMS = ("linux", "windows")
 #: Replacement antivirus per platform; ``none`` is accepted only with a waiver.
 REPLACEMENTS = {"linux": ("clamav", "none"), "windows": ("defender", "none")}
 DEFAULT_REPLACEMENT = {"linux": "clamav", "windows": "defender"}
-#: Scan statuses whose hosts are planned (when the selector selects them).
-PLANNED_STATUSES = ("affected", "residual", "unknown")
-METHODS = ("package", "residue", "msi", "manual", "unknown")
-#: Every blocker kind, in the order they are reported.
-BLOCKER_KINDS = (
-    "not_scanned",           # no findings, findings older than max_age, or the scan failed
-    "incomplete_scan",       # scanned, but a source needed to call the host clean was unreadable
-    "unsupported_platform",  # neither Linux nor Windows: no replacement is known
-    "no_replacement",        # replacement `none` without a waiver
-    "unknown_removal",       # product `unknown` or removal method `unknown`
-    "manual_step",           # removal method `manual`: a human must act
-    "password_required",     # uninstall password required and none configured
-    "exception",             # an exception in force for the host
-)
 DIRECTIVE = "DHS BOD 17-01"
 DIRECTIVE_DAYS = (("identify_by", 30), ("plan_by", 60), ("remove_from", 90))
-POLICY_KEYS = ("max_age", "scan", "directive_start", "replacement", "replacement_waiver",
-               "waves", "exceptions", "selector", "passwords")
-WAVE_KEYS = ("canary", "size", "percent", "by_group")
+#: The kinds of wave a policy chooses from (one at most).
+WAVE_KINDS = ("size", "percent", "by_group")
 _DEFAULT_ORDER = 100
 
 
@@ -161,22 +154,18 @@ def parse_time(value):
 
 
 def _parse_date(value, key, optional=False):
-    if value is None or value == "":
+    """A date from text (``POLICY_SPEC`` makes a YAML date text): ``2026-12-31`` or a timestamp."""
+    text = "" if value is None else value.strip()
+    if not text:
         if optional:
             return None
         raise PolicyError("%s is required (a date such as 2026-12-31)" % key)
-    if isinstance(value, datetime.datetime):
-        return parse_time(value).date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return datetime.date.fromisoformat(text)
-        except ValueError:
-            moment = parse_time(text)
-            if moment is not None:
-                return moment.date()
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        moment = parse_time(text)
+        if moment is not None:
+            return moment.date()
     raise PolicyError("%s must be a date such as 2026-12-31, got %r" % (key, value))
 
 
@@ -194,86 +183,87 @@ def _iso(moment):
 # ----------------------------------------------------------------------------------- policy
 
 
-def _bool(value, key):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-        return value.strip().lower() in ("true", "yes", "on", "1")
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise PolicyError("%s must be true or false, got %r" % (key, value))
+def _choice(value):
+    """The type of a replacement (``POLICY_SPEC``): a choice in any case, null and false meaning none."""
+    return "none" if value is None or value is False else str(value).strip().lower()
 
 
-def _int(value, key, minimum):
-    if isinstance(value, bool):
-        raise PolicyError("%s must be an integer, got %r" % (key, value))
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, int):
-        raise PolicyError("%s must be an integer, got %r" % (key, value))
+#: The plan policy's argument spec: the suboptions of the plan action's ``policy`` option,
+#: documented in plugins/modules/plan.py. The types, defaults and choices, and the rule that a
+#: wave policy gives one kind of wave, are the spec's (``_argspec`` validates it and words the
+#: errors); :func:`normalize_policy` checks what a spec cannot say. ``raw`` options are read by
+#: the planner: ``max_age`` (a duration), ``replacement_waiver`` (a reason, or one per
+#: platform), ``percent`` (a number or a text such as ``12.5%``), ``by_group`` (a list of group
+#: names: a text is refused, not split at commas), ``selector`` (JMESPath text: a number is
+#: refused, not turned into text) and ``passwords`` (keys mapped to booleans, or a list of keys).
+POLICY_SPEC = {
+    "max_age": {"type": "raw"},
+    "scan": {"type": "bool", "default": True},
+    "directive_start": {"type": "str"},
+    "replacement": {"type": "dict", "apply_defaults": True, "options": {
+        platform: {"type": _choice, "choices": list(choices), "default": DEFAULT_REPLACEMENT[platform]}
+        for platform, choices in REPLACEMENTS.items()}},
+    "replacement_waiver": {"type": "raw"},
+    "waves": {"type": "dict", "apply_defaults": True, "mutually_exclusive": [list(WAVE_KINDS)], "options": {
+        "canary": {"type": "int", "default": 0},
+        "size": {"type": "int"},
+        "percent": {"type": "raw"},
+        "by_group": {"type": "raw"},
+    }},
+    # no default: null is accepted as no exception, like an empty list
+    "exceptions": {"type": "list", "elements": "dict", "options": {
+        "host": {"type": "str"},
+        "reason": {"type": "str"},
+        "expires": {"type": "str"},  # a YAML date arrives as text
+    }},
+    "selector": {"type": "raw"},
+    "passwords": {"type": "raw"},
+}
+#: What the keys of a policy mapping are called in the message about an unknown one.
+_NOUNS = {(): "policy key", ("replacement",): "platform"}
+
+
+def _at_least(value, key, minimum):
     if value < minimum:
         raise PolicyError("%s must be at least %d, got %d" % (key, minimum, value))
     return value
 
 
-def _mapping(value, key):
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise PolicyError("%s must be a mapping, got %s" % (key, type(value).__name__))
-    return value
+def _percent(value):
+    percent = value
+    if isinstance(percent, str):
+        try:
+            percent = float(percent.strip().rstrip("%"))
+        except ValueError:
+            raise PolicyError("waves.percent must be a number between 0 and 100, got %r" % (value,))
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not math.isfinite(percent) \
+            or not 0 < percent <= 100:
+        raise PolicyError("waves.percent must be a number above 0 and at most 100, got %r" % (value,))
+    return int(percent) if float(percent).is_integer() else float(percent)
 
 
-def _waves(value):
-    waves = _mapping(value, "waves")
-    unknown = sorted(_text(k) for k in waves if k not in WAVE_KEYS)
-    if unknown:
-        raise PolicyError("waves: unknown key(s) %s (expected %s)" % (", ".join(unknown), ", ".join(WAVE_KEYS)))
-    given = [k for k in ("size", "percent", "by_group") if waves.get(k) not in (None, "", [])]
-    if len(given) > 1:
-        raise PolicyError("waves: use only one of size, percent or by_group (got %s)" % ", ".join(given))
-    out = {"canary": _int(waves.get("canary", 0) or 0, "waves.canary", 0)}
-    if "size" in given:
-        out["size"] = _int(waves["size"], "waves.size", 1)
-    elif "percent" in given:
-        percent = waves["percent"]
-        if isinstance(percent, str):
-            try:
-                percent = float(percent.strip().rstrip("%"))
-            except ValueError:
-                raise PolicyError("waves.percent must be a number between 0 and 100, got %r" % (waves["percent"],))
-        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not math.isfinite(percent) \
-                or not 0 < percent <= 100:
-            raise PolicyError("waves.percent must be a number above 0 and at most 100, got %r" % (waves["percent"],))
-        out["percent"] = int(percent) if float(percent).is_integer() else float(percent)
-    elif "by_group" in given:
-        groups = waves["by_group"]
-        if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
-            raise PolicyError("waves.by_group must be a list of inventory group names, got %r" % (groups,))
-        names = []
-        for group in groups:
-            if not isinstance(group, str) or not group.strip():
-                raise PolicyError("waves.by_group must list group names (non-empty strings), got %r" % (group,))
-            if group in names:
-                raise PolicyError("waves.by_group lists group %r twice" % group)
-            names.append(_text(group))
-        out["by_group"] = names
-    return out
+def _group_names(groups):
+    if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
+        raise PolicyError("waves.by_group must be a list of inventory group names, got %r" % (groups,))
+    names = []
+    for group in groups:
+        if not isinstance(group, str) or not group.strip():
+            raise PolicyError("waves.by_group must list group names (non-empty strings), got %r" % (group,))
+        if group in names:
+            raise PolicyError("waves.by_group lists group %r twice" % group)
+        names.append(_text(group))
+    return names
 
 
-def _replacement(value):
-    repl = _mapping(value, "replacement")
-    out = dict(DEFAULT_REPLACEMENT)
-    for platform, choice in repl.items():
-        if platform not in REPLACEMENTS:
-            raise PolicyError("replacement: unknown platform %r (expected linux, windows)" % (platform,))
-        choice = "none" if choice is None or choice is False else choice
-        if not isinstance(choice, str) or choice.strip().lower() not in REPLACEMENTS[platform]:
-            raise PolicyError("replacement.%s must be one of %s, got %r"
-                              % (platform, ", ".join(REPLACEMENTS[platform]), choice))
-        out[platform] = choice.strip().lower()
+def _waves(waves):
+    """The canonical wave policy: ``canary`` and the one kind of wave given (the spec allows one)."""
+    out = {"canary": _at_least(waves["canary"], "waves.canary", 0)}
+    if waves["size"] is not None:
+        out["size"] = _at_least(waves["size"], "waves.size", 1)
+    elif waves["percent"] not in (None, ""):
+        out["percent"] = _percent(waves["percent"])
+    elif waves["by_group"] not in (None, "", []):
+        out["by_group"] = _group_names(waves["by_group"])
     return out
 
 
@@ -297,26 +287,17 @@ def _waiver(value):
     return out
 
 
-def _exceptions(value):
-    if value is None or value == "":
-        return []
-    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
-        raise PolicyError("exceptions must be a list of {host, reason, expires}, got %r" % (value,))
+def _exceptions(items):
     out = []
-    for index, item in enumerate(value):
+    for index, item in enumerate(items or ()):
         key = "exceptions[%d]" % index
-        if not isinstance(item, Mapping):
-            raise PolicyError("%s must be a mapping with host, reason and expires, got %r" % (key, item))
-        extra = sorted(_text(k) for k in item if k not in ("host", "reason", "expires"))
-        if extra:
-            raise PolicyError("%s: unknown key(s) %s (expected host, reason, expires)" % (key, ", ".join(extra)))
-        host, reason = item.get("host"), item.get("reason")
-        if not isinstance(host, str) or not host.strip():
+        host, reason = (item["host"] or "").strip(), (item["reason"] or "").strip()
+        if not host:
             raise PolicyError("%s.host must be an inventory host name" % key)
-        if not isinstance(reason, str) or not reason.strip():
+        if not reason:
             raise PolicyError("%s.reason must say why the host is excepted (host %s)" % (key, host))
-        expires = _parse_date(item.get("expires"), "%s.expires" % key)
-        out.append({"host": _text(host.strip()), "reason": _text(reason.strip()), "expires": expires.isoformat()})
+        expires = _parse_date(item["expires"], "%s.expires" % key)
+        out.append({"host": _text(host), "reason": _text(reason), "expires": expires.isoformat()})
     out.sort(key=lambda e: (natural_key(e["host"]), e["expires"], e["reason"]))
     return out
 
@@ -360,56 +341,53 @@ def compile_selector(expression):
                           % (expression, " ".join(_text(exc).split())))
 
 
-def normalize_policy(policy):
+def normalize_policy(policy, validated=False):
     """Validate ``policy`` and return its canonical form (what the plan document records).
 
-    Keys (all optional): ``max_age`` (duration; empty/0 = no limit), ``scan`` (bool,
-    recorded only), ``directive_start`` (date), ``replacement`` ({linux: clamav|none,
-    windows: defender|none}), ``replacement_waiver`` (reason, or {platform: reason}),
-    ``waves`` ({canary, size | percent | by_group}), ``exceptions`` ([{host, reason,
-    expires}]), ``selector`` (JMESPath), ``passwords`` ({vendor[/product]: bool} or a list
-    of the keys that have one). Raises :class:`PolicyError`.
+    Keys (all optional, see :data:`POLICY_SPEC`): ``max_age`` (duration; empty/0 = no limit),
+    ``scan`` (bool, recorded only), ``directive_start`` (date), ``replacement`` ({linux:
+    clamav|none, windows: defender|none}), ``replacement_waiver`` (reason, or {platform:
+    reason}), ``waves`` ({canary, size | percent | by_group}), ``exceptions`` ([{host,
+    reason, expires}]), ``selector`` (JMESPath), ``passwords`` ({vendor[/product]: bool} or
+    a list of the keys that have one). The policy of a plan (this function's output) is
+    accepted again and gives the same result.
+
+    ``validated``: ``policy`` already went through :data:`POLICY_SPEC` (the plan action's
+    argument spec does it); else it is validated here. Raises :class:`PolicyError`, whose
+    message names each offending key.
     """
-    policy = _mapping(policy, "policy")
+    if not isinstance(policy, Mapping):
+        raise PolicyError("policy must be a mapping, got %s" % type(policy).__name__)
     if "max_age_seconds" in policy:  # a policy this function returned (a plan's): accept it again
         policy = dict(policy)
         seconds = policy.pop("max_age_seconds")
         if policy.get("max_age") in (None, ""):
             policy["max_age"] = seconds
-    unknown = sorted(_text(k) for k in policy if k not in POLICY_KEYS)
-    if unknown:
-        raise PolicyError("unknown policy key(s) %s (expected %s)" % (", ".join(unknown), ", ".join(POLICY_KEYS)))
-    max_age = policy.get("max_age")
+    if not validated:
+        try:
+            policy = _argspec.validate(POLICY_SPEC, policy, nouns=_NOUNS)
+        except _argspec.ArgumentError as exc:
+            raise PolicyError(str(exc))
+    max_age = policy["max_age"]
     seconds = parse_duration(max_age)
-    start = _parse_date(policy.get("directive_start"), "directive_start", optional=True)
-    selector = policy.get("selector")
+    start = _parse_date(policy["directive_start"], "directive_start", optional=True)
+    selector = policy["selector"]
     compile_selector(selector)
     return {
         "max_age": None if seconds is None else (_text(max_age).strip() if isinstance(max_age, str) else "%ds" % seconds),
         "max_age_seconds": seconds,
-        "scan": _bool(policy.get("scan", True), "scan"),
+        "scan": policy["scan"],
         "directive_start": None if start is None else start.isoformat(),
-        "replacement": _replacement(policy.get("replacement")),
-        "replacement_waiver": _waiver(policy.get("replacement_waiver")),
-        "waves": _waves(policy.get("waves")),
-        "exceptions": _exceptions(policy.get("exceptions")),
+        "replacement": {platform: policy["replacement"][platform] for platform in REPLACEMENTS},
+        "replacement_waiver": _waiver(policy["replacement_waiver"]),
+        "waves": _waves(policy["waves"]),
+        "exceptions": _exceptions(policy["exceptions"]),
         "selector": _text(selector) if selector else None,
-        "passwords": _passwords(policy.get("passwords")),
+        "passwords": _passwords(policy["passwords"]),
     }
 
 
 # ------------------------------------------------------------------------------ scan state
-
-
-def _get(mapping, key, default=None):
-    if mapping.__class__ is dict:
-        return mapping.get(key, default)
-    if isinstance(mapping, Mapping):
-        try:
-            return mapping.get(key, default)
-        except Exception:  # a lazy mapping that fails to resolve one key
-            return default
-    return default
 
 
 def _error_text(error):

@@ -2,25 +2,17 @@
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The controller-side actions of execute: plan_gate (over a real inventory and a jsonfile fact
-cache), execute_outcome (plain facts) and the report action's execute phase."""
+cache, the shared ``make_fleet`` fixture of conftest.py), execute_outcome (plain facts) and the
+report action's execute phase."""
 
 from __future__ import annotations
 
 import json
 import os
-from unittest.mock import MagicMock
 
 import pytest
-import yaml
 
-from ansible import constants as C
 from ansible.errors import AnsibleActionFail
-from ansible.inventory.manager import InventoryManager
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.task import Task
-from ansible.plugins.loader import cache_loader
-from ansible.vars.hostvars import HostVars
-from ansible.vars.manager import VariableManager
 
 from ansible_collections.fleetsec.divest.plugins.action import execute_outcome as action_outcome
 from ansible_collections.fleetsec.divest.plugins.action import plan_gate as action_gate
@@ -53,43 +45,8 @@ PLAN = _planner.build_plan({
 }, {"waves": {"canary": 1}}, now=NOW)
 
 
-class Fleet(object):
-    def __init__(self, tmp_path, monkeypatch, cached=None):
-        monkeypatch.setattr(C, "CACHE_PLUGIN", "jsonfile")
-        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN", "jsonfile")
-        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(tmp_path / "facts"))
-        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_TIMEOUT", "0")
-        seed = cache_loader.get("jsonfile")
-        for name, value in (cached or {}).items():
-            seed.set(name, value)
-        (tmp_path / "inventory.yml").write_text(yaml.safe_dump(INVENTORY))
-        self.loader = DataLoader()
-        self.inventory = InventoryManager(loader=self.loader, sources=[str(tmp_path / "inventory.yml")])
-        self.vm = VariableManager(loader=self.loader, inventory=self.inventory)
-        self.hostvars = HostVars(inventory=self.inventory, variable_manager=self.vm, loader=self.loader)
-
-    def task_vars(self, **extra):
-        groups = {n: [h.name for h in g.get_hosts()] for n, g in self.inventory.groups.items()}
-        return dict({"hostvars": self.hostvars, "groups": groups}, **extra)
-
-
-def make(module, args, action, check_mode=False):
-    task = MagicMock(Task)
-    task.args = args
-    task.action = action
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.diff = False
-    task.run_once = True
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    obj = module.ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    obj._load_name = action
-    return obj
-
-
 def gate(fleet, **args):
-    return make(action_gate, args, "fleetsec.divest.plan_gate").run(task_vars=fleet.task_vars())
+    return fleet.action(action_gate, args).run(task_vars=fleet.task_vars())
 
 
 @pytest.fixture
@@ -99,8 +56,8 @@ def plan_file(tmp_path):
     return path
 
 
-def test_gate_from_the_plan_file(tmp_path, monkeypatch, plan_file):
-    fleet = Fleet(tmp_path, monkeypatch)
+def test_gate_from_the_plan_file(plan_file, make_fleet):
+    fleet = make_fleet(INVENTORY)
     result = gate(fleet, digest=PLAN["digest"], path=str(plan_file))
     assert result["source"] == "file" and result["digest"] == PLAN["digest"]
     assert result["order"] == ["web1", "web2", "web3"] and result["serial"] == [1, 2]
@@ -111,18 +68,18 @@ def test_gate_from_the_plan_file(tmp_path, monkeypatch, plan_file):
     assert len(result["run_id"]) == 12 and result["changed"] is False
 
 
-def test_gate_pattern_narrows_the_run(tmp_path, monkeypatch, plan_file):
+def test_gate_pattern_narrows_the_run(plan_file, make_fleet):
     # the canary web1 has an outcome of this plan: its wave is done
-    fleet = Fleet(tmp_path, monkeypatch, {"web1": {"divest_outcome": {"status": "removed", "digest": PLAN["digest"],
-                                                                      "check_mode": False}}})
+    fleet = make_fleet(INVENTORY, {"web1": {"divest_outcome": {"status": "removed", "digest": PLAN["digest"],
+                                                               "check_mode": False}}})
     result = gate(fleet, digest=PLAN["digest"], path=str(plan_file), pattern="web2:web3")
     assert result["order"] == ["web2", "web3"] and result["not_targeted"] == ["web1"]
     assert "1 host(s) of the plan are not targeted by this run" in result["msg"]
 
 
 @pytest.mark.parametrize("limit", [None, "web2:web3:localhost"])
-def test_gate_refuses_to_jump_an_unfinished_canary(tmp_path, monkeypatch, plan_file, limit):
-    fleet = Fleet(tmp_path, monkeypatch)
+def test_gate_refuses_to_jump_an_unfinished_canary(plan_file, limit, make_fleet):
+    fleet = make_fleet(INVENTORY)
     if limit:
         fleet.inventory.subset(limit)
     args = {"digest": PLAN["digest"], "path": str(plan_file)}
@@ -143,20 +100,20 @@ def test_gate_refuses_to_jump_an_unfinished_canary(tmp_path, monkeypatch, plan_f
     (PLAN["digest"], lambda d: d["hosts"]["web2"]["actions"][1]["removal"]["packages"].append("bash"),
      "was changed after it was made"),
 ])
-def test_gate_refuses_with_one_message(tmp_path, monkeypatch, plan_file, digest, edit, fragment):
+def test_gate_refuses_with_one_message(plan_file, digest, edit, fragment, make_fleet):
     if edit:
         doc = json.loads(plan_file.read_text())
         edit(doc)
         plan_file.write_text(json.dumps(doc))
     with pytest.raises(AnsibleActionFail) as info:
-        gate(Fleet(tmp_path, monkeypatch), digest=digest, path=str(plan_file))
+        gate(make_fleet(INVENTORY), digest=digest, path=str(plan_file))
     assert fragment in str(info.value) and "Nothing was done" in str(info.value)
 
 
-def test_gate_from_the_fact_cache(tmp_path, monkeypatch):
+def test_gate_from_the_fact_cache(tmp_path, make_fleet):
     cached = {name: {"divest_plan": _planner.host_part(PLAN, name)} for name in PLAN["hosts"]}
     cached["web3"] = {"divest_plan": dict(cached["web3"], digest="sha256:" + "c" * 64)}
-    fleet = Fleet(tmp_path, monkeypatch, cached)
+    fleet = make_fleet(INVENTORY, cached)
     result = gate(fleet, digest=PLAN["digest"], path=str(tmp_path / "missing.json"))
     assert result["source"] == "facts" and result["order"] == ["web1", "web2"] and result["serial"] == [1, 1]
     assert {i["host"]: i["reason"] for i in result["not_in_plan"]}["web3"].startswith("its stored plan part is from another plan")
@@ -164,12 +121,12 @@ def test_gate_from_the_fact_cache(tmp_path, monkeypatch):
         gate(fleet, digest="sha256:" + "d" * 64, source="facts")
 
 
-def test_gate_refuses_a_part_edited_in_the_fact_cache(tmp_path, monkeypatch):
+def test_gate_refuses_a_part_edited_in_the_fact_cache(make_fleet):
     cached = {name: {"divest_plan": _planner.host_part(PLAN, name)} for name in PLAN["hosts"]}
     part = json.loads(json.dumps(cached["web2"]["divest_plan"]))
     next(a for a in part["actions"] if a["action"] == "remove")["removal"]["packages"].append("openssh-server")
     cached["web2"] = {"divest_plan": part}
-    fleet = Fleet(tmp_path, monkeypatch, cached)
+    fleet = make_fleet(INVENTORY, cached)
     with pytest.raises(AnsibleActionFail) as info:
         gate(fleet, digest=PLAN["digest"], source="facts")
     assert "web2 (its content does not match the approved digest" in str(info.value)
@@ -180,41 +137,41 @@ def test_gate_refuses_a_part_edited_in_the_fact_cache(tmp_path, monkeypatch):
         gate(fleet, digest=PLAN["digest"], source="facts")
 
 
-def test_execute_outcome_events_store_plain_facts_and_not_in_check_mode():
+def test_execute_outcome_events_store_plain_facts_and_not_in_check_mode(make_action):
     part = {"wave": "canary", "platform": "linux", "replacement": "clamav", "blockers": [],
             "expect": [{"vendor": "kaspersky", "product": "kesl", "version": "12.1.0.1508", "state": "installed"}]}
     gate_info = {"digest": PLAN["digest"], "run_id": "abc"}
-    start = make(action_outcome, {"event": "start", "part": part, "gate": gate_info}, "x").run(task_vars={})
+    start = make_action(action_outcome, {"event": "start", "part": part, "gate": gate_info}).run(task_vars={})
     out = start["ansible_facts"]["divest_outcome"]
     assert out["status"] == "running" and out["history"][0]["status"] == "running"
     json.dumps(out)
     scan = {"changed": False, "ansible_facts": {"divest": facts("affected", [finding()])}}
-    scanned = make(action_outcome, {"event": "scanned", "state": start["state"], "result": scan}, "x").run(task_vars={})
+    scanned = make_action(action_outcome, {"event": "scanned", "state": start["state"], "result": scan}).run(task_vars={})
     assert scanned["mode"] == "act"
     # a step result from a host that is gone fails the task: the rescue tells it from a failure
     lost = {"unreachable": True, "msg": "Failed to connect"}
     with pytest.raises(AnsibleActionFail, match="lost contact with the host during re-identify"):
-        make(action_outcome, {"event": "scanned", "state": start["state"], "result": lost}, "x").run(task_vars={})
+        make_action(action_outcome, {"event": "scanned", "state": start["state"], "result": lost}).run(task_vars={})
     with pytest.raises(AnsibleActionFail, match="lost contact"):
-        make(action_outcome, {"event": "changed", "state": scanned["state"], "step": "cleanup",
-                              "results": [{"changed": True}, lost]}, "x").run(task_vars={})
+        make_action(action_outcome, {"event": "changed", "state": scanned["state"], "step": "cleanup",
+                                     "results": [{"changed": True}, lost]}).run(task_vars={})
     with pytest.raises(AnsibleActionFail, match="needs the state"):
-        make(action_outcome, {"event": "finish"}, "x").run(task_vars={})
+        make_action(action_outcome, {"event": "finish"}).run(task_vars={})
     # check mode: the same decisions, no fact
-    dry = make(action_outcome, {"event": "start", "part": part, "gate": gate_info}, "x", check_mode=True).run(task_vars={})
+    dry = make_action(action_outcome, {"event": "start", "part": part, "gate": gate_info}, check_mode=True).run(task_vars={})
     assert "ansible_facts" not in dry and dry["outcome"]["check_mode"] is True and dry["outcome"]["history"] == []
 
 
-def test_report_execute_phase_reads_outcomes_from_the_fact_cache(tmp_path, monkeypatch, plan_file):
-    fleet = Fleet(tmp_path, monkeypatch)
+def test_report_execute_phase_reads_outcomes_from_the_fact_cache(tmp_path, plan_file, make_fleet):
+    fleet = make_fleet(INVENTORY)
     the_gate = gate(fleet, digest=PLAN["digest"], path=str(plan_file))
-    fleet.vm.set_host_facts("web1", {"divest_outcome": {"status": "removed", "digest": PLAN["digest"],
-                                                        "run_id": the_gate["run_id"], "removed": []},
-                                     "divest": facts("clean")})
-    fleet.vm.set_nonpersistent_facts("web2", {"divest_outcome": {"status": "failed", "reason": "replacement: x",
-                                                                 "digest": PLAN["digest"], "run_id": the_gate["run_id"]}})
+    fleet.variable_manager.set_host_facts("web1", {"divest_outcome": {"status": "removed", "digest": PLAN["digest"],
+                                                                      "run_id": the_gate["run_id"], "removed": []},
+                                                   "divest": facts("clean")})
+    fleet.variable_manager.set_nonpersistent_facts("web2", {"divest_outcome": {
+        "status": "failed", "reason": "replacement: x", "digest": PLAN["digest"], "run_id": the_gate["run_id"]}})
     args = {"phase": "execute", "dest": str(tmp_path / "reports"), "stats": "divest_execute"}
-    result = make(action_report, args, "fleetsec.divest.report").run(task_vars=fleet.task_vars(divest_gate=the_gate))
+    result = fleet.action(action_report, args).run(task_vars=fleet.task_vars(divest_gate=the_gate))
     doc = json.loads((tmp_path / "reports" / "divest-execute.json").read_text())
     assert {h["name"]: h["status"] for h in doc["hosts"]} == {"web1": "removed", "web2": "failed",
                                                               "web3": "not_started"}
@@ -222,4 +179,4 @@ def test_report_execute_phase_reads_outcomes_from_the_fact_cache(tmp_path, monke
     assert result["ansible_stats"]["data"]["divest_execute"]["digest"] == PLAN["digest"]
     assert os.path.exists(tmp_path / "reports" / "divest-execute.html")
     with pytest.raises(AnsibleActionFail, match="needs the result of fleetsec.divest.plan_gate"):
-        make(action_report, args, "fleetsec.divest.report").run(task_vars=fleet.task_vars())
+        fleet.action(action_report, args).run(task_vars=fleet.task_vars())

@@ -4,8 +4,9 @@
 """Unit tests for the fleetsec.divest.plan action plugin.
 
 Most tests drive the action with a real inventory, variable manager and ``hostvars`` over a
-temporary jsonfile fact cache (configured through the environment, as ansible.cfg or AWX
-would), so the fast reading path and the fact storage run against ansible-core itself.
+temporary jsonfile fact cache (the shared ``make_fleet`` fixture, conftest.py), so the fast
+reading path and the fact storage run against ansible-core itself. The fact layer's own
+tests are in test_hostfacts.py.
 """
 
 from __future__ import annotations
@@ -13,24 +14,15 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from unittest.mock import MagicMock, patch
+from unittest.mock import patch
 
 import pytest
 import yaml
 
-from ansible import constants as C
 from ansible.errors import AnsibleActionFail
-from ansible.inventory.manager import InventoryManager
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.task import Task
-from ansible.plugins.loader import cache_loader
-from ansible.release import __version__ as ansible_version
-from ansible.vars.hostvars import HostVars
-from ansible.vars.manager import VariableManager
 
 from ansible_collections.fleetsec.divest.plugins.action import plan as action_plan
-from ansible_collections.fleetsec.divest.plugins.action.plan import ActionModule
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts, _planner
 
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0, tzinfo=datetime.timezone.utc)
 FRESH = "2026-11-28T10:00:00Z"
@@ -84,68 +76,23 @@ INVENTORY = {"all": {"children": {
 ALL = ["web1", "web2", "web3", "old1", "win1", "ksc1", "new1"]
 
 
-class Fleet(object):
-    """A real inventory + variable manager over a temporary fact cache."""
-
-    def __init__(self, tmp_path, monkeypatch, plugin="jsonfile", facts=None):
-        self.cache_dir = str(tmp_path / "facts")
-        self.dest = str(tmp_path / "reports")
-        monkeypatch.setattr(C, "CACHE_PLUGIN", plugin)
-        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN", plugin)
-        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", self.cache_dir)
-        monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_TIMEOUT", "0")
-        if plugin == "jsonfile":
-            seed = cache_loader.get("jsonfile")
-            for name, value in (FACTS if facts is None else facts).items():
-                seed.set(name, {"divest": value, "discovered_interpreter_python": "/usr/bin/python3"})
-        inventory_file = tmp_path / "inventory.yml"
-        inventory_file.write_text(yaml.safe_dump(INVENTORY))
-        self.loader = DataLoader()
-        self.inventory = InventoryManager(loader=self.loader, sources=[str(inventory_file)])
-        self.variable_manager = VariableManager(loader=self.loader, inventory=self.inventory)
-        if plugin != "jsonfile":
-            for name, value in (FACTS if facts is None else facts).items():
-                self.variable_manager.set_host_facts(name, {"divest": value})
-        self.hostvars = HostVars(inventory=self.inventory, variable_manager=self.variable_manager, loader=self.loader)
-
-    def task_vars(self):
-        groups = {name: [h.name for h in group.get_hosts()] for name, group in self.inventory.groups.items()}
-        return {"hostvars": self.hostvars, "groups": groups, "inventory_hostname": "localhost"}
-
-    def cached(self, name):
-        """What a later job would read from the fact cache (a fresh plugin instance)."""
-        try:
-            return cache_loader.get("jsonfile").get(name)
-        except KeyError:
-            return None
+def cached_facts(facts=None):
+    """The fact cache entries of the fleet: ``facts`` ({name: divest facts}, default FACTS)."""
+    return {name: {"divest": value, "discovered_interpreter_python": "/usr/bin/python3"}
+            for name, value in (FACTS if facts is None else facts).items()}
 
 
 @pytest.fixture
-def fleet(tmp_path, monkeypatch):
-    return Fleet(tmp_path, monkeypatch)
-
-
-def make_action(args, check_mode=False, diff=False, loader=None):
-    task = MagicMock(Task)
-    task.args = args
-    task.action = "fleetsec.divest.plan"
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.diff = diff
-    task.run_once = True
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    action = ActionModule(task, connection, MagicMock(), loader=loader, templar=None, shared_loader_obj=None)
-    action._load_name = "fleetsec.divest.plan"
-    return action
+def fleet(make_fleet):
+    return make_fleet(INVENTORY, cached_facts())
 
 
 def run(fleet, now=NOW, task_vars=None, **args):
     args.setdefault("hosts", ALL)
     args.setdefault("dest", fleet.dest)
+    check, diff = args.pop("_check", False), args.pop("_diff", False)
     with patch.object(action_plan, "utc_now", return_value=now):
-        return make_action(args, check_mode=args.pop("_check", False), diff=args.pop("_diff", False),
-                           loader=fleet.loader).run(task_vars=task_vars or fleet.task_vars())
+        return fleet.action(action_plan, args, check_mode=check, diff=diff).run(task_vars=task_vars or fleet.task_vars())
 
 
 POLICY = {"max_age": "7d", "waves": {"canary": 1, "size": 2}, "directive_start": "2026-10-01"}
@@ -246,10 +193,10 @@ def test_planned_hosts_get_their_part_in_the_fact_cache(fleet):
     assert {"kesl", "kesl-astra", "klnagent64", "ksc64", "kav4fs", "kess"} <= set(block["packages"])
 
 
-def test_unchanged_parts_are_not_rewritten(tmp_path, monkeypatch):
-    fleet = Fleet(tmp_path, monkeypatch)
+def test_unchanged_parts_are_not_rewritten(make_fleet):
+    fleet = make_fleet(INVENTORY, cached_facts())
     run(fleet, policy=POLICY, store_host_facts=True)
-    again = Fleet(tmp_path, monkeypatch, facts={})   # a later job: reads the cache as stored
+    again = make_fleet(INVENTORY)   # a later job: reads the cache as stored
     result = run(again, policy=POLICY, store_host_facts=True)
     assert result["host_facts"]["stored"] == 0 and result["host_facts"]["unchanged"] == 4
     assert result["changed"] is False
@@ -257,47 +204,21 @@ def test_unchanged_parts_are_not_rewritten(tmp_path, monkeypatch):
     assert changed["host_facts"]["stored"] == 4 and changed["changed"] is True
 
 
-def test_many_hosts_are_stored_by_child_processes(tmp_path, monkeypatch):
-    facts = {"web1": divest("affected", [kesl()])}
-    fleet = Fleet(tmp_path, monkeypatch, facts=facts)
-    monkeypatch.setattr(action_plan._in_background, "__defaults__", (1,))   # fork even for one host
+def test_many_hosts_are_stored_by_child_processes(make_fleet, monkeypatch):
+    fleet = make_fleet(INVENTORY, cached_facts({"web1": divest("affected", [kesl()])}))
+    monkeypatch.setattr(_hostfacts.in_background, "__defaults__", (1,))   # fork even for one host
     result = run(fleet, hosts=["web1"], policy=POLICY, store_host_facts=True)
     assert result["host_facts"]["stored"] == 1
     assert fleet.cached("web1")["divest_plan"]["digest"] == result["digest"]
 
 
-def test_background_errors_are_reported(tmp_path):
-    def boom(items):
-        raise OSError("disk full on %s" % items[0])
-    wait = action_plan._in_background(boom, ["web1", "web2"], minimum=1)
-    with pytest.raises(RuntimeError, match="disk full on web"):
-        wait()
-    marker = tmp_path / "done"
-    wait = action_plan._in_background(lambda items: marker.write_text(",".join(items)), ["a"], minimum=1)
-    wait()
-    assert marker.read_text() == "a"
-
-
-def test_memory_cache_warns_and_stores_nothing(tmp_path, monkeypatch):
-    fleet = Fleet(tmp_path, monkeypatch, plugin="memory")
+def test_memory_cache_warns_and_stores_nothing(make_fleet):
+    fleet = make_fleet(INVENTORY, cached_facts(), plugin="memory")
     with patch.object(action_plan.display, "warning") as warning:
         result = run(fleet, policy=POLICY, store_host_facts=True)
     assert result["host_facts"]["stored"] == 0 and result["host_facts"]["skipped"] == "non-persistent fact cache"
     assert "non-persistent" in warning.call_args[0][0]
     assert result["summary"]["hosts"]["planned"] == 4      # the plan itself is made from the in-memory facts
-
-
-@pytest.mark.skipif(tuple(int(p) for p in ansible_version.split(".")[:2]) < (2, 19),
-                    reason="ansible-core before 2.19 has no cache payload wrapper")
-def test_fast_cache_reading_agrees_with_ansible(fleet):
-    cache = fleet.variable_manager._fact_cache
-    assert hasattr(cache, "__wrapped__")
-    get = action_plan._fast_get(cache)
-    assert get is not cache.get
-    for name in FACTS:
-        assert get(name) == cache.get(name)
-    with pytest.raises(KeyError):
-        get("new1")
 
 
 # ----------------------------------------------------------------------------- modes, input
@@ -331,7 +252,7 @@ def test_pattern_selects_hosts_like_inventory_hostnames(fleet, pattern, expected
     tvars = fleet.task_vars()
     tvars["hostvars"] = {}     # no inventory reachable: resolved from the groups, like the lookup does
     with patch.object(action_plan, "utc_now", return_value=NOW):
-        fallback = make_action(args, loader=fleet.loader).run(task_vars=tvars)
+        fallback = fleet.action(action_plan, args).run(task_vars=tvars)
     assert fallback["hosts"] == len(expected)
 
 
@@ -341,6 +262,11 @@ def test_pattern_selects_hosts_like_inventory_hostnames(fleet, pattern, expected
     ({"hosts": [1, 2]}, "list of inventory host names"),
     ({"policy": {"waves": {"size": 0}}}, "invalid plan policy: waves.size must be at least 1"),
     ({"policy": {"selector": "groups[?"}}, "invalid plan policy: selector"),
+    # the policy's argument spec (_planner.POLICY_SPEC) is part of the action's
+    ({"policy": {"waves": {"size": "ten"}}}, r"policy\.waves\.size must be an integer, got 'ten'"),
+    ({"policy": {"waves": {"size": 2, "percent": 5}}}, "policy.waves: use only one of size, percent or by_group"),
+    ({"policy": {"replacement": {"linux": "sophos"}}}, "policy.replacement.linux must be one of clamav, none"),
+    ({"policy": {"wave": {}}}, "policy: unknown key 'wave'"),
     ({"formats": ["pdf"]}, "formats"),
     ({"mode": "execute"}, "mode"),
     ({"bogus": 1}, "bogus"),
@@ -390,40 +316,6 @@ def test_no_secret_reaches_files_facts_or_results(fleet):
             assert SECRET.encode() not in handle.read()
     assert result["plan"]["policy"]["passwords"] == {"kaspersky": True, "kaspersky/kes": True}
     assert result["plan"]["hosts"]["win1"]["blockers"] == []    # configured: not blocked
-
-
-class FakeInterposer(object):
-    """The shape of ansible-core 2.19+'s cache wrapper, to test the fast reading logic."""
-
-    _PAYLOAD_KEY = "__payload__"
-
-    def __init__(self, entries, official=None):
-        self.__wrapped__ = MagicMock()
-        self.__wrapped__.get.side_effect = lambda key: entries[key]
-        self.official = official or (lambda name: json.loads(entries["s1_" + name]["__payload__"]))
-        self.calls = 0
-
-    def _get_key(self, name):
-        return "s1_" + name
-
-    def get(self, name):
-        self.calls += 1
-        return self.official(name)
-
-
-def test_fast_reading_falls_back_to_ansible_when_in_doubt():
-    entries = {"s1_a": {"__payload__": json.dumps({"divest": {"x": 1}})},
-               "s1_b": {"__payload__": json.dumps({"divest": {"x": "__ansible_lookalike"}})},
-               "s1_c": {"__payload__": json.dumps({"divest": {"x": 3}})}}
-    cache = FakeInterposer(entries)
-    get = action_plan._fast_get(cache)
-    assert get("a") == {"divest": {"x": 1}} and cache.calls == 1      # first one checked both ways
-    assert get("c") == {"divest": {"x": 3}} and cache.calls == 1      # then the fast path
-    assert get("b") == {"divest": {"x": "__ansible_lookalike"}} and cache.calls == 2   # marker: official
-    disagreeing = FakeInterposer(entries, official=lambda name: {"tagged": name})
-    get = action_plan._fast_get(disagreeing)
-    assert get("a") == {"tagged": "a"} and get("c") == {"tagged": "c"}   # never trusted again
-    assert action_plan._fast_get(MagicMock(spec=["get"])) is not None     # no wrapper: the plugin's get
 
 
 def test_hostile_values_are_escaped_in_every_format():

@@ -1,22 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the fleetsec.divest.report action plugin (driven with a mocked task)."""
+"""Unit tests for the fleetsec.divest.report action plugin (driven with a mocked task, the
+shared ``make_action`` and ``make_fleet`` fixtures of conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-from unittest.mock import MagicMock, patch
+from unittest.mock import patch
 
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.playbook.task import Task
 
 from ansible_collections.fleetsec.divest.plugins.action import report as action_report
-from ansible_collections.fleetsec.divest.plugins.action.report import ActionModule
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import HostFacts
 
 T1 = "2026-11-27T10:05:00Z"
 T2 = "2026-11-28T09:00:00Z"
@@ -62,34 +62,25 @@ def task_vars(hostvars=None, hosts=None):
     }
 
 
-def make_action(args, check_mode=False, run_once=True):
-    task = MagicMock(Task)
-    task.args = args
-    task.action = "fleetsec.divest.report"
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.run_once = run_once
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    action = ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    action._load_name = "fleetsec.divest.report"
-    return action, connection
+@pytest.fixture
+def run_action(make_action):
+    """``run_action(args, tvars=None, now=T1, check_mode=False, run_once=True)``: run the action;
+    return (result, the mocked connection)."""
+    def run(args, tvars=None, now=T1, **kwargs):
+        action = make_action(action_report, args, **kwargs)
+        with patch.object(action_report, "_utc_now", return_value=now):
+            result = action.run(task_vars=task_vars() if tvars is None else tvars)
+        return result, action._connection
+    return run
 
 
-def run_action(args, tvars=None, now=T1, **kwargs):
-    """Run the action; return (result, the mocked connection)."""
-    action, connection = make_action(args, **kwargs)
-    with patch.object(action_report, "_utc_now", return_value=now):
-        result = action.run(task_vars=task_vars() if tvars is None else tvars)
-    return result, connection
+@pytest.fixture
+def run(run_action):
+    """Like ``run_action``; return the result only."""
+    return lambda args, tvars=None, now=T1, **kwargs: run_action(args, tvars, now, **kwargs)[0]
 
 
-def run(args, tvars=None, now=T1, **kwargs):
-    """Run the action; return its result."""
-    return run_action(args, tvars, now, **kwargs)[0]
-
-
-def test_writes_every_format_and_returns_summary(tmp_path):
+def test_writes_every_format_and_returns_summary(tmp_path, run_action):
     dest = tmp_path / "reports"
     result, connection = run_action({"dest": str(dest)})
     assert result["changed"] is True
@@ -117,7 +108,7 @@ def test_writes_every_format_and_returns_summary(tmp_path):
     connection._connect.assert_not_called()
 
 
-def test_second_run_with_same_data_is_unchanged(tmp_path):
+def test_second_run_with_same_data_is_unchanged(tmp_path, run):
     args = {"dest": str(tmp_path)}
     first = run(args, now=T1)
     mtimes = {f: os.stat(p).st_mtime_ns for f, p in first["files"].items()}
@@ -128,7 +119,7 @@ def test_second_run_with_same_data_is_unchanged(tmp_path):
     assert {f: os.stat(p).st_mtime_ns for f, p in first["files"].items()} == mtimes
 
 
-def test_changed_when_a_host_changes(tmp_path):
+def test_changed_when_a_host_changes(tmp_path, run):
     args = {"dest": str(tmp_path)}
     run(args, now=T1)
     hv = hostvars_fleet()
@@ -139,7 +130,7 @@ def test_changed_when_a_host_changes(tmp_path):
     assert result["summary"]["status"]["affected"] == 2
 
 
-def test_check_mode_still_writes_the_report(tmp_path):
+def test_check_mode_still_writes_the_report(tmp_path, run):
     result = run({"dest": str(tmp_path)}, check_mode=True)
     assert result["changed"] is True
     assert all(os.path.exists(p) for p in result["files"].values())
@@ -148,41 +139,41 @@ def test_check_mode_still_writes_the_report(tmp_path):
 
 
 @pytest.mark.parametrize("formats", [["csv"], ["html", "json"], ["json", "json"]])
-def test_formats(tmp_path, formats):
+def test_formats(tmp_path, formats, run):
     result = run({"dest": str(tmp_path), "formats": formats})
     assert sorted(result["files"]) == sorted(set(formats))
     assert sorted(os.listdir(tmp_path)) == sorted("divest-identify." + f for f in set(formats))
 
 
-def test_hosts_option_and_unknown_hosts(tmp_path):
+def test_hosts_option_and_unknown_hosts(tmp_path, run):
     result = run({"dest": str(tmp_path), "hosts": ["web2", "ghost", "web2"], "formats": ["json"]})
     doc = json.loads(open(result["files"]["json"], "rb").read())
     assert [(h["name"], h["status"]) for h in doc["hosts"]] == [("ghost", "not_scanned"), ("web2", "affected")]
     assert doc["hosts"][0]["error"]["message"] == "host not found in the inventory"
 
 
-def test_default_hosts_are_the_play_hosts(tmp_path):
+def test_default_hosts_are_the_play_hosts(tmp_path, run):
     tvars = task_vars(hosts=["web1", "gone"])
     result = run({"dest": str(tmp_path)}, tvars=tvars)
     assert result["summary"]["hosts"] == 2
     assert result["summary"]["status"]["unreachable"] == 1
 
 
-def test_missing_play_hosts_is_an_error(tmp_path):
+def test_missing_play_hosts_is_an_error(tmp_path, run):
     tvars = task_vars()
     del tvars["ansible_play_hosts_all"]
     with pytest.raises(AnsibleActionFail, match="ansible_play_hosts_all"):
         run({"dest": str(tmp_path)}, tvars=tvars)
 
 
-def test_relative_dest_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+def test_relative_dest_is_relative_to_the_working_directory(tmp_path, monkeypatch, run):
     monkeypatch.chdir(tmp_path)
     result = run({"dest": "divest-reports", "formats": ["csv"]})
     assert result["files"]["csv"] == str(tmp_path / "divest-reports" / "divest-identify.csv")
     assert os.path.exists(result["files"]["csv"])
 
 
-def test_unwritable_dest_fails_clearly(tmp_path):
+def test_unwritable_dest_fails_clearly(tmp_path, run):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     with pytest.raises(AnsibleActionFail) as err:
@@ -199,19 +190,19 @@ def test_unwritable_dest_fails_clearly(tmp_path):
     ({"phase": "identify"}, "dest"),
     ({"dest": "/tmp/x", "colour": "red"}, "colour"),
 ])
-def test_invalid_options(args, match):
+def test_invalid_options(args, match, run):
     with pytest.raises(AnsibleActionFail, match=match):
         run(args)
 
 
-def test_other_fact_names(tmp_path):
+def test_other_fact_names(tmp_path, run):
     hv = {"a": {"ansible_facts": {"scan": divest("affected", [KESL])}}, "b": {"oops": {"kind": "unreachable"}}}
     result = run({"dest": str(tmp_path), "fact": "scan", "scan_result": "oops"}, tvars=task_vars(hv))
     assert result["summary"]["status"]["affected"] == 1
     assert result["summary"]["status"]["unreachable"] == 1
 
 
-def test_warns_without_run_once(tmp_path):
+def test_warns_without_run_once(tmp_path, run):
     with patch.object(action_report.display, "warning") as warning:
         run({"dest": str(tmp_path)}, run_once=False)
     assert "run_once" in warning.call_args[0][0]
@@ -236,7 +227,7 @@ class RawOnlyHostVars(object):
         return name in self._data
 
 
-def test_reads_raw_hostvars(tmp_path):
+def test_reads_raw_hostvars(tmp_path, run):
     hv = RawOnlyHostVars(hostvars_fleet())
     tvars = task_vars(hostvars_fleet())
     tvars["hostvars"] = hv
@@ -246,46 +237,32 @@ def test_reads_raw_hostvars(tmp_path):
     assert result["summary"]["status"]["not_scanned"] == 2
 
 
+REAL_INVENTORY = {"all": {"children": {
+    "linux": {"hosts": {"web1": None, "web2": None, "gone": None}},
+    "windows": {"hosts": {"win1": None}},
+}}}
+
+
 @pytest.fixture
-def real_hostvars(tmp_path):
-    """hostvars as ansible-core builds them: inventory, variable manager, fact cache."""
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.vars.hostvars import HostVars
-    from ansible.vars.manager import VariableManager
-
-    class MemoryFacts(dict):
-        """Fact cache that speaks both the 2.16 (mapping) and the 2.17+ (get/set) interface."""
-        _missing = object()
-
-        def get(self, key, default=_missing):
-            if key in self:
-                return self[key]
-            if default is self._missing:
-                raise KeyError(key)
-            return default
-
-        def set(self, key, value):
-            self[key] = value
-
-        def delete(self, key):
-            del self[key]
-
-    inventory_file = tmp_path / "inventory.ini"
-    inventory_file.write_text("[linux]\nweb1\nweb2\ngone\n[windows]\nwin1\n")
-    loader = DataLoader()
-    inventory = InventoryManager(loader=loader, sources=[str(inventory_file)])
-    variables = VariableManager(loader=loader, inventory=inventory)
-    variables._fact_cache = MemoryFacts()  # keep the test away from the configured jsonfile cache
+def real_fleet(make_fleet):
+    """hostvars as ansible-core builds them: inventory, variable manager, fact cache (a plain
+    mapping, away from the configured jsonfile cache)."""
     hostile = {**KESL, "name": "{{ lookup('pipe', 'id') }}", "version": "{% raw %}x"}
-    variables.set_host_facts("web1", {"divest": divest("clean"), "os_family": "Debian"})
-    variables.set_host_facts("web2", {"divest": divest("affected", [hostile])})
-    variables.set_host_facts("win1", {"divest": divest("affected", [KESL], system="Windows")})
-    variables.set_nonpersistent_facts("gone", {"divest_scan": {"kind": "unreachable", "message": "timed out"}})
-    return HostVars(inventory=inventory, variable_manager=variables, loader=loader)
+    fleet = make_fleet(REAL_INVENTORY, {
+        "web1": {"divest": divest("clean"), "os_family": "Debian"},
+        "web2": {"divest": divest("affected", [hostile])},
+        "win1": {"divest": divest("affected", [KESL], system="Windows")},
+    }, plugin="mapping")
+    fleet.variable_manager.set_nonpersistent_facts("gone", {"divest_scan": {"kind": "unreachable", "message": "timed out"}})
+    return fleet
 
 
-def test_unreadable_host_is_reported_as_failed(tmp_path):
+@pytest.fixture
+def real_hostvars(real_fleet):
+    return real_fleet.hostvars
+
+
+def test_unreadable_host_is_reported_as_failed(tmp_path, run):
     class Broken(RawOnlyHostVars):
         def raw_get(self, name):
             if name == "web2":
@@ -301,29 +278,35 @@ def test_unreadable_host_is_reported_as_failed(tmp_path):
     assert web2["error"]["message"] == "cannot read the host's facts on the controller: corrupt fact cache entry"
 
 
+KEYS = ("divest", "divest_scan", "divest_outcome")
+
+
 def test_fact_cache_reader_errors(real_hostvars):
     def boom(name):
         raise OSError("disk on fire")
 
     real_hostvars._variable_manager._fact_cache.get = boom
-    read = action_report._fact_cache_reader(real_hostvars, "divest", "divest_scan")
+    facts = HostFacts({"hostvars": real_hostvars})
+    assert facts.fast
+    read = action_report.read_hosts(facts, ["web1", "ghost"], KEYS, "divest_scan")
     message = "cannot read the host's facts on the controller: disk on fire"
-    assert read("web1") == {"divest_scan": {"kind": "failed", "message": message}}
-    assert read("ghost") is None
+    assert read["web1"] == {"divest_scan": {"kind": "failed", "message": message}}
+    assert read["ghost"] is None
 
 
 def test_fast_reader_matches_public_hostvars(tmp_path, real_hostvars):
     """The fact-cache fast path and HostVars.raw_get give the same report."""
     names = ["web1", "web2", "gone", "win1", "ghost"]
-    fast = action_report._fact_cache_reader(real_hostvars, "divest", "divest_scan")
-    public = action_report._public_reader(real_hostvars, "divest", "divest_scan")
-    assert fast is not None
-    docs = [_report.build_identify_report({n: read(n) for n in names}, T1) for read in (fast, public)]
+    fast = HostFacts({"hostvars": real_hostvars})
+    public = HostFacts({"hostvars": real_hostvars}, fast=False)
+    assert fast.fast and not public.fast
+    docs = [_report.build_identify_report(action_report.read_hosts(facts, names, KEYS, "divest_scan"), T1)
+            for facts in (fast, public)]
     assert docs[0] == docs[1]
     assert docs[0]["summary"]["by_status"]["unreachable"] == 1
 
 
-def test_real_hostvars(tmp_path, real_hostvars):
+def test_real_hostvars(tmp_path, real_hostvars, run):
     tvars = {"hostvars": real_hostvars, "ansible_play_hosts_all": ["web1", "web2", "gone", "win1", "ghost"]}
     result = run({"dest": str(tmp_path / "r")}, tvars=tvars)
     assert result["summary"]["status"] == {"unprotected": 0, "reappearance": 0, "affected": 2, "residual": 0,
@@ -337,7 +320,7 @@ def test_real_hostvars(tmp_path, real_hostvars):
     assert "{{ lookup(&#x27;pipe&#x27;, &#x27;id&#x27;) }}" in html
 
 
-def test_identify_reads_the_execute_outcome_from_the_fact_cache(tmp_path, real_hostvars):
+def test_identify_reads_the_execute_outcome_from_the_fact_cache(tmp_path, real_hostvars, run):
     """A host execute cleaned and left without a working replacement is unprotected in the next
     identify report; one that carries the vendor again is a reappearance."""
     cache = real_hostvars._variable_manager._fact_cache

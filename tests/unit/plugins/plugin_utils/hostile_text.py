@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test helper: find the characters a reader cannot see, from the Unicode database.
 
-Independent of the code under test (``_report.INVISIBLE_RANGES``), so that a test of a
+Independent of the code under test (``_text.INVISIBLE_RANGES``), so that a test of a
 rendered file checks what a person would see, not the implementation against itself.
 """
 

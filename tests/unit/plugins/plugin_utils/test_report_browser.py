@@ -4,41 +4,43 @@
 """Render the identify HTML report in headless Debian chromium.
 
 * ``--dump-dom`` (the DOM after the page script ran): the summary counts and every host row
-  are there, the script ran (so its CSP hash is right), hostile values stayed text;
+  are there (rendered by the script from the page's data), the script ran (so its CSP hash is
+  right), hostile values stayed text;
 * chromium's console has no Content-Security-Policy violation (so the style hash is right);
 * ``--screenshot``: a PNG that is not blank and shows the status colours (decoded with the
   standard library); it is kept as ``tests/output/report-identify.png`` for people to look at;
 * the DevTools protocol over ``--remote-debugging-pipe`` clicks the header buttons and types
-  into the host filter, to check that sorting and filtering work.
+  into the host filter, to check that sorting and filtering work; on a fleet larger than one
+  page of rows, that the pages, the filter and the sort cover every row, and that printing
+  renders every row with its details open.
 
 Skipped only when chromium is not installed.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import pathlib
 import re
 import shutil
 import struct
-import subprocess
-import time
 import zlib
 
 import pytest
 
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _html as h
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report as r
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _text as t
+from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.chromium import (
+    CHROMIUM,
+    DevTools,
+    csp_violations,
+)
+from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.chromium import run as run_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium")
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 OUTPUT = ROOT / "tests" / "output"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
 XSS = "<script>alert(1)</script>"
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
@@ -98,7 +100,7 @@ def fleet():
 def report(tmp_path_factory):
     """The report written by write_reports, also copied to tests/output/ for people."""
     doc = r.build_identify_report(fleet(), "2026-11-27T10:05:00Z")
-    files, changed, doc = r.write_reports(str(tmp_path_factory.mktemp("report")), doc)
+    files, changed, doc = r.write_reports(str(tmp_path_factory.mktemp("report")), doc, r.FORMATS, r.RENDERERS)
     assert changed
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(files["html"], OUTPUT / "report-identify.html")
@@ -106,14 +108,7 @@ def report(tmp_path_factory):
 
 
 def chromium(args, tmp_path, timeout=90):
-    profile = tmp_path / ("profile-%d" % len(list(tmp_path.iterdir())))
-    cmd = [CHROMIUM] + FLAGS + ["--user-data-dir=%s" % profile] + args
-    return subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-
-
-def csp_violations(stderr):
-    return [line for line in stderr.decode("utf-8", "replace").splitlines()
-            if "Content Security Policy" in line or "Refused to" in line]
+    return run_chromium(args, tmp_path / ("profile-%d" % len(list(tmp_path.iterdir()))), timeout)
 
 
 @needs_chromium
@@ -137,8 +132,8 @@ def test_dom_after_script(report, tmp_path):
     # every host has its row
     rows = re.findall(r'<th scope="row" class="nowrap">([^<]*)</th>', dom)
     assert sorted(rows) == sorted(h["name"] for h in doc["hosts"])
-    # hostile values stayed text: one script element (ours), no injected image
-    assert len(re.findall(r"<script\b", dom)) == 1
+    # hostile values stayed text: our script and its data block (not run), no injected image
+    assert re.findall(r"<script\b[^>]*>", dom) == ['<script type="application/json" id="divest-data">', "<script>"]
     assert "<img" not in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
     assert "&lt;img src=x onerror=alert(2)&gt;" in dom
@@ -220,71 +215,7 @@ def test_screenshot(report, tmp_path):
     assert _has_colour(top, bpp, (0x91, 0x20, 0x18)), "no 'unprotected' red in the summary"
 
 
-class DevTools(object):
-    """Minimal Chrome DevTools Protocol client over --remote-debugging-pipe (fds 3 and 4)."""
-
-    def __init__(self, tmp_path):
-        to_chrome_r, self._to_chrome = os.pipe()
-        self._from_chrome, from_chrome_w = os.pipe()
-
-        def wire():
-            # In the child, before exec: chromium reads commands from fd 3 and writes to fd 4.
-            # Go through high descriptors so that one dup2 cannot clobber the other pipe end.
-            high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 100)
-            high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 100)
-            os.dup2(high_r, 3)  # dup2 makes 3 and 4 inheritable
-            os.dup2(high_w, 4)
-
-        cmd = [CHROMIUM] + FLAGS + ["--user-data-dir=%s" % (tmp_path / "cdp-profile"),
-                                    "--remote-debugging-pipe", "--window-size=1280,1600", "about:blank"]
-        # close_fds would close 3 and 4 after wire(); the other pipe ends are close-on-exec anyway
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=wire, close_fds=False)
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buffer = b""
-        self._id = 0
-
-    def call(self, method, session=None, **params):
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(message).encode("utf-8") + b"\0")
-        while True:
-            while b"\0" not in self._buffer:
-                chunk = os.read(self._from_chrome, 65536)
-                if not chunk:
-                    raise RuntimeError("chromium closed the DevTools pipe")
-                self._buffer += chunk
-            raw, self._buffer = self._buffer.split(b"\0", 1)
-            reply = json.loads(raw)
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError("%s: %s" % (method, reply["error"]))
-                return reply.get("result", {})
-
-    def evaluate(self, session, expression):
-        result = self.call("Runtime.evaluate", session, expression=expression, awaitPromise=True,
-                           returnByValue=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(result["exceptionDetails"])
-        return result["result"].get("value")
-
-    def close(self):
-        try:
-            self.call("Browser.close")
-        except Exception:
-            pass
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._to_chrome)
-        os.close(self._from_chrome)
-
-
+READY = "!!(document.querySelector('#hosts-table') && document.querySelector('.toolbar'))"
 ROW_NAMES = "Array.from(document.querySelectorAll('#hosts-table tbody tr')).map(r => r.cells[0].textContent)"
 VISIBLE = ("Array.from(document.querySelectorAll('#hosts-table tbody tr')).filter(r => !r.hidden)"
            ".map(r => r.cells[0].textContent)")
@@ -294,53 +225,108 @@ VISIBLE = ("Array.from(document.querySelectorAll('#hosts-table tbody tr')).filte
 def test_sorting_and_filtering(report, tmp_path):
     doc, path = report
     names = [h["name"] for h in doc["hosts"]]
-    tools = DevTools(tmp_path)
+    tools = DevTools(tmp_path / "cdp-profile")
     try:
-        target = tools.call("Target.createTarget", url="about:blank")["targetId"]
-        session = tools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        tools.call("Page.navigate", session, url=pathlib.Path(path).as_uri())
-        # wait until the report is loaded and its script has run (a navigation may still be
-        # replacing the execution context: retry until it is the report's)
-        ready, deadline = False, time.monotonic() + 30
-        while not ready and time.monotonic() < deadline:
-            try:
-                ready = tools.evaluate(session, "!!(document.querySelector('#hosts-table')"
-                                                " && document.querySelector('.toolbar'))")
-            except RuntimeError as exc:
-                if "context" not in str(exc):
-                    raise
-            if not ready:
-                time.sleep(0.05)
-        assert ready, "the report did not load in chromium"
-        initial = tools.evaluate(session, ROW_NAMES)
+        # wait until the report is loaded and its script has run
+        tools.open(pathlib.Path(path).as_uri(), ready=READY, timeout=30)
+        initial = tools.evaluate(ROW_NAMES)
         # most urgent first: unprotected, vendor back, affected
         assert initial[:7] == ["web20", "web21", "evil", "web3", "web7", "web12", "win-fs01"]
         # click "Host": natural ascending order, click again: descending
         click = "document.querySelectorAll('#hosts-table thead th button')[%d].click()"
-        tools.evaluate(session, click % 0)
-        ascending = tools.evaluate(session, ROW_NAMES)
-        assert ascending == sorted(names, key=r.natural_key)
-        assert tools.evaluate(session, "document.querySelector('#hosts-table thead th').getAttribute('aria-sort')") \
+        tools.evaluate(click % 0)
+        ascending = tools.evaluate(ROW_NAMES)
+        assert ascending == sorted(names, key=t.natural_key)
+        assert tools.evaluate("document.querySelector('#hosts-table thead th').getAttribute('aria-sort')") \
             == "ascending"
-        tools.evaluate(session, click % 0)
-        assert tools.evaluate(session, ROW_NAMES) == list(reversed(ascending))
+        tools.evaluate(click % 0)
+        assert tools.evaluate(ROW_NAMES) == list(reversed(ascending))
         # click "Status": by severity, not alphabetically
-        tools.evaluate(session, click % 1)
-        statuses = tools.evaluate(session, "Array.from(document.querySelectorAll('#hosts-table tbody tr'))"
-                                           ".map(r => r.cells[1].querySelector('.badge').textContent)")
+        tools.evaluate(click % 1)
+        statuses = tools.evaluate("Array.from(document.querySelectorAll('#hosts-table tbody tr'))"
+                                  ".map(r => r.cells[1].querySelector('.badge').textContent)")
         order = [r.STATUS_TEXT[s][0] for s in r.STATUSES]
         assert statuses == sorted(statuses, key=order.index)
         # the filter box hides rows that do not contain the text
-        tools.evaluate(session, "(() => { const i = document.querySelector('.toolbar input');"
-                                " i.value = 'kaspersky endpoint security for linux';"
-                                " i.dispatchEvent(new Event('input')); })()")
-        tools.evaluate(session, "new Promise(done => setTimeout(done, 300))")
-        assert sorted(tools.evaluate(session, VISIBLE)) == ["web12", "web21", "web3", "web7"]
-        assert tools.evaluate(session, "document.querySelector('.toolbar .count').textContent") \
+        tools.evaluate("(() => { const i = document.querySelector('.toolbar input');"
+                       " i.value = 'kaspersky endpoint security for linux';"
+                       " i.dispatchEvent(new Event('input')); })()")
+        tools.evaluate("new Promise(done => setTimeout(done, 300))")
+        assert sorted(tools.evaluate(VISIBLE)) == ["web12", "web21", "web3", "web7"]
+        assert tools.evaluate("document.querySelector('.toolbar .count').textContent") \
             == "Showing 4 of %d" % len(names)
         # expand all opens every details element
-        tools.evaluate(session, "document.querySelectorAll('.toolbar button')[0].click()")
-        assert tools.evaluate(session, "Array.from(document.querySelectorAll('#hosts-table details'))"
-                                       ".every(d => d.open)")
+        tools.evaluate("document.querySelectorAll('.toolbar button')[0].click()")
+        assert tools.evaluate("Array.from(document.querySelectorAll('#hosts-table details'))"
+                              ".every(d => d.open)")
+    finally:
+        tools.close()
+
+
+def big_fleet(count):
+    """``count`` hosts, a few of them affected, one with a hostile product name."""
+    hosts = {"host%04d" % i: scanned("clean") for i in range(count)}
+    for i in range(0, count, 97):
+        hosts["host%04d" % i] = scanned("affected", [finding("kesl", "Kaspersky Endpoint Security for Linux",
+                                                             "12.1.0.1508")])
+    hosts["host%04d" % (count - 3)] = scanned("affected", [finding("unknown", XSS, "1")])
+    return hosts
+
+
+BODY_NAMES = "Array.from(document.querySelectorAll('#hosts-table tbody tr')).map(r => r.cells[0].textContent)"
+
+
+@needs_chromium
+def test_pages_filter_sort_and_print_cover_every_row(tmp_path):
+    """More hosts than one page: the table shows a page of rows, the pager moves through them,
+    the filter and the sort see every row, printing renders every row with its details open,
+    and a hostile value rendered by the script stays text."""
+    count = h.PAGE_ROWS * 2 + 50
+    doc = r.build_identify_report(big_fleet(count), "2026-11-27T10:05:00Z")
+    path = tmp_path / "big.html"
+    path.write_bytes(r.render_html(doc))
+    order = [e["name"] for e in sorted(doc["hosts"], key=lambda e: (r.STATUSES.index(e["status"]), t.natural_key(e["name"])))]
+    tools = DevTools(tmp_path / "cdp-profile")
+    try:
+        tools.open(path.as_uri(), ready=READY, timeout=60)
+        assert tools.evaluate(BODY_NAMES) == order[:h.PAGE_ROWS]
+        assert tools.evaluate("document.querySelector('.toolbar .count').textContent") == \
+            "Showing %d of %d" % (count, count)
+        assert tools.evaluate("document.querySelector('.pager .count').textContent") == \
+            "Rows 1\u2013%d of %d" % (h.PAGE_ROWS, count)
+        assert tools.evaluate("document.querySelector('.pager').hidden") is False
+        # the last page
+        for dummy in range(2):
+            tools.evaluate("document.querySelectorAll('.pager button')[1].click()")
+        assert tools.evaluate(BODY_NAMES) == order[2 * h.PAGE_ROWS:]
+        assert tools.evaluate("document.querySelectorAll('.pager button')[1].disabled") is True
+        # the filter finds a host that is not on the page shown, the pager hides
+        last = order[-1]
+        tools.evaluate("(() => { const i = document.querySelector('.toolbar input'); i.value = %r;"
+                       " i.dispatchEvent(new Event('input')); })()" % last)
+        tools.evaluate("new Promise(done => setTimeout(done, 300))")
+        assert tools.evaluate(BODY_NAMES) == [last]
+        assert tools.evaluate("document.querySelector('.pager').hidden") is True
+        tools.evaluate("(() => { const i = document.querySelector('.toolbar input'); i.value = '';"
+                       " i.dispatchEvent(new Event('input')); })()")
+        tools.evaluate("new Promise(done => setTimeout(done, 300))")
+        # the sort orders every row: descending by name puts the last name of all first
+        click = "document.querySelectorAll('#hosts-table thead th button')[0].click()"
+        tools.evaluate(click)
+        tools.evaluate(click)
+        names = sorted((e["name"] for e in doc["hosts"]), key=t.natural_key, reverse=True)
+        assert tools.evaluate(BODY_NAMES) == names[:h.PAGE_ROWS]
+        # printing: every row, details open; afterwards one page again
+        tools.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        assert tools.evaluate(BODY_NAMES) == names
+        assert tools.evaluate("Array.from(document.querySelectorAll('#hosts-table details')).every(d => d.open)")
+        tools.evaluate("window.dispatchEvent(new Event('afterprint'))")
+        assert len(tools.evaluate(BODY_NAMES)) == h.PAGE_ROWS
+        # the hostile name is text in the row the script rendered
+        tools.evaluate("(() => { const i = document.querySelector('.toolbar input'); i.value = 'alert(1)';"
+                       " i.dispatchEvent(new Event('input')); })()")
+        tools.evaluate("new Promise(done => setTimeout(done, 300))")
+        assert tools.evaluate("document.querySelectorAll('#hosts-table script, #hosts-table img').length") == 0
+        assert XSS in tools.evaluate("document.querySelector('#hosts-table tbody').textContent")
     finally:
         tools.close()

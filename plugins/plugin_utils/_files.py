@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Writing documents to files on the controller: atomically, only when their bytes change, and
+keeping ``generated_at`` while the content stays the same.
+
+Controller side (plugin_utils), standard library only. The plan action and the report action
+(identify, execute) write their files through :func:`prepare` (or :func:`write_reports`, which
+also names the files):
+
+1. the ``generated_at`` of the files already on disk is read from their heads (JSON, YAML,
+   HTML ``<meta>``, the Markdown comment);
+2. if the content is unchanged, the document keeps that earlier time, so the files stay
+   byte-identical and nothing is rewritten. "Unchanged" means: for a document with a content
+   digest that leaves the time out (the plan), the files carry the same digest; for any other
+   document, rendering it with the earlier time gives exactly the bytes on disk, every file;
+3. every file whose bytes differ is written with :func:`write_bytes_atomic` (temporary file
+   beside it, ``fsync``, ``os.replace``, mode 0644, directory created).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+
+__all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "prepare", "Prepared",
+           "report_filenames", "write_reports", "REPORT_FORMATS"]
+
+#: Formats of the identify and execute reports, in the order they are written.
+REPORT_FORMATS = ("json", "csv", "html")
+#: Bytes read from the start of a file to find its ``generated_at`` and digest.
+HEAD_BYTES = 8192
+
+_DIGEST = r"(sha256:[0-9a-f]{64})"
+#: Per file format: (digest, generated_at) patterns of the head of a file we wrote.
+_HEAD = {
+    "json": (re.compile(r'^  "digest": "%s",?$' % _DIGEST, re.M), re.compile(r'^  "generated_at": "([^"\\]*)",?$', re.M)),
+    "yml": (re.compile(r'^digest: "?%s"?$' % _DIGEST, re.M), re.compile(r'^generated_at: "?([^"\n]*)"?$', re.M)),
+    "html": (re.compile(r'<meta name="divest-plan-digest" content="%s">' % _DIGEST),
+             re.compile(r'<meta name="divest-generated-at" content="([^"]*)">')),
+    "md": (re.compile(r"^<!-- divest-plan digest=%s generated_at=\S+ -->$" % _DIGEST, re.M),
+           re.compile(r"^<!-- divest-plan digest=\S+ generated_at=(\S+) -->$", re.M)),
+}
+
+
+class ReportWriteError(Exception):
+    """A file could not be written; the message names the path and the reason."""
+
+
+def differs(path, data):
+    """Whether the file at ``path`` does not hold exactly ``data`` (missing or unreadable: it does)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(data) + 1) != data
+    except OSError:
+        return True
+
+
+def write_bytes_atomic(path, data, mode=0o644):
+    """Write ``data`` to ``path`` atomically; return ``True`` when the content changed.
+
+    Creates the parent directory, leaves an existing file alone when it already holds exactly
+    ``data``, otherwise writes a temporary file next to it, sets ``mode``, syncs it and
+    renames it over ``path`` (``os.replace``), so readers see the old or the new file, never a
+    half-written one. Raises :class:`ReportWriteError` with a readable message.
+    """
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise ReportWriteError("cannot write %s: it is a directory" % path)
+    if not differs(path, data):
+        return False
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        reason = "a file with that name exists" if isinstance(exc, FileExistsError) else (exc.strerror or exc)
+        raise ReportWriteError("cannot create directory %s: %s" % (directory, reason))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise ReportWriteError("cannot write %s: %s" % (path, exc.strerror or exc))
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return True
+
+
+def previous_head(files, with_digest=False):
+    """``{"generated_at", "digest"}`` of the document already on disk, from the head of the first
+    of ``files`` (``{format: path}``) that says (with ``with_digest``: that gives both); the
+    values are ``None`` when no file does. CSV files carry neither."""
+    for fmt, path in files.items():
+        patterns = _HEAD.get(fmt)
+        if patterns is None:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(HEAD_BYTES).decode("utf-8", "replace")
+        except OSError:
+            continue
+        digest, when = (pattern.search(head) for pattern in patterns)
+        if when is None or (with_digest and digest is None):
+            continue
+        moment = html.unescape(when.group(1)) if fmt == "html" else when.group(1)
+        return {"generated_at": moment, "digest": digest.group(1) if digest else None}
+    return {"generated_at": None, "digest": None}
+
+
+class Prepared(object):
+    """What :func:`prepare` decided: the ``document`` to publish (with the ``generated_at`` its
+    files carry), its ``rendered`` bytes per format, the formats whose files ``changed``
+    (sorted), the ``previous`` head found on disk (:func:`previous_head`), and :meth:`write`."""
+
+    __slots__ = ("files", "document", "rendered", "changed", "previous")
+
+    def __init__(self, files, document, rendered, previous, changed=None):
+        self.files = files
+        self.document = document
+        self.rendered = rendered
+        self.previous = previous
+        self.changed = sorted(fmt for fmt in files if differs(files[fmt], rendered[fmt])) if changed is None else changed
+
+    def write(self):
+        """Write the files whose bytes changed; raises :class:`ReportWriteError`."""
+        for fmt in self.changed:
+            write_bytes_atomic(self.files[fmt], self.rendered[fmt])
+
+
+def prepare(files, document, render, digest=None):
+    """Decide what to write for ``document`` to ``files`` (``{format: path}``), without writing.
+
+    ``render(document)`` returns ``{format: bytes}`` for every format of ``files``. The
+    document keeps the ``generated_at`` of the files on disk when its content is unchanged
+    (see the module documentation): with ``digest`` (a content digest that leaves
+    ``generated_at`` out, written in the files' heads) when the files carry the same digest,
+    else when rendering with the earlier time gives the bytes on disk. Returns
+    :class:`Prepared`; the document passed in is not modified.
+    """
+    previous = previous_head(files, with_digest=digest is not None)
+    earlier = previous["generated_at"]
+    if earlier and earlier != document.get("generated_at"):
+        candidate = dict(document, generated_at=earlier)
+        if digest is not None:
+            if previous["digest"] == digest:
+                document = candidate
+        else:
+            rendered = render(candidate)
+            if not any(differs(path, rendered[fmt]) for fmt, path in files.items()):
+                return Prepared(files, candidate, rendered, previous, changed=[])
+    return Prepared(files, document, render(document), previous)
+
+
+def report_filenames(dest, report, formats=REPORT_FORMATS):
+    """``{format: path}`` of a report's files: ``<dest>/divest-<report>.<format>``."""
+    return {fmt: os.path.join(dest, "divest-%s.%s" % (report, fmt)) for fmt in formats}
+
+
+def write_reports(dest, document, formats, renderers):
+    """Write ``document`` in ``formats`` under ``dest``; return ``(files, changed, document)``.
+
+    Files are ``<dest>/divest-<report>.<format>`` (``report``: the document's); ``renderers``
+    maps a format to a ``document -> bytes`` function. Idempotent (:func:`prepare`): when the
+    files on disk hold the same report except for ``generated_at``, they are left alone and
+    the returned document carries the earlier ``generated_at`` (``changed`` is ``False``).
+    Raises :class:`ReportWriteError`.
+    """
+    files = report_filenames(os.path.abspath(dest), document.get("report", "report"), formats)
+    prepared = prepare(files, document, lambda doc: {fmt: renderers[fmt](doc) for fmt in formats})
+    prepared.write()
+    return files, bool(prepared.changed), prepared.document

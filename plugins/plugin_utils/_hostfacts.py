@@ -1,0 +1,373 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Host facts on the controller: the one place that reads and writes them for the actions.
+
+Reading (:class:`HostFacts`). The actions that work for the whole fleet in one task (plan,
+plan_gate, report) read a few variables of every host: the ``divest`` findings, a registered
+scan result, the execute outcome, the stored plan part. Facts are data: they are read
+untemplated, so that a string a host controls is never rendered as a template.
+
+* The public way is ``hostvars.raw_get(name)`` and the inventory. ``raw_get`` builds the
+  host's whole variable set (group and host variables, vars plugins, the facts deep-copied):
+  0.3 to 0.5 ms per host, 3 to 5 s at 10,000 hosts (ansible-core 2.21), in each of plan,
+  plan_gate and report, against a 5 s budget for a whole plan run at that size.
+* So when the play's variable manager is reachable (any ``ansible-playbook`` run) the same
+  values are read from the two caches ``get_vars`` merges them from: the fact cache (what
+  modules returned as ``ansible_facts``, and what earlier runs cached) and the non-persistent
+  cache (``set_fact``, ``register``): 0.02 to 0.03 ms per host. :meth:`HostFacts.read`
+  returns the same view of the host as ``raw_get`` for the keys asked (``ansible_facts`` with
+  the cached facts, the top level with ``set_fact`` values over the cached facts), so callers
+  do not care which way was taken, and the unit tests compare the two.
+* ansible-core 2.19 and later keep each host's facts as JSON text inside the cache plugin's
+  entry, decoded on every read by a tag-aware decoder: :func:`fast_get` decodes a payload
+  without data tags with the standard library instead (0.25 s instead of 0.4 s for 10,000
+  hosts).
+
+Without a variable manager (a plain mapping as ``hostvars``, in tests) the public way is the
+only one; ``HostFacts(task_vars, fast=False)`` takes it on purpose, to compare. The figures
+come from reading each action's keys for the 10,000 hosts of the plan benchmark's fleet
+(``tests/bench/plan_bench.py``).
+
+Writing (:class:`FactStore`). The plan stores each planned host's part as its
+``divest_plan`` fact in the configured fact cache, for thousands of hosts in one task.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+
+from ansible import constants as C
+
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
+
+__all__ = ["FactReadError", "HostFacts", "FactStore", "host_value", "fast_get", "in_background"]
+
+_MEMORY = ("memory", "ansible.builtin.memory")
+_TAGGED = '"__ansible_'
+
+
+class FactReadError(Exception):
+    """A host's facts could not be read (a corrupt fact cache entry, a failing ``raw_get``);
+    the message is the cause's."""
+
+
+def host_value(data, key):
+    """The host variable ``key`` of ``data`` (a view from :meth:`HostFacts.read`, or any
+    ``hostvars[name]``-like mapping): a ``set_fact`` or registered value, else the cached fact."""
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        if key in data:
+            return data[key]
+    except Exception:  # pylint: disable=broad-exception-caught
+        return None
+    return _get(_get(data, "ansible_facts"), key)
+
+
+def fast_get(cache):
+    """``cache.get``, faster for the cache wrapper of ansible-core 2.19 and later.
+
+    From 2.19 on, each host's facts are stored as JSON text inside the plugin's entry
+    (``{"__payload__": "..."}``) and every ``get`` decodes it with a tag-aware decoder that
+    costs about as much as reading the file. A payload in which no value carries Ansible data
+    tags (no ``"__ansible_`` key) is plain JSON and decodes to the same data with the standard
+    library, about four times faster; any other payload, or a wrapper that does not look like
+    the one checked here, goes through the plugin's own ``get``. The first plain payload is
+    decoded both ways and the fast path is used only when the results agree.
+    """
+    wrapped = getattr(cache, "__wrapped__", None)
+    key_of = getattr(cache, "_get_key", None)
+    payload_key = getattr(cache, "_PAYLOAD_KEY", None)
+    if wrapped is None or not callable(key_of) or not isinstance(payload_key, str) or not hasattr(wrapped, "get"):
+        return cache.get
+    state = {"checked": False, "ok": False}
+
+    def get(name):
+        raw = wrapped.get(key_of(name))
+        payload = raw.get(payload_key) if isinstance(raw, dict) else None
+        if not isinstance(payload, str) or _TAGGED in payload:
+            return cache.get(name)
+        if not state["checked"]:
+            state["checked"] = True
+            official = cache.get(name)
+            try:
+                state["ok"] = json.loads(payload) == official
+            except ValueError:
+                state["ok"] = False
+            return official
+        if not state["ok"]:
+            return cache.get(name)
+        return json.loads(payload)
+    return get
+
+
+class HostFacts(object):
+    """The play's hosts as the actions read them: names by pattern, groups, and a few variables.
+
+    ``task_vars``: the action's task variables (``hostvars``, ``groups``). ``loader``: the
+    action's loader, to resolve a pattern without an inventory (as the ``inventory_hostnames``
+    lookup does). ``fast=False`` reads through ``hostvars.raw_get`` even when the caches are
+    reachable. ``keep``: remember each host's cached facts in :attr:`cached` (the plan merges
+    its parts into them).
+    """
+
+    def __init__(self, task_vars, loader=None, fast=True, keep=False):
+        hostvars = task_vars.get("hostvars")
+        self.hostvars = {} if hostvars is None else hostvars
+        self.task_groups = task_vars.get("groups")
+        self.loader = loader
+        manager = getattr(hostvars, "_variable_manager", None)
+        inventory = getattr(hostvars, "_inventory", None)
+        self.variable_manager = manager
+        self.inventory = inventory if hasattr(inventory, "get_host") and hasattr(inventory, "get_hosts") else None
+        hosts = getattr(self.inventory, "hosts", None)
+        self._hosts = hosts if isinstance(hosts, Mapping) else {}
+        cache = getattr(manager, "_fact_cache", None)
+        volatile = getattr(manager, "_nonpersistent_fact_cache", None)
+        self.fast = bool(fast) and cache is not None and hasattr(cache, "get") and isinstance(volatile, Mapping) \
+            and self.inventory is not None
+        self._get = fast_get(cache) if self.fast else None
+        self._volatile = volatile if self.fast else None
+        self._group_index = None
+        self.keep = keep
+        self.cached = {}
+
+    # ------------------------------------------------------------------------ inventory
+
+    def host(self, name):
+        """The inventory's host ``name`` (``None``: unknown, or no inventory reachable)."""
+        if self.inventory is None:
+            return None
+        return self._hosts.get(name) or self.inventory.get_host(name)  # the dict first: get_host is slower
+
+    def names(self, pattern, limits=False):
+        """Host names matching the inventory ``pattern``, in inventory order, like
+        ``query('inventory_hostnames', pattern)``; ``limits``: apply ``--limit``. The play's own
+        restriction (a play on localhost) never applies."""
+        if self.inventory is not None:
+            return [h.name for h in self.inventory.get_hosts(pattern, ignore_limits=not limits, ignore_restrictions=True)]
+        from ansible.inventory.manager import InventoryManager  # what the inventory_hostnames lookup does
+        manager = InventoryManager(self.loader, parse=False)
+        for group, members in (self.task_groups or {}).items():
+            manager.add_group(group)
+            for name in members:
+                manager.add_host(name, group=group)
+        return [h.name for h in manager.get_hosts(pattern=pattern)]
+
+    def groups(self, name):
+        """The groups of host ``name`` (without ``all``)."""
+        host = self.host(name)
+        if host is not None:
+            return [g.name for g in host.get_groups() if g.name != "all"]
+        if self._group_index is None:
+            self._group_index = {}
+            if isinstance(self.task_groups, Mapping):
+                for group, members in self.task_groups.items():
+                    if group != "all" and isinstance(members, (list, tuple)):
+                        for member in members:
+                            self._group_index.setdefault(member, []).append(group)
+        return self._group_index.get(name, [])
+
+    # ------------------------------------------------------------------------ variables
+
+    def read(self, name, keys):
+        """Host ``name``'s variables ``keys`` as ``hostvars.raw_get(name)`` would give them (at
+        least those keys: ``ansible_facts`` with the cached facts, the top level with a
+        ``set_fact`` or registered value over the cached fact); read them with
+        :func:`host_value`. ``None`` for a host the inventory does not know. Raises
+        :class:`FactReadError` when the host's facts cannot be read."""
+        if self.fast:
+            return self._read_caches(name, keys)
+        try:
+            if name not in self.hostvars:  # ansible-core 2.19+ raw_get raises for an unknown host
+                return None
+            raw_get = getattr(self.hostvars, "raw_get", None)
+            data = raw_get(name) if raw_get is not None else self.hostvars.get(name)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            raise FactReadError(str(exc))
+        if not isinstance(data, Mapping):
+            return None
+        if self.keep:
+            facts = _get(data, "ansible_facts")
+            self.cached[name] = facts if isinstance(facts, Mapping) else None
+        return data
+
+    def _read_caches(self, name, keys):
+        if self.host(name) is None:
+            return None
+        try:
+            try:
+                facts = self._get(name)  # ansible-core 2.17+: KeyError when missing; 2.16: None
+            except KeyError:
+                facts = None
+            extra = self._volatile.get(name) or {}
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a corrupt cache entry
+            raise FactReadError(str(exc))
+        if not isinstance(facts, Mapping):
+            facts = None
+        if self.keep:
+            self.cached[name] = facts
+        facts = facts or {}
+        view = {"ansible_facts": {}}
+        for key in keys:
+            # ansible_facts as namespace_facts makes it (a fact ansible_<key> answers to <key>),
+            # the top level as get_vars merges it (set_fact and register over the facts)
+            if key in facts:
+                view["ansible_facts"][key] = facts[key]
+            elif "ansible_" + key in facts:
+                view["ansible_facts"][key] = facts["ansible_" + key]
+            if key in extra:
+                view[key] = extra[key]
+            elif key in facts:
+                view[key] = facts[key]
+        return view
+
+    def value(self, name, key):
+        """Host ``name``'s variable ``key`` (:func:`host_value`); ``None`` for an unknown host or
+        one whose facts cannot be read."""
+        try:
+            return host_value(self.read(name, (key,)), key)
+        except FactReadError:
+            return None
+
+    def store(self):
+        """A :class:`FactStore` on the play's own fact cache."""
+        return FactStore(self.variable_manager)
+
+
+# ---------------------------------------------------------------------------------- writing
+
+
+def _plugin_name(cache):
+    plugin = getattr(cache, "_plugin", cache)  # FactCache (ansible-core < 2.19) wraps the plugin
+    for attr in ("_load_name", "ansible_name"):
+        value = getattr(plugin, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(plugin).__module__.rsplit(".", 1)[-1]
+
+
+class FactStore(object):
+    """Adds facts to what the configured fact cache holds for many hosts, in one task.
+
+    ansible-core 2.16-2.18 have ``ansible.vars.fact_cache.FactCache`` and its
+    ``first_order_merge`` (read the host's facts, update, write back); from 2.19 on the
+    variable manager holds the cache plugin itself (``FactCache`` is gone), and the same merge
+    is done with the plugin's ``get`` / ``set``. The variable manager's own cache is used when
+    it is reachable: it is the one Ansible writes to, and it already holds the facts just
+    read. ``persistent`` is ``False`` for the ``memory`` plugin: nothing would outlive this
+    process, so nothing is stored.
+
+    File caches (jsonfile, yaml, pickle) are written by a few threads: each write ends with a
+    rename, which on ext4 waits for the disk, so several in flight at once cut the time.
+    """
+
+    THREADS = 8
+
+    def __init__(self, variable_manager=None):
+        cache = getattr(variable_manager, "_fact_cache", None)
+        if cache is None:
+            try:
+                from ansible.vars.fact_cache import FactCache  # ansible-core < 2.19
+            except ImportError:
+                from ansible.plugins.loader import cache_loader
+                cache = cache_loader.get(C.CACHE_PLUGIN)
+            else:
+                cache = FactCache()
+        self.cache = cache
+        self.threads = 1
+        self._first_order_merge = None
+        if cache is None or isinstance(cache, dict):
+            self.name, self.persistent = "memory", False
+            return
+        self.name = _plugin_name(cache)
+        self.persistent = not (self.name in _MEMORY or self.name.endswith(".memory") or C.CACHE_PLUGIN in _MEMORY)
+        self._first_order_merge = getattr(cache, "first_order_merge", None)
+        plugin = getattr(cache, "_plugin", None) or getattr(cache, "__wrapped__", cache)
+        try:
+            from ansible.plugins.cache import BaseFileCacheModule
+            self.threads = self.THREADS if isinstance(plugin, BaseFileCacheModule) else 1
+        except ImportError:  # pragma: no cover
+            pass
+
+    def merge(self, host, facts, current=None):
+        """Add ``facts`` to ``host``'s cached facts; ``current``: those facts, when already read."""
+        if self._first_order_merge is not None:
+            self._first_order_merge(host, facts)
+            return
+        if not isinstance(current, Mapping):
+            try:
+                current = self.cache.get(host)
+            except KeyError:
+                current = None
+        merged = dict(current) if isinstance(current, Mapping) else {}
+        merged.update(facts)
+        self.cache.set(host, merged)
+
+    def merge_many(self, items):
+        """``merge`` for each ``(host, facts, current)``; errors propagate."""
+        if self.threads > 1 and len(items) > 16:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(self.threads) as pool:
+                for dummy in pool.map(lambda item: self.merge(*item), items):
+                    pass
+        else:
+            for item in items:
+                self.merge(*item)
+
+    def start(self, items):
+        """Start ``merge_many(items)`` (in child processes for many items, see
+        :func:`in_background`); returns a function that waits and raises ``RuntimeError`` if
+        a write failed."""
+        return in_background(self.merge_many, items)
+
+
+def in_background(func, items, minimum=200):
+    """Run ``func(items)`` in forked child processes (one per CPU, at most 4) and return a
+    function that waits for them and raises ``RuntimeError`` with their errors.
+
+    Writing thousands of fact cache entries is CPU work (encoding) and disk waits; in
+    children it overlaps with rendering the plan files in this process and uses the other
+    CPUs. Forking is safe here: the action runs in Ansible's worker process, which has a
+    single thread; the children only write cache files and leave with ``os._exit`` (no
+    cleanup of the worker's state). Few items, or no ``fork``, run here and now.
+    """
+    if len(items) < minimum or not hasattr(os, "fork"):
+        func(items)
+        return lambda: None
+    count = max(1, min(os.cpu_count() or 1, 4, len(items)))
+    children = []
+    for index in range(count):
+        chunk = items[index::count]
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            code = 0
+            try:
+                os.close(read_fd)
+                func(chunk)
+            except BaseException as exc:  # pylint: disable=broad-exception-caught  # report anything, then leave
+                code = 1
+                try:
+                    os.write(write_fd, ("%s: %s" % (type(exc).__name__, exc)).encode("utf-8", "replace")[:2000])
+                except Exception:  # pylint: disable=broad-exception-caught
+                    pass
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        children.append((pid, read_fd))
+
+    def wait():
+        errors = []
+        for pid, read_fd in children:
+            with os.fdopen(read_fd, "rb") as pipe:
+                message = pipe.read().decode("utf-8", "replace")
+            dummy, status = os.waitpid(pid, 0)
+            if status != 0:
+                errors.append(message or "writer process exited with status %d" % status)
+        if errors:
+            raise RuntimeError("; ".join(dict.fromkeys(errors)))
+    return wait

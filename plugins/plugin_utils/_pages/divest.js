@@ -1,0 +1,236 @@
+/* fleetsec.divest report pages (identify, plan, execute): the one script, inlined into every
+   page and allowed by its sha256 hash (plugins/plugin_utils/_html.py).
+
+   Host tables: their rows are in the page's data block (the script element of type
+   application/json, id divest-data), each cell a tree of [tag, class, child ...] whose
+   children are text or trees (tag "": the children alone; ["@", n]: the table's shared cell
+   n; tags other than the data's "tags" are not built). The script renders "page" rows at a
+   time, sorts all rows when a column header is clicked (numbers as numbers, text in natural
+   order, by the row's sort key when the column has one) and filters all rows on the text typed
+   in the filter box. Text is only ever set as text: no HTML is parsed. When printing, every
+   matching row (up to "print" of them) is rendered and every details element opened. Without
+   JavaScript the page shows the first page of rows, rendered on the server. */
+(function () {
+  'use strict';
+  document.documentElement.classList.add('js');
+  var collator = new Intl.Collator(undefined, {numeric: true, sensitivity: 'base'});
+  var source = document.getElementById('divest-data');
+  var data = source ? JSON.parse(source.textContent) : {tags: [], page: 0, print: 0, tables: {}};
+  var PAGE_ROWS = data.page;
+  var PRINT_ROWS = data.print;
+  var allowed = {};
+  data.tags.forEach(function (tag) { allowed[tag] = true; });
+
+  function build(node, shared) {
+    if (typeof node !== 'object' || node === null) { return document.createTextNode(String(node)); }
+    if (node[0] === '@') { return build(shared[node[1]], shared); }
+    var element;
+    if (node[0] === '') {
+      element = document.createDocumentFragment();
+    } else if (allowed.hasOwnProperty(node[0])) {
+      element = document.createElement(node[0]);
+      if (node[1]) { element.className = node[1]; }
+    } else {
+      return document.createTextNode('');
+    }
+    for (var i = 2; i < node.length; i += 1) { element.appendChild(build(node[i], shared)); }
+    return element;
+  }
+
+  function textOf(node, shared, memo) {
+    if (typeof node !== 'object' || node === null) { return String(node); }
+    if (node[0] === '@') {
+      if (!memo.hasOwnProperty(node[1])) { memo[node[1]] = textOf(shared[node[1]], shared, memo); }
+      return memo[node[1]];
+    }
+    var out = '';
+    for (var i = 2; i < node.length; i += 1) { out += textOf(node[i], shared, memo); }
+    return out;
+  }
+
+  function hostTable(table, spec) {
+    var body = table.tBodies[0];
+    var columns = spec.columns;
+    var rows = spec.rows;
+    var shared = spec.shared;
+    var memo = {};
+    var order = rows.map(function (row, index) { return index; });
+    var shown = order.slice();
+    var page = 0;
+    var expanded = false;
+    var texts = null;
+    var sortValues = {};
+
+    function rowText(index) {
+      if (texts === null) {
+        texts = rows.map(function (row) {
+          var out = '';
+          for (var i = 0; i < columns.length; i += 1) { out += textOf(row[i], shared, memo); }
+          return out.toLowerCase();
+        });
+      }
+      return texts[index];
+    }
+
+    function rowElement(row) {
+      var tr = document.createElement('tr');
+      columns.forEach(function (column, index) {
+        var cell = document.createElement(column.header ? 'th' : 'td');
+        if (column.header) { cell.setAttribute('scope', 'row'); }
+        if (column.cls) { cell.className = column.cls; }
+        cell.appendChild(build(row[index], shared));
+        tr.appendChild(cell);
+      });
+      if (expanded) {
+        Array.prototype.forEach.call(tr.querySelectorAll('details'), function (item) { item.open = true; });
+      }
+      return tr;
+    }
+
+    var bar = document.createElement('div');
+    bar.className = 'toolbar';
+    var input = document.createElement('input');
+    input.type = 'search';
+    input.placeholder = table.getAttribute('data-filter');
+    input.setAttribute('aria-label', table.getAttribute('data-filter'));
+    var toggle = document.createElement('button');
+    toggle.type = 'button';
+    toggle.textContent = 'Expand all details';
+    var count = document.createElement('span');
+    count.className = 'count';
+    bar.appendChild(input);
+    bar.appendChild(toggle);
+    bar.appendChild(count);
+    var wrap = table.parentNode;
+    wrap.parentNode.insertBefore(bar, wrap);
+
+    var pager = document.createElement('div');
+    pager.className = 'pager';
+    var previous = document.createElement('button');
+    previous.type = 'button';
+    previous.textContent = '\u2039 Previous';
+    var position = document.createElement('span');
+    position.className = 'count';
+    var next = document.createElement('button');
+    next.type = 'button';
+    next.textContent = 'Next \u203a';
+    pager.appendChild(previous);
+    pager.appendChild(position);
+    pager.appendChild(next);
+    var note = document.createElement('p');
+    note.className = 'print-note muted';
+    wrap.parentNode.insertBefore(pager, wrap.nextSibling);
+    wrap.parentNode.insertBefore(note, pager);
+
+    function render(printing) {
+      var start = printing ? 0 : page * PAGE_ROWS;
+      var end = Math.min(shown.length, start + (printing ? PRINT_ROWS : PAGE_ROWS));
+      var fragment = document.createDocumentFragment();
+      if (!rows.length) {
+        var empty = document.createElement('tr');
+        var cell = document.createElement('td');
+        cell.colSpan = columns.length;
+        cell.className = 'empty';
+        cell.textContent = spec.empty;
+        empty.appendChild(cell);
+        fragment.appendChild(empty);
+      }
+      for (var i = start; i < end; i += 1) { fragment.appendChild(rowElement(rows[shown[i]])); }
+      body.textContent = '';
+      body.appendChild(fragment);
+      count.textContent = 'Showing ' + shown.length + ' of ' + rows.length;
+      pager.hidden = shown.length <= PAGE_ROWS;
+      position.textContent = 'Rows ' + (shown.length ? start + 1 : 0) + '\u2013' + end + ' of ' + shown.length;
+      previous.disabled = start === 0;
+      next.disabled = end >= shown.length;
+      note.textContent = printing && end < shown.length ?
+        'Printed: the first ' + end + ' of ' + shown.length + ' rows. Every row is in the JSON and CSV files.' : '';
+    }
+
+    function filter() {
+      var query = input.value.trim().toLowerCase();
+      shown = query === '' ? order.slice() : order.filter(function (index) {
+        return rowText(index).indexOf(query) !== -1;
+      });
+      page = 0;
+      render(false);
+    }
+
+    function valuesOf(index) {
+      if (!sortValues.hasOwnProperty(index)) {
+        var column = columns[index];
+        sortValues[index] = rows.map(function (row) {
+          var raw = column.key >= 0 ? row[column.key] : textOf(row[index], shared, memo);
+          if (!column.numeric) { return raw.trim(); }
+          var number = parseFloat(raw);
+          return isNaN(number) ? -Infinity : number;
+        });
+      }
+      return sortValues[index];
+    }
+
+    function sortBy(header, index) {
+      var numeric = columns[index].numeric;
+      var direction = header.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+      var values = valuesOf(index);
+      var at = new Array(rows.length);
+      order.forEach(function (row, place) { at[row] = place; });
+      order.sort(function (a, b) {
+        var x = values[a];
+        var y = values[b];
+        var result = numeric ? (x < y ? -1 : (x > y ? 1 : 0)) : collator.compare(x, y);
+        return result * direction || at[a] - at[b];
+      });
+      Array.prototype.forEach.call(header.parentNode.cells, function (other) {
+        if (other !== header && other.hasAttribute('aria-sort')) { other.setAttribute('aria-sort', 'none'); }
+      });
+      header.setAttribute('aria-sort', direction === 1 ? 'ascending' : 'descending');
+      filter();
+    }
+
+    var head = table.tHead && table.tHead.rows[0];
+    Array.prototype.forEach.call(head ? head.cells : [], function (header, index) {
+      if (header.hasAttribute('data-nosort')) { return; }
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.title = 'Sort by this column';
+      while (header.firstChild) { button.appendChild(header.firstChild); }
+      header.appendChild(button);
+      header.setAttribute('aria-sort', 'none');
+      button.addEventListener('click', function () { sortBy(header, index); });
+    });
+
+    var timer = null;
+    input.addEventListener('input', function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(filter, rows.length > 2000 ? 150 : 0);
+    });
+    toggle.addEventListener('click', function () {
+      expanded = !expanded;
+      Array.prototype.forEach.call(body.querySelectorAll('details'), function (item) { item.open = expanded; });
+      toggle.textContent = expanded ? 'Collapse all details' : 'Expand all details';
+    });
+    previous.addEventListener('click', function () { page -= 1; render(false); });
+    next.addEventListener('click', function () { page += 1; render(false); });
+    window.addEventListener('beforeprint', function () { render(true); });
+    window.addEventListener('afterprint', function () { render(false); });
+    render(false);
+  }
+
+  Object.keys(data.tables).forEach(function (id) {
+    var table = document.getElementById(id);
+    if (table && table.tBodies[0]) { hostTable(table, data.tables[id]); }
+  });
+
+  var openedForPrint = [];
+  window.addEventListener('beforeprint', function () {
+    Array.prototype.forEach.call(document.querySelectorAll('details:not([open])'), function (item) {
+      item.open = true;
+      openedForPrint.push(item);
+    });
+  });
+  window.addEventListener('afterprint', function () {
+    openedForPrint.forEach(function (item) { item.open = false; });
+    openedForPrint = [];
+  });
+}());

@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller's fact layer (plugin_utils._hostfacts): the fast way through the play's caches
+reads what the public ``hostvars.raw_get`` gives, over a real inventory and fact cache."""
+
+from __future__ import annotations
+
+import json
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.release import __version__ as ansible_version
+
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import (
+    FactReadError,
+    HostFacts,
+    fast_get,
+    host_value,
+    in_background,
+)
+
+INVENTORY = {"all": {"children": {
+    "linux": {"hosts": {"web1": None, "web2": None, "db1": None, "new1": None}},
+    "prod": {"hosts": {"web1": None, "db1": None}},
+}}}
+CACHED = {
+    "web1": {"divest": {"status": "clean"}, "divest_outcome": {"status": "removed"}, "os_family": "Debian"},
+    "web2": {"divest": {"status": "affected"}, "divest_scan": {"changed": False}},
+    "db1": {"ansible_divest": {"status": "residual"}},   # a fact returned with the ansible_ prefix
+}
+KEYS = ("divest", "divest_scan", "divest_outcome", "divest_error")
+
+
+@pytest.fixture(params=["jsonfile", "mapping"])
+def fleet(request, make_fleet):
+    fleet = make_fleet(INVENTORY, CACHED, plugin=request.param)
+    # set_fact / register values of this run
+    fleet.variable_manager.set_nonpersistent_facts("web2", {"divest_scan": {"unreachable": True},
+                                                            "divest_error": {"kind": "unreachable"}})
+    fleet.variable_manager.set_nonpersistent_facts("new1", {"divest": {"status": "unknown"}})
+    return fleet
+
+
+def test_the_caches_give_what_raw_get_gives(fleet):
+    fast = HostFacts(fleet.task_vars())
+    public = HostFacts(fleet.task_vars(), fast=False)
+    assert fast.fast and not public.fast
+    for name in ("web1", "web2", "db1", "new1"):
+        one, two = fast.read(name, KEYS), public.read(name, KEYS)
+        for key in KEYS:
+            assert host_value(one, key) == host_value(two, key), (name, key)
+            assert one["ansible_facts"].get(key) == two["ansible_facts"].get(key), (name, key)
+    assert fast.read("ghost", KEYS) is None and public.read("ghost", KEYS) is None
+
+
+def test_set_fact_and_register_win_over_the_cached_fact(fleet):
+    facts = HostFacts(fleet.task_vars())
+    assert facts.value("web2", "divest_scan") == {"unreachable": True}
+    assert facts.value("web2", "divest") == {"status": "affected"}
+    assert facts.value("new1", "divest") == {"status": "unknown"}
+    assert facts.value("db1", "divest") == {"status": "residual"}
+    assert facts.value("web1", "divest_error") is None and facts.value("ghost", "divest") is None
+
+
+def test_host_value_reads_any_hostvars_mapping():
+    assert host_value({"x": 1, "ansible_facts": {"x": 2}}, "x") == 1
+    assert host_value({"ansible_facts": {"x": 2}}, "x") == 2
+    assert host_value({"ansible_facts": None}, "x") is None
+    assert host_value(None, "x") is None and host_value(object(), "x") is None
+
+
+def test_an_unreadable_cache_entry_raises(make_fleet):
+    fleet = make_fleet(INVENTORY, CACHED, plugin="mapping")
+
+    def boom(name):
+        raise OSError("disk on fire")
+
+    fleet.variable_manager._fact_cache.get = boom
+    facts = HostFacts(fleet.task_vars())
+    with pytest.raises(FactReadError, match="disk on fire"):
+        facts.read("web1", KEYS)
+    assert facts.value("web1", "divest") is None          # value(): unreadable reads as nothing
+    assert facts.read("ghost", KEYS) is None              # unknown before unreadable
+
+
+def test_keep_remembers_each_hosts_cached_facts(fleet):
+    for fast in (True, False):
+        facts = HostFacts(fleet.task_vars(), fast=fast, keep=True)
+        facts.read("web1", ("divest",))
+        facts.read("new1", ("divest",))
+        assert facts.cached["web1"]["os_family"] == "Debian"
+        assert not facts.cached["new1"]
+
+
+def test_names_and_groups_with_and_without_an_inventory(fleet):
+    tvars = fleet.task_vars()
+    facts = HostFacts(tvars)
+    assert facts.names("prod") == ["db1", "web1"] and facts.names("linux:!web*") == ["db1", "new1"]
+    assert sorted(facts.groups("web1")) == ["linux", "prod"]
+    fleet.inventory.subset("web1")
+    assert facts.names("linux") == ["db1", "new1", "web1", "web2"] and facts.names("linux", limits=True) == ["web1"]
+    plain = HostFacts(dict(tvars, hostvars={}), loader=fleet.loader)    # groups only: like the lookup
+    assert plain.names("prod") == ["db1", "web1"] and plain.names("linux:!web*") == ["db1", "new1"]
+    assert sorted(plain.groups("web1")) == ["linux", "prod"] and plain.groups("ghost") == []
+
+
+def test_a_plain_mapping_as_hostvars_is_read_the_public_way():
+    hostvars = {"h1": {"ansible_facts": {"divest": 1}}, "h2": {"divest": 2}, "h3": "not a mapping"}
+    facts = HostFacts({"hostvars": hostvars, "groups": {"all": ["h1", "h2", "h3"], "web": ["h1"]}})
+    assert not facts.fast
+    assert [facts.value(n, "divest") for n in ("h1", "h2", "h3", "h4")] == [1, 2, None, None]
+    assert facts.groups("h1") == ["web"]
+
+
+def test_background_errors_are_reported(tmp_path):
+    def boom(items):
+        raise OSError("disk full on %s" % items[0])
+    wait = in_background(boom, ["web1", "web2"], minimum=1)
+    with pytest.raises(RuntimeError, match="disk full on web"):
+        wait()
+    marker = tmp_path / "done"
+    wait = in_background(lambda items: marker.write_text(",".join(items)), ["a"], minimum=1)
+    wait()
+    assert marker.read_text() == "a"
+
+
+@pytest.mark.skipif(tuple(int(p) for p in ansible_version.split(".")[:2]) < (2, 19),
+                    reason="ansible-core before 2.19 has no cache payload wrapper")
+def test_fast_cache_reading_agrees_with_ansible(make_fleet):
+    cache = make_fleet(INVENTORY, CACHED).variable_manager._fact_cache
+    assert hasattr(cache, "__wrapped__")
+    get = fast_get(cache)
+    assert get is not cache.get
+    for name in CACHED:
+        assert get(name) == cache.get(name)
+    with pytest.raises(KeyError):
+        get("new1")
+
+
+class FakeInterposer(object):
+    """The shape of ansible-core 2.19+'s cache wrapper, to test the fast reading logic."""
+
+    _PAYLOAD_KEY = "__payload__"
+
+    def __init__(self, entries, official=None):
+        self.__wrapped__ = MagicMock()
+        self.__wrapped__.get.side_effect = lambda key: entries[key]
+        self.official = official or (lambda name: json.loads(entries["s1_" + name]["__payload__"]))
+        self.calls = 0
+
+    def _get_key(self, name):
+        return "s1_" + name
+
+    def get(self, name):
+        self.calls += 1
+        return self.official(name)
+
+
+def test_fast_reading_falls_back_to_ansible_when_in_doubt():
+    entries = {"s1_a": {"__payload__": json.dumps({"divest": {"x": 1}})},
+               "s1_b": {"__payload__": json.dumps({"divest": {"x": "__ansible_lookalike"}})},
+               "s1_c": {"__payload__": json.dumps({"divest": {"x": 3}})}}
+    cache = FakeInterposer(entries)
+    get = fast_get(cache)
+    assert get("a") == {"divest": {"x": 1}} and cache.calls == 1      # first one checked both ways
+    assert get("c") == {"divest": {"x": 3}} and cache.calls == 1      # then the fast path
+    assert get("b") == {"divest": {"x": "__ansible_lookalike"}} and cache.calls == 2   # marker: official
+    disagreeing = FakeInterposer(entries, official=lambda name: {"tagged": name})
+    get = fast_get(disagreeing)
+    assert get("a") == {"tagged": "a"} and get("c") == {"tagged": "c"}   # never trusted again
+    assert fast_get(MagicMock(spec=["get"])) is not None     # no wrapper: the plugin's get

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for plugin_utils/_files.py: atomic writes, and keeping ``generated_at`` while the
+content stays the same (the plan's files and the reports' alike)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _files as f
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _plan_report as pr
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report as r
+
+NOW = datetime.datetime(2026, 11, 28, 12, 0, 0, tzinfo=datetime.timezone.utc)
+LATER = NOW + datetime.timedelta(days=1)
+
+
+def test_write_bytes_atomic(tmp_path):
+    path = tmp_path / "a" / "b" / "f.txt"
+    old = os.umask(0o077)
+    try:
+        assert f.write_bytes_atomic(str(path), b"one") is True
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"one"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert f.write_bytes_atomic(str(path), b"one") is False
+    assert f.write_bytes_atomic(str(path), b"on") is True
+    assert path.read_bytes() == b"on"
+    assert sorted(os.listdir(path.parent)) == ["f.txt"]  # no temporary file left
+
+
+def test_write_bytes_atomic_errors(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(f.ReportWriteError, match="cannot create directory"):
+        f.write_bytes_atomic(str(blocker / "sub" / "f.json"), b"x")
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(f.ReportWriteError, match="is a directory"):
+        f.write_bytes_atomic(str(tmp_path / "dir.json"), b"x")
+
+
+def plan(now=NOW, version="12.1.0.1508"):
+    facts = {"schema": 1, "scanned_at": "2026-11-28T10:00:00Z", "status": "affected",
+             "platform": {"system": "Linux", "distribution": "debian", "version": "12"},
+             "scan": {"live": True, "skipped": [], "errors": []},
+             "findings": [{"vendor": "kaspersky", "product": "kesl", "name": "Kaspersky Endpoint Security for Linux",
+                           "version": version, "state": "installed", "role": "protection", "evidence": [],
+                           "removal": {"method": "package", "order": 10, "packages": ["kesl"], "reboot": False,
+                                       "password": "none"}}]}
+    return _planner.build_plan_parts({"web1": {"divest": facts, "groups": [], "error": None}}, {}, now=now)
+
+
+def plan_files(dest, formats=pr.FORMATS):
+    return {fmt: str(dest / pr.FILENAMES[fmt]) for fmt in formats}
+
+
+def test_previous_head_of_every_format(tmp_path):
+    document, parts = plan()
+    files = plan_files(tmp_path)
+    for fmt, data in pr.render(document, pr.FORMATS, parts).items():
+        f.write_bytes_atomic(files[fmt], data)
+    for fmt in pr.FORMATS:
+        assert f.previous_head({fmt: files[fmt]}, with_digest=True) == \
+            {"generated_at": "2026-11-28T12:00:00Z", "digest": document["digest"]}, fmt
+    report = r.build_identify_report({"a": {}}, "2026-11-27T10:05:00Z")
+    for fmt in ("json", "html"):
+        path = str(tmp_path / ("r." + fmt))
+        f.write_bytes_atomic(path, r.RENDERERS[fmt](report))
+        assert f.previous_head({fmt: path}) == {"generated_at": "2026-11-27T10:05:00Z", "digest": None}
+    assert f.previous_head({"csv": files["json"], "json": str(tmp_path / "missing")}) == \
+        {"generated_at": None, "digest": None}
+
+
+def test_prepare_keeps_the_time_of_the_same_plan(tmp_path):
+    document, parts = plan()
+    files = plan_files(tmp_path, ("json", "html"))
+    first = f.prepare(files, document, lambda doc: pr.render(doc, ("json", "html"), parts), digest=document["digest"])
+    assert first.changed == ["html", "json"] and first.document is document
+    first.write()
+    # the same plan later: the earlier time is kept, nothing to write, the document passed in is unchanged
+    again, parts = plan(LATER)
+    assert again["digest"] == document["digest"] and again["generated_at"] != document["generated_at"]
+    files = plan_files(tmp_path, ("json", "html", "md"))   # a format more: written with the earlier time too
+    second = f.prepare(files, again, lambda doc: pr.render(doc, ("json", "html", "md"), parts), digest=again["digest"])
+    assert second.document["generated_at"] == document["generated_at"] != again["generated_at"]
+    assert second.changed == ["md"] and second.previous["digest"] == document["digest"]
+    # another plan: the new time
+    other, parts = plan(LATER, "12.1.0.9999")
+    third = f.prepare(files, other, lambda doc: pr.render(doc, ("json", "html", "md"), parts), digest=other["digest"])
+    assert third.document is other and third.changed == ["html", "json", "md"]
+
+
+def test_prepare_without_digest_compares_the_bytes(tmp_path):
+    report = r.build_identify_report({"a": {}}, "2026-11-27T10:05:00Z")
+    files = {fmt: str(tmp_path / ("divest-identify." + fmt)) for fmt in r.FORMATS}
+
+    def render(doc):
+        return {fmt: r.RENDERERS[fmt](doc) for fmt in r.FORMATS}
+    f.prepare(files, report, render).write()
+    later = r.build_identify_report({"a": {}}, "2026-11-28T08:00:00Z")
+    same = f.prepare(files, later, render)
+    assert same.changed == [] and same.document["generated_at"] == "2026-11-27T10:05:00Z"
+    assert later["generated_at"] == "2026-11-28T08:00:00Z"
+    changed = f.prepare(files, r.build_identify_report({"a": {}, "b": {}}, "2026-11-28T08:00:00Z"), render)
+    assert changed.changed == ["csv", "html", "json"] and changed.document["generated_at"] == "2026-11-28T08:00:00Z"
+    changed.write()
+    assert json.loads(open(files["json"], "rb").read())["generated_at"] == "2026-11-28T08:00:00Z"
