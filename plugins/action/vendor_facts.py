@@ -24,7 +24,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import (
     now_utc,
 )
 
-COLLECTORS = {"linux": "fleetsec.divest.collect", "windows": "fleetsec.divest.win_collect"}
+COLLECTORS = {"linux": "fleetsec.divest.linux_inventory_info", "windows": "fleetsec.divest.win_inventory_info"}
 
 
 class ActionModule(ActionModuleBase):

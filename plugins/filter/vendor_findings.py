@@ -15,7 +15,7 @@ description:
     recorded earlier, imported from another tool, or collected from an offline image, and
     returns the same structure as C(ansible_facts.divest).
   - The raw inventory follows the collectors' documented schema (C(docs/raw-inventory.md)),
-    which is what M(fleetsec.divest.collect) or M(fleetsec.divest.win_collect) return as C(inventory).
+    which is what M(fleetsec.divest.linux_inventory_info) or M(fleetsec.divest.win_inventory_info) return as C(inventory).
 positional: catalogs
 options:
   _input:
@@ -36,8 +36,8 @@ options:
     type: str
 seealso:
   - module: fleetsec.divest.vendor_facts
-  - module: fleetsec.divest.collect
-  - module: fleetsec.divest.win_collect
+  - module: fleetsec.divest.linux_inventory_info
+  - module: fleetsec.divest.win_inventory_info
 """
 
 EXAMPLES = r"""

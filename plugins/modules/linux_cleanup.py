@@ -117,7 +117,7 @@ notes:
     product. Both modules share the same guarded deletion and file editing code.
 seealso:
   - module: fleetsec.divest.linux_remove
-  - module: fleetsec.divest.reinstall_block
+  - module: fleetsec.divest.linux_reinstall_block
 """
 
 EXAMPLES = r"""

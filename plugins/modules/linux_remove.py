@@ -169,7 +169,7 @@ notes:
     real against directory roots. They were NOT run on a real RHEL or SUSE host by this collection.
 seealso:
   - module: fleetsec.divest.linux_cleanup
-  - module: fleetsec.divest.reinstall_block
+  - module: fleetsec.divest.linux_reinstall_block
   - module: fleetsec.divest.vendor_facts
 """
 

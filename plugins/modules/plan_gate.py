@@ -124,7 +124,7 @@ notes:
     (RV(recipes)), so that the execute play reads a host's part from the gate's result instead
     of the plan being read once per host.
 seealso:
-  - module: fleetsec.divest.plan
+  - module: fleetsec.divest.removal_plan
   - module: fleetsec.divest.linux_remove
 """
 

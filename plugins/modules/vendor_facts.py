@@ -15,7 +15,7 @@ description:
     Linux or Windows host and returns them as C(ansible_facts.divest), with a status and one
     finding per product, with the evidence that matched and what removal needs.
   - One module round trip per host. The catalog is turned into a small query, the platform's
-    collector (M(fleetsec.divest.collect) on Linux, M(fleetsec.divest.win_collect) on Windows,
+    collector (M(fleetsec.divest.linux_inventory_info) on Linux, M(fleetsec.divest.win_inventory_info) on Windows,
     chosen by the connection's shell) gathers what matches it, and the matching is done on
     the controller.
   - Never changes the host. Returns real findings in check mode.
@@ -66,8 +66,8 @@ attributes:
     support: full
     platforms: [posix, windows]
 seealso:
-  - module: fleetsec.divest.collect
-  - module: fleetsec.divest.win_collect
+  - module: fleetsec.divest.linux_inventory_info
+  - module: fleetsec.divest.win_inventory_info
   - plugin: fleetsec.divest.vendor_findings
     plugin_type: filter
 notes:

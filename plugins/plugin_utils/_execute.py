@@ -4,7 +4,7 @@
 """Execute (BOD 17-01 day 90): the gate, drift, verification and outcomes, as pure functions.
 
 Controller side, standard library only, no Ansible imports (the ``plan_gate`` action, the
-``divest_drift`` / ``divest_verify`` filters, the execute report and the tests share them).
+``drift`` / ``verify`` filters, the execute report and the tests share them).
 
 * :func:`load_plan_file`, :func:`check_plan`: read an approved plan and refuse it, with one
   clear message, when the approved digest is missing, does not match, or the plan was edited

@@ -5,7 +5,7 @@
 
 Pure functions, controller side, standard library plus ``jmespath`` (for the host selector)
 and ansible-core's argument spec validator (for the policy, through ``_argspec``). The
-``fleetsec.divest.plan`` action reads the hosts' facts and hands them here; tests call these
+``fleetsec.divest.removal_plan`` action reads the hosts' facts and hands them here; tests call these
 functions directly. The document format, the digest rule and
 the policy are described in ``docs/plan.md``.
 

@@ -52,7 +52,7 @@ RUN_ID = "9be8e5eaa984"
 def _import(collections):
     sys.path.insert(0, collections)
     sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins", "plugin_utils"))
-    from ansible_collections.fleetsec.divest.plugins.action.plan import vendor_profiles
+    from ansible_collections.fleetsec.divest.plugins.action.removal_plan import vendor_profiles
     from ansible_collections.fleetsec.divest.plugins.plugin_utils import (
         _catalog, _execute, _execute_report, _plan_report, _planner, _report)
     return {"vendor_profiles": vendor_profiles, "catalog": _catalog, "execute": _execute,

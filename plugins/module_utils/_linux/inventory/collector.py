@@ -4,7 +4,7 @@
 """The Linux collector: gather the raw inventory of docs/raw-inventory.md.
 
 Plain functions, unit-testable without ``AnsibleModule``: the module
-``fleetsec.divest.collect`` builds a ``Query`` from its options and a ``Host`` the way the
+``fleetsec.divest.linux_inventory_info`` builds a ``Query`` from its options and a ``Host`` the way the
 removal modules do (``module.run_module``), and calls ``collect(query, host)``. Where things
 live on the host is ``layout``'s business. Commands (``rpm``, ``systemctl``) run through
 ``host.run``, always as an argument vector, never through a shell; nothing of the vendor is

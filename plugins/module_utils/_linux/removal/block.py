@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Blocking the reinstallation of a vendor's packages (``reinstall_block``).
+"""Blocking the reinstallation of a vendor's packages (``linux_reinstall_block``).
 
 * apt: ``/etc/apt/preferences.d/divest-<vendor>.pref`` pins the names (every architecture) to
   priority -1; the file is ours alone.
@@ -76,7 +76,7 @@ def _apt(host, record, vendor, names, present, backup):
 
 
 def block(host, vendor, packages, state="present", manager="auto", backup=False):
-    """Add (remove) the reinstall block; returns the result dict (see reinstall_block)."""
+    """Add (remove) the reinstall block; returns the result dict (see linux_reinstall_block)."""
     record = Record()
     if not isinstance(vendor, str) or not _VENDOR.match(vendor):
         raise RemovalError("vendor must be a catalog id ([a-z0-9_-]), got %r" % (vendor,))

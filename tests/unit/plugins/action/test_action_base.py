@@ -69,7 +69,7 @@ def test_every_action_validates_the_options_its_module_documents(name):
 
 def test_the_plan_policy_is_part_of_the_plan_arguments():
     from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
-    assert action_module("plan").ARGUMENT_SPEC["policy"]["options"] is _planner.POLICY_SPEC
+    assert action_module("removal_plan").ARGUMENT_SPEC["policy"]["options"] is _planner.POLICY_SPEC
     assert _planner.POLICY_SPEC["waves"]["mutually_exclusive"] == [["size", "percent", "by_group"]]
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the fleetsec.divest.plan action plugin.
+"""Unit tests for the fleetsec.divest.removal_plan action plugin.
 
 Most tests drive the action with a real inventory, variable manager and ``hostvars`` over a
 temporary jsonfile fact cache (the shared ``make_fleet`` fixture, conftest.py), so the fast
@@ -21,7 +21,7 @@ import yaml
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.fleetsec.divest.plugins.action import plan as action_plan
+from ansible_collections.fleetsec.divest.plugins.action import removal_plan as action_plan
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts, _planner
 
 NOW = datetime.datetime(2026, 11, 28, 12, 0, 0, tzinfo=datetime.timezone.utc)

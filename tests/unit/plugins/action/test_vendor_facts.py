@@ -45,7 +45,7 @@ def run(make_action):
 
 def test_linux_host_runs_the_python_collector_once(run):
     result, calls = run({})
-    assert [name for name, dummy in calls] == ["fleetsec.divest.collect"]
+    assert [name for name, dummy in calls] == ["fleetsec.divest.linux_inventory_info"]
     query = calls[0][1]
     assert "kesl" in query["packages"] and "kesl-supervisor" in query["units"]
     assert "display_names" not in query
@@ -57,7 +57,7 @@ def test_linux_host_runs_the_python_collector_once(run):
 def test_windows_host_runs_the_powershell_collector_with_the_same_matcher(run):
     inventory = json.loads((FIXTURES / "01-win10-kes12-agent.json").read_text(encoding="utf-8"))
     result, calls = run({}, shell_family="powershell", collected={"changed": False, "inventory": inventory})
-    assert [name for name, dummy in calls] == ["fleetsec.divest.win_collect"]
+    assert [name for name, dummy in calls] == ["fleetsec.divest.win_inventory_info"]
     query = calls[0][1]
     assert {"display_names", "publishers", "services", "drivers", "registry_keys"} <= set(query)
     assert "packages" not in query and "root" not in query

@@ -9,7 +9,7 @@ is no PowerShell here), so a renamed property (``DisplayVersion`` -> ``Version``
 every Windows host look clean without a single failing test. This test closes the gap from
 both ends:
 
-* what the collector emits is read from its source (``win_collect_contract.collector_contract``);
+* what the collector emits is read from its source (``win_inventory_contract.collector_contract``);
 * what the matcher reads is RECORDED: every recorded Windows inventory (and a few synthetic
   items for branches the recordings do not reach) goes through ``_matcher.match`` with each
   dict wrapped in a ``dict`` subclass that logs ``get``, ``[]``, ``in`` and iteration, per
@@ -35,7 +35,7 @@ pytest.importorskip("tree_sitter_powershell", reason="tree-sitter-powershell is 
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import SIGNATURES, load_catalogs  # noqa: E402
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import match  # noqa: E402
-from ansible_collections.fleetsec.divest.tests.unit.plugins.modules import win_collect_contract as contract  # noqa: E402
+from ansible_collections.fleetsec.divest.tests.unit.plugins.modules import win_inventory_contract as contract  # noqa: E402
 
 FIXTURES = sorted((pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "windows").glob("*.json"))
 TOP, PLATFORM = "<top level>", "<platform>"

@@ -597,7 +597,7 @@ def test_a_failed_uninstall_section_makes_a_host_unknown_not_clean():
 
 
 def test_an_unreadable_vendor_folder_makes_a_host_unknown_not_clean():
-    """win_collect reports a path it cannot look into as a `paths` error (not ObjectNotFound)."""
+    """win_inventory_info reports a path it cannot look into as a `paths` error (not ObjectNotFound)."""
     denied = ("%ProgramData%\\Kaspersky Lab: Access to the path 'C:\\ProgramData\\Kaspersky Lab' is denied.")
     facts = findings_of(windows(uninstall=[], errors=[{"section": "paths", "message": denied, "limit": False}]))
     assert facts["status"] == "unknown"

@@ -42,7 +42,7 @@ NEWER_CALLS = {  # text -> the Python version that brought it
 
 def test_there_is_node_code_to_check():
     names = {_shown(path) for path in NODE_FILES}
-    assert {"modules/collect.py", "modules/linux_remove.py", "module_utils/_patterns.py",
+    assert {"modules/linux_inventory_info.py", "modules/linux_remove.py", "module_utils/_patterns.py",
             "module_utils/_linux/layout.py", "module_utils/_linux/module.py",
             "module_utils/_linux/inventory/dpkg.py", "module_utils/_linux/removal/product.py"} <= names
 

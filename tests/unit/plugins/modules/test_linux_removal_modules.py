@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""linux_remove, linux_cleanup and reinstall_block end to end through AnsibleModule: a temporary
+"""linux_remove, linux_cleanup and linux_reinstall_block end to end through AnsibleModule: a temporary
 root, fake dpkg / dpkg-query / userdel on PATH (they keep the package states in a JSON file),
 check mode, a real run, a second run that changes nothing, failures, documentation."""
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 
-from ansible_collections.fleetsec.divest.plugins.modules import linux_cleanup, linux_remove, reinstall_block
+from ansible_collections.fleetsec.divest.plugins.modules import linux_cleanup, linux_remove, linux_reinstall_block
 
 from ansible_collections.fleetsec.divest.tests.unit.plugins.modules.module_runner import run_main
 
@@ -246,15 +246,15 @@ def test_reinstall_block_present_absent_and_idempotent(capsys, tmp_path, files, 
         write(root, inner, content)
     before = {inner: (root / inner.lstrip("/")).read_text() for inner in files}
     args = {"vendor": "kaspersky", "packages": ["klnagent64", "kesl"], "root": str(root)}
-    code, check, dummy = run(capsys, reinstall_block, args, check_mode=True, diff=True)
+    code, check, dummy = run(capsys, linux_reinstall_block, args, check_mode=True, diff=True)
     assert code == 0 and check["changed"] and check["manager"] == manager and check["path"] == path
     assert not exists(root, path) or path in files
-    code, done, dummy = run(capsys, reinstall_block, args)
+    code, done, dummy = run(capsys, linux_reinstall_block, args)
     assert code == 0 and done["changed"] and expect in (root / path.lstrip("/")).read_text()
-    assert set(done["counts"]) == documented_count_steps(reinstall_block)
-    code, again, dummy = run(capsys, reinstall_block, args)
+    assert set(done["counts"]) == documented_count_steps(linux_reinstall_block)
+    code, again, dummy = run(capsys, linux_reinstall_block, args)
     assert code == 0 and again["changed"] is False
-    code, lifted, dummy = run(capsys, reinstall_block, dict(args, state="absent"))
+    code, lifted, dummy = run(capsys, linux_reinstall_block, dict(args, state="absent"))
     assert code == 0 and lifted["changed"]
     for inner, content in before.items():
         if inner == path:
@@ -263,7 +263,7 @@ def test_reinstall_block_present_absent_and_idempotent(capsys, tmp_path, files, 
         assert not exists(root, path)
 
 
-@pytest.mark.parametrize("module, diff", [(linux_remove, "full"), (linux_cleanup, "full"), (reinstall_block, "full")])
+@pytest.mark.parametrize("module, diff", [(linux_remove, "full"), (linux_cleanup, "full"), (linux_reinstall_block, "full")])
 def test_documentation_matches_the_argument_spec(module, diff):
     doc = yaml.safe_load(module.DOCUMENTATION)
     spec = module.argument_spec()
@@ -401,10 +401,10 @@ def test_reinstall_block_with_root_never_writes_through_an_absolute_link(capsys,
     (root / "etc").mkdir(parents=True)
     os.symlink(str(outside), str(root / "etc/dnf"))
     args = {"vendor": "kaspersky", "packages": ["kesl"], "root": str(root), "manager": "dnf", "backup": True}
-    code, done, dummy = run(capsys, reinstall_block, args)
+    code, done, dummy = run(capsys, linux_reinstall_block, args)
     assert code == 0 and done["changed"] and list(outside.iterdir()) == []
     assert "excludepkgs=kesl" in (root / str(outside).lstrip("/") / "dnf.conf").read_text()
-    code, again, dummy = run(capsys, reinstall_block, args)
+    code, again, dummy = run(capsys, linux_reinstall_block, args)
     assert code == 0 and again["changed"] is False and list(outside.iterdir()) == []
 
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: collect
+module: linux_inventory_info
 short_description: Gather the raw inventory of a Linux host for vendor detection
 version_added: 0.1.0
 description:
@@ -146,7 +146,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Look for Kaspersky packages, services, processes, paths and repositories
-  fleetsec.divest.collect:
+  fleetsec.divest.linux_inventory_info:
     packages: [kesl, kesl-gui, kesl-astra, klnagent, klnagent64, "re:kav4(fs|ws|proxy)"]
     package_maintainers: ["re:kaspersky"]
     units: [kesl, kesl-supervisor, klnagent64]
@@ -163,7 +163,7 @@ EXAMPLES = r"""
     msg: "{{ raw.inventory.packages | map(attribute='name') | list }}"
 
 - name: Scan a disk image mounted at /mnt/img (an offline root)
-  fleetsec.divest.collect:
+  fleetsec.divest.linux_inventory_info:
     root: /mnt/img
     packages: [kesl, klnagent64]
     units: [kesl, klnagent64]

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: divest_drift
+name: drift
 short_description: Compare a host's fresh findings with what its plan expected
 version_added: 0.1.0
 author:
@@ -35,7 +35,7 @@ options:
 EXAMPLES = r"""
 - name: Compare
   ansible.builtin.set_fact:
-    drift: "{{ part.expect | fleetsec.divest.divest_drift(scan.ansible_facts.divest) }}"
+    drift: "{{ part.expect | fleetsec.divest.drift(scan.ansible_facts.divest) }}"
 """
 
 RETURN = r"""
@@ -62,15 +62,15 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._execute import drift
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
 
 
-def divest_drift(expect, facts, previous=None):
+def drift(expect, facts, previous=None):
     if expect is not None and not isinstance(expect, list):
-        raise AnsibleFilterError("divest_drift: the input must be a plan part's expect list")
-    return drift(expect or [], facts, previous if isinstance(previous, dict) else None)
+        raise AnsibleFilterError("drift: the input must be a plan part's expect list")
+    return _execute.drift(expect or [], facts, previous if isinstance(previous, dict) else None)
 
 
 class FilterModule(object):
     def filters(self):
-        return {"divest_drift": divest_drift}
+        return {"drift": drift}

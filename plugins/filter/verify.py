@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: divest_verify
+name: verify
 short_description: Say whether a host scans clean after its removal
 version_added: 0.1.0
 author:
@@ -34,7 +34,7 @@ options:
 EXAMPLES = r"""
 - name: Check
   ansible.builtin.assert:
-    that: (scan.ansible_facts.divest | fleetsec.divest.divest_verify).ok
+    that: (scan.ansible_facts.divest | fleetsec.divest.verify).ok
 """
 
 RETURN = r"""
@@ -55,15 +55,15 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._execute import verify
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
 
 
-def divest_verify(facts, absent=None, allow_drift=False):
+def verify(facts, absent=None, allow_drift=False):
     if not isinstance(facts, dict):
-        raise AnsibleFilterError("divest_verify: the input must be a host's divest facts")
-    return verify(facts, absent or [], bool(allow_drift))
+        raise AnsibleFilterError("verify: the input must be a host's divest facts")
+    return _execute.verify(facts, absent or [], bool(allow_drift))
 
 
 class FilterModule(object):
     def filters(self):
-        return {"divest_verify": divest_verify}
+        return {"verify": verify}

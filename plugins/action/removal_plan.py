@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action behind ``fleetsec.divest.plan`` (documentation: plugins/modules/plan.py).
+"""Action behind ``fleetsec.divest.removal_plan`` (documentation: plugins/modules/removal_plan.py).
 
 Runs on the controller only and never opens a connection. It reads every host's
 ``ansible_facts.divest`` (and ``divest_error``) in Python (``plugin_utils._hostfacts``), hands
@@ -87,7 +87,7 @@ def read_host(facts, name):
     try:
         view = facts.read(name, KEYS)
     except FactReadError as exc:
-        display.warning("fleetsec.divest.plan: cannot read the cached facts of %s: %s" % (name, exc))
+        display.warning("fleetsec.divest.removal_plan: cannot read the cached facts of %s: %s" % (name, exc))
         return {"divest": None, "groups": facts.groups(name), "error": None}
     if view is None:
         return None
@@ -125,7 +125,7 @@ class ActionModule(ActionModuleBase):
 
     ARGUMENT_SPEC = ARGUMENT_SPEC
     HOST_LISTS = ("hosts",)
-    RUN_ONCE = ("fleetsec.divest.plan plans the whole fleet in one task: run it with "
+    RUN_ONCE = ("fleetsec.divest.removal_plan plans the whole fleet in one task: run it with "
                 "'run_once: true' (or on localhost), otherwise every host repeats the same work.")
 
     def run(self, tmp=None, task_vars=None):
@@ -225,7 +225,7 @@ class ActionModule(ActionModuleBase):
         function that waits for the writes and raises if they failed (``None``: nothing to wait for)."""
         store = facts.store()
         if not store.persistent:
-            display.warning("fleetsec.divest.plan: the fact cache is the non-persistent '%s' plugin, so the hosts' "
+            display.warning("fleetsec.divest.removal_plan: the fact cache is the non-persistent '%s' plugin, so the hosts' "
                             "plan parts (%s) are not stored. Configure a persistent fact cache (fact_caching = "
                             "jsonfile, or AWX's fact storage) to let execute read them." % (store.name, FACT))
             result["host_facts"] = {"stored": 0, "unchanged": 0, "cache": store.name,

@@ -5,14 +5,14 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: divest_counts
+name: counts
 short_description: Add up the change counts of removal module results
 version_added: 0.1.0
 author:
   - fleetsec.divest developers (@fleetsec)
 description:
   - M(fleetsec.divest.linux_remove), M(fleetsec.divest.linux_cleanup) and
-    M(fleetsec.divest.reinstall_block) return C(counts), the number of changes per step (made,
+    M(fleetsec.divest.linux_reinstall_block) return C(counts), the number of changes per step (made,
     or predicted in check mode). This filter adds the counts of some results to a running total;
     the execute role keeps one per host (its outcome's C(changes)).
 positional: results
@@ -31,7 +31,7 @@ options:
 EXAMPLES = r"""
 - name: Add up
   ansible.builtin.set_fact:
-    changes: "{{ changes | default({}) | fleetsec.divest.divest_counts([removal]) }}"
+    changes: "{{ changes | default({}) | fleetsec.divest.counts([removal]) }}"
 """
 
 RETURN = r"""
@@ -43,7 +43,7 @@ _value:
 from collections.abc import Mapping
 
 
-def divest_counts(total, results):
+def counts(total, results):
     out = {str(k): int(v) for k, v in (total or {}).items() if isinstance(v, int)}
     for result in results or []:
         counts = result.get("counts") if isinstance(result, Mapping) else None
@@ -56,4 +56,4 @@ def divest_counts(total, results):
 
 class FilterModule(object):
     def filters(self):
-        return {"divest_counts": divest_counts}
+        return {"counts": counts}

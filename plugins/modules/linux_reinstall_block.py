@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: reinstall_block
+module: linux_reinstall_block
 short_description: Keep a vendor's removed packages from being installed again
 version_added: 0.1.0
 description:
@@ -84,13 +84,13 @@ seealso:
 
 EXAMPLES = r"""
 - name: Block Kaspersky packages from coming back
-  fleetsec.divest.reinstall_block:
+  fleetsec.divest.linux_reinstall_block:
     vendor: kaspersky
     packages: [kesl, kesl-gui, klnagent64]
   become: true
 
 - name: Lift the block again
-  fleetsec.divest.reinstall_block:
+  fleetsec.divest.linux_reinstall_block:
     vendor: kaspersky
     packages: [kesl, kesl-gui, klnagent64]
     state: absent

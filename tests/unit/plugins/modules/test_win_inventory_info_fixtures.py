@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The recorded Windows inventories (tests/unit/fixtures/windows) are what win_collect emits.
+"""The recorded Windows inventories (tests/unit/fixtures/windows) are what win_inventory_info emits.
 
-Keys are checked against the collector's own source (win_collect_contract), so a fixture cannot
+Keys are checked against the collector's own source (win_inventory_contract), so a fixture cannot
 drift from the collector; values against the rules the collector applies (types; text cleaned as
 the Linux collector's clean_text does: control characters but tab escaped as \\xNN, at most 512
 characters before '...[truncated]'; at most 1000 items; no Security Center on a server).
@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("tree_sitter", reason="tree-sitter is in tests/requirements.txt")
 pytest.importorskip("tree_sitter_powershell", reason="tree-sitter-powershell is in tests/requirements.txt")
 
-from ansible_collections.fleetsec.divest.tests.unit.plugins.modules import win_collect_contract as contract  # noqa: E402
+from ansible_collections.fleetsec.divest.tests.unit.plugins.modules import win_inventory_contract as contract  # noqa: E402
 
 FIXTURES = sorted((contract.REPO / "tests" / "unit" / "fixtures" / "windows").glob("*.json"))
 MAX_LENGTH = 512
@@ -74,7 +74,7 @@ def test_there_are_windows_fixtures():
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[path.stem for path in FIXTURES])
-def test_fixture_is_a_win_collect_inventory(path, emitted):
+def test_fixture_is_a_win_inventory_info_inventory(path, emitted):
     inventory = _load(path)
     assert set(inventory) == set(emitted.top_level) | {"_about"}
 

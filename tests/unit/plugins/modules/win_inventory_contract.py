@@ -7,7 +7,7 @@
   ``file:line:col: message`` with the offending source line; the parse test fails on any.
 * :func:`literal` evaluates a literal PowerShell expression (strings, numbers, ``$true``,
   ``@()``, ``'a', 'b'``, ``@{...}``, ``[Ordered]@{...}``): enough to read a module's ``$spec``.
-* :func:`collector_contract` reads, from ``plugins/modules/win_collect.ps1``, the property names
+* :func:`collector_contract` reads, from ``plugins/modules/win_inventory_info.ps1``, the property names
   the collector emits: the top-level keys, the ``platform`` keys and the item keys of every
   section. It relies on two conventions of that file, checked here (a violation raises
   :class:`ContractError` instead of silently missing keys):
@@ -21,7 +21,7 @@
 
 Usage from another test (the matcher's, for example)::
 
-    from ansible_collections.fleetsec.divest.tests.unit.plugins.modules.win_collect_contract import (
+    from ansible_collections.fleetsec.divest.tests.unit.plugins.modules.win_inventory_contract import (
         collector_contract)
     emitted = collector_contract().sections     # {'uninstall': frozenset({'key', ...}), ...}
 """
@@ -33,7 +33,7 @@ import pathlib
 import re
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
-COLLECTOR = REPO / "plugins" / "modules" / "win_collect.ps1"
+COLLECTOR = REPO / "plugins" / "modules" / "win_inventory_info.ps1"
 RAW_INVENTORY_DOC = REPO / "docs" / "raw-inventory.md"
 
 ITEM_FUNCTION = "add-divestitem"

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""fleetsec.divest.collect end to end, through AnsibleModule (arguments in, JSON out)."""
+"""fleetsec.divest.linux_inventory_info end to end, through AnsibleModule (arguments in, JSON out)."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 
-from ansible_collections.fleetsec.divest.plugins.modules import collect as module
+from ansible_collections.fleetsec.divest.plugins.modules import linux_inventory_info as module
 
 from ansible_collections.fleetsec.divest.tests.unit.plugins.modules.module_runner import run_main
 

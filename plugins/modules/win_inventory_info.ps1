@@ -228,7 +228,7 @@ Function Add-DivestItem {
     .SYNOPSIS
     Appends one item to a section, at most $MaxItems per section; the others are counted.
     .NOTES
-    tests/unit/plugins/modules/win_collect_contract.py reads the item keys of every call from
+    tests/unit/plugins/modules/win_inventory_contract.py reads the item keys of every call from
     this file, so pass -Section as a string (or a parameter with a ValidateSet) and -Item as a
     literal [Ordered]@{...}.
     #>

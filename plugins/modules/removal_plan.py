@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # This file only documents the module: the work is done on the controller by the action plugin
-# plugins/action/plan.py.
+# plugins/action/removal_plan.py.
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +11,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: plan
+module: removal_plan
 short_description: Plan the removal of a banned vendor's products across the fleet (BOD 17-01 day 60)
 version_added: 0.1.0
 author:
@@ -277,7 +277,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Plan the removal on every host of the inventory
-  fleetsec.divest.plan:
+  fleetsec.divest.removal_plan:
     pattern: all
     dest: divest-reports
     policy:
@@ -298,7 +298,7 @@ EXAMPLES = r"""
   run_once: true
 
 - name: One wave per group, Windows desktops only, KES protected by a password
-  fleetsec.divest.plan:
+  fleetsec.divest.removal_plan:
     hosts: "{{ groups['windows'] }}"
     policy:
       waves: {canary: 1, by_group: [desktops_pilot, desktops]}
@@ -307,7 +307,7 @@ EXAMPLES = r"""
   run_once: true
 
 - name: Which hosts need a fresh scan before planning?
-  fleetsec.divest.plan:
+  fleetsec.divest.removal_plan:
     pattern: all
     policy: {max_age: 24h}
     mode: stale

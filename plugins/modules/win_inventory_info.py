@@ -4,11 +4,11 @@
 # Copyright: fleetsec.divest contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This file only documents the module; the code is win_collect.ps1 beside it.
+# This file only documents the module; the code is win_inventory_info.ps1 beside it.
 
 DOCUMENTATION = r"""
 ---
-module: win_collect
+module: win_inventory_info
 short_description: Gather a raw inventory of a vendor's traces on a Windows host
 version_added: 0.1.0
 description:
@@ -32,7 +32,7 @@ description:
     .NET share (no C((?P<name>...)) groups); a pattern .NET cannot compile is ignored and reported
     in RV(inventory.errors).'
   - Everything read from the host is treated as data, as the Linux collector
-    M(fleetsec.divest.collect) does. Registry values of an unexpected type are converted
+    M(fleetsec.divest.linux_inventory_info) does. Registry values of an unexpected type are converted
     (C(REG_DWORD) to its decimal text, C(REG_MULTI_SZ) joined by spaces, C(REG_BINARY) to V(null)),
     control characters other than tab are escaped as C(\xNN), a string longer than 512
     characters is cut and marked C(...[truncated]), and a section returns at most 1000 items.
@@ -136,7 +136,7 @@ author:
 
 EXAMPLES = r"""
 - name: Look for Kaspersky traces (vendor_facts normally builds this query from the catalog)
-  fleetsec.divest.win_collect:
+  fleetsec.divest.win_inventory_info:
     display_names:
       - 're:Kaspersky.*'
       - 're:.*Kaspersky Security Center.*'

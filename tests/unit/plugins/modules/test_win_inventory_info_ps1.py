@@ -7,7 +7,7 @@
   deliberately broken snippet proves the same check reports problems;
 * every PowerShell module is an Ansible.Basic module whose ``$spec`` options equal the options
   of its Python documentation stub (type, elements, default, ...), both ways;
-* win_collect emits exactly the Windows properties docs/raw-inventory.md documents.
+* win_inventory_info emits exactly the Windows properties docs/raw-inventory.md documents.
 
 The parse is tree-sitter's view of PowerShell, not PowerShell's own parser. The grammar rejects
 a few valid constructs (``List`1[String]`` generic names, ``[Outer+Nested]`` types, ``1GB``
@@ -25,7 +25,7 @@ import yaml
 pytest.importorskip("tree_sitter", reason="tree-sitter is in tests/requirements.txt")
 pytest.importorskip("tree_sitter_powershell", reason="tree-sitter-powershell is in tests/requirements.txt")
 
-from ansible_collections.fleetsec.divest.tests.unit.plugins.modules import win_collect_contract as contract  # noqa: E402
+from ansible_collections.fleetsec.divest.tests.unit.plugins.modules import win_inventory_contract as contract  # noqa: E402
 
 REPO = contract.REPO
 PLUGINS = REPO / "plugins"
@@ -42,7 +42,7 @@ def _ids(paths):
 # --------------------------------------------------------------------------- syntax
 
 def test_there_is_powershell_to_check():
-    assert REPO / "plugins" / "modules" / "win_collect.ps1" in POWERSHELL_FILES
+    assert REPO / "plugins" / "modules" / "win_inventory_info.ps1" in POWERSHELL_FILES
 
 
 @pytest.mark.parametrize("path", POWERSHELL_FILES, ids=_ids(POWERSHELL_FILES))
@@ -78,11 +78,11 @@ def test_syntax_check_reports_missing_nodes_by_name():
 
 
 def test_syntax_check_catches_a_damaged_copy_of_the_collector():
-    source = (PLUGINS / "modules" / "win_collect.ps1").read_text(encoding="utf-8")
+    source = (PLUGINS / "modules" / "win_inventory_info.ps1").read_text(encoding="utf-8")
     assert not contract.syntax_problems(source)
     damaged = source.replace("    catch {\n", "    catch (\n", 1)
-    problems = contract.syntax_problems(damaged, "win_collect.ps1")
-    assert problems and problems[0].startswith("win_collect.ps1:")
+    problems = contract.syntax_problems(damaged, "win_inventory_info.ps1")
+    assert problems and problems[0].startswith("win_inventory_info.ps1:")
 
 
 def test_syntax_check_accepts_valid_code():
@@ -149,8 +149,8 @@ def test_check_mode_support_is_what_the_documentation_says(path):
     assert bool(spec.get("supports_check_mode")) == (support != "none")
 
 
-def test_win_collect_is_a_read_only_windows_module():
-    path = PLUGINS / "modules" / "win_collect.ps1"
+def test_win_inventory_info_is_a_read_only_windows_module():
+    path = PLUGINS / "modules" / "win_inventory_info.ps1"
     spec = contract.module_spec(path.read_bytes())
     assert spec["supports_check_mode"] is True
     attributes = _documentation(path)["attributes"]
@@ -163,7 +163,7 @@ def test_win_collect_is_a_read_only_windows_module():
     # Gathers only: nothing that writes, starts or stops anything.
     for verb in ("Set-", "Remove-", "New-Item", "Start-", "Stop-", "Invoke-Expression", "DeleteSubKey",
                  "CreateSubKey", "SetValue", "Restart-"):
-        assert verb not in source, "win_collect must not use %s" % verb
+        assert verb not in source, "win_inventory_info must not use %s" % verb
 
 
 def test_spec_reader_handles_the_literals_modules_use():
