@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import natural_key
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import text as _text
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import FAILURES, SETTLED
 
 __all__ = [
@@ -41,10 +42,6 @@ _WAVE_RANK = {"canary": 0, "management": 3}
 
 class GateError(ValueError):
     """The plan cannot be executed; the message says why and what to do."""
-
-
-def _text(value):
-    return _planner._text(value)  # pylint: disable=protected-access
 
 
 # ------------------------------------------------------------------------------------- plan

@@ -23,7 +23,8 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
+
+from ansible_collections.fleetsec.divest.plugins.module_utils._atomic import atomic_write
 
 __all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "prepare", "Prepared",
            "report_filenames", "write_reports", "REPORT_FORMATS"]
@@ -77,24 +78,10 @@ def write_bytes_atomic(path, data, mode=0o644):
     except OSError as exc:
         reason = "a file with that name exists" if isinstance(exc, FileExistsError) else (exc.strerror or exc)
         raise ReportWriteError("cannot create directory %s: %s" % (directory, reason))
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
+        atomic_write(path, data, mode)
     except OSError as exc:
         raise ReportWriteError("cannot write %s: %s" % (path, exc.strerror or exc))
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     return True
 
 

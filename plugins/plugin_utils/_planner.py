@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _argspec
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import natural_key, to_jsonable_fast
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import opt_text as _opt_text
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import text as _text
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import (
     BLOCKER_KINDS,
@@ -85,10 +86,6 @@ class PolicyError(ValueError):
 
 
 # ------------------------------------------------------------------------------------ values
-
-
-def _opt_text(value):
-    return None if value is None else _text(value)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -33,10 +33,9 @@ from __future__ import absolute_import, division, print_function
 import os
 import re
 import shutil
-import stat
-import tempfile
 import time
 
+from ansible_collections.fleetsec.divest.plugins.module_utils._atomic import atomic_write
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import RootFS
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.layout import MOUNTINFO, PROC, SYSTEMD_RUNNING
 
@@ -66,42 +65,6 @@ class RemovalError(Exception):
         super(RemovalError, self).__init__(msg)
         self.msg = msg
         self.details = details
-
-
-def atomic_write(path, data, mode=None):
-    """Replace ``path``'s content with ``data`` (bytes) atomically.
-
-    An existing file keeps its mode, owner and group; a new file gets ``mode`` (default
-    0644). The temporary file lives next to the target, so ``os.replace`` never crosses a
-    filesystem.
-    """
-    directory = os.path.dirname(path) or "."
-    try:
-        info = os.stat(path)
-    except OSError:
-        info = None
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".divest")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if info is not None:
-            os.chmod(tmp, stat.S_IMODE(info.st_mode))
-            try:
-                os.chown(tmp, info.st_uid, info.st_gid)
-            except OSError:
-                pass  # not root: the file keeps our ownership
-        else:
-            os.chmod(tmp, 0o644 if mode is None else mode)
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def backup_copy(path, now=None):
