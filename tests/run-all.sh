@@ -98,7 +98,13 @@ stage_molecule() {
     for s in $SCENARIOS; do
         local start=$SECONDS
         printf -- '-------- molecule %s\n' "$s"
-        molecule test -s "$s"
+        # CI keeps only the end of the output: on failure, repeat what failed where it is seen.
+        local log="$DIVEST_CACHE/molecule-$s.log"
+        if ! molecule test -s "$s" 2>&1 | tee "$log"; then
+            printf '\n======== molecule %s failed; what failed:\n' "$s"
+            sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '(FAILED |^.{0,12}E  |fatal: |ERROR )' | tail -n 40
+            return 1
+        fi
         timings+=("$(printf '  %-16s %4ds' "$s" $((SECONDS - start)))")
     done
 }

@@ -162,6 +162,16 @@ def wait_for(name, path, present=True, timeout=1200):
     return False
 
 
+def wait_idle(name, timeout=180):
+    """True once no dpkg, apt or apt-get process runs on the host."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sh(name, "pgrep -x 'dpkg|apt|apt-get' >/dev/null || echo idle").stdout.strip() == "idle":
+            return True
+        time.sleep(2)
+    return False
+
+
 def test_run_1_is_killed_between_two_removals_of_the_management_host():
     sh("t1-ksc", "mkdir -p /run/divest-fault && touch /run/divest-fault/ksc64.arm")
     proc = playbook(*approved("-e", f"divest_report_dir={REPORTS / 'run-1'}",
@@ -175,6 +185,9 @@ def test_run_1_is_killed_between_two_removals_of_the_management_host():
     # the server's uninstaller gives up: it is still installed
     sh("t1-ksc", "echo refuse > /run/divest-fault/ksc64.release")
     assert wait_for("t1-ksc", "/run/divest-fault/ksc64.waiting", present=False, timeout=60)
+    # prerm has returned; dpkg still runs postinst abort-remove and records the status: wait for it
+    # to exit (or a loaded machine reads the package half-configured)
+    assert wait_idle("t1-ksc"), sh("t1-ksc", "ps -eo pid,args").stdout
     packages = vendor_packages("t1-ksc")
     assert list(packages) == ["ksc64"] and packages["ksc64"][1] == "i", packages   # still installed
     # recorded as it happened: in the fact cache ...
