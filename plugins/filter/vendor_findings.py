@@ -65,6 +65,13 @@ _value:
       description: One entry per vendor product found, with evidence and removal data.
       type: list
       elements: dict
+    containers:
+      description:
+        - Vendor software running in containers on the host (from the raw inventory's
+          C(containers) section), listed apart, never a finding; present only when there is some.
+          See M(fleetsec.divest.vendor_facts).
+      type: list
+      elements: dict
 """
 
 from ansible.errors import AnsibleFilterError

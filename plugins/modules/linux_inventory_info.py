@@ -40,6 +40,15 @@ description:
     but "does not exist") is an RV(inventory.errors) entry of its section naming the path and the
     reason. The matcher does not call a host clean when the package database, the vendor's paths
     or the repository files have such an entry.
+  - What runs or lies in a container is not the host's own software. A matching process in
+    another PID namespace than the module's own, or in a cgroup that names a container the module
+    does not itself run in (podman C(libpod-<id>), Docker C(docker-<id>.scope) or C(/docker/<id>),
+    containerd C(cri-containerd-<id>.scope), CRI-O C(crio-<id>), the kubelet's C(/kubepods/.../<id>),
+    LXC C(lxc.payload.<name>) or C(/lxc/<name>)), and a matching path in container storage
+    (C(/var/lib/containers), C(/var/lib/docker), C(/var/lib/containerd), C(/var/lib/lxc),
+    C(~/.local/share/containers) ...) or a link leading there, are returned in
+    RV(inventory.containers), never in RV(inventory.processes) or RV(inventory.paths). Scanned from
+    inside a container (C(podman exec)), that container's processes are the host's.
   - Held vendor packages carry C(hold) (V(apt-mark), V(versionlock) or V(zypper-lock)) from dpkg's
     C(hold) selection, dnf/yum versionlock entries (C(/etc/dnf/plugins/versionlock.list),
     C(/etc/yum/pluginconf.d/versionlock.list), C(/etc/dnf/versionlock.toml)) and zypper locks
@@ -251,7 +260,9 @@ inventory:
         - {"name": "kesl", "kind": "systemd", "path": "/lib/systemd/system/kesl.service",
            "active": "active", "enabled": "enabled"}
     processes:
-      description: Running processes that match the query (C(name), C(pid), C(exe); C(exe) may be V(null)).
+      description:
+        - The host's own running processes that match the query (C(name), C(pid), C(exe); C(exe)
+          may be V(null)). Processes of containers are in RV(inventory.containers).
       type: list
       elements: dict
       returned: always
@@ -280,6 +291,26 @@ inventory:
       returned: always
       sample: [{"path": "/etc/apt/sources.list.d/kaspersky.list",
                 "line": "deb https://repo.example.com/kaspersky stable main"}]
+    containers:
+      description:
+        - What matches the query but belongs to containers on the host, not to the host.
+        - C(kind) V(process) (live scans) - C(name), C(pid), C(exe) as in RV(inventory.processes);
+          C(scope) V(container) (another PID namespace or a container's cgroup) or V(unknown) (its
+          PID namespace or cgroup could not be read and nothing places it in a container);
+          C(runtime) (V(podman), V(docker), V(containerd), V(cri-o), V(kubernetes), V(lxc)) and
+          C(id) (the container id, or the LXC container's name) when the cgroup names them, else
+          V(null); C(reason) says what told (V(cgroup), V(pid namespace)) or what could not be read.
+        - C(kind) V(path) - C(path), C(type), C(target), C(pattern) as in RV(inventory.paths), and
+          C(storage), the container storage directory the path lies in or leads into.
+      type: list
+      elements: dict
+      returned: always
+      sample:
+        - {"kind": "process", "name": "kesl", "pid": 4242, "exe": "/opt/kaspersky/kesl/libexec/kesl",
+           "scope": "container", "runtime": "podman", "reason": "cgroup",
+           "id": "1a3bb1070ecf6ebf618ce905632ee7a25587f855bf436908cb8028d565cd7701"}
+        - {"kind": "path", "path": "/var/opt/kaspersky", "type": "link", "pattern": "/var/opt/kaspersky",
+           "target": "/var/lib/docker/volumes/kav/_data", "storage": "/var/lib/docker"}
 """
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.collector import Query, collect

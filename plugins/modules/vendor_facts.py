@@ -125,7 +125,11 @@ ansible_facts:
             - V(clean) nothing found; V(affected) at least one product installed;
               V(residual) only leftovers; V(unknown) a source needed to call the host clean
               (Linux - package database, vendor paths, repository files; Windows - Uninstall
-              keys, vendor paths) could not be read or was read only in part, see C(scan.errors).
+              keys, vendor paths) could not be read or was read only in part, or a vendor process
+              may run on the host or in a container (its PID namespace could not be read), see
+              C(scan.errors).
+            - Vendor software running in containers on the host never makes it V(affected) or
+              V(residual), see C(containers).
           type: str
           sample: affected
         findings:
@@ -148,6 +152,31 @@ ansible_facts:
           description: How the scan went; C(root) and C(live) tell what was scanned, C(skipped)
             and C(errors) what could not be (the failures that make a host V(unknown) first).
           type: dict
+        containers:
+          description:
+            - Vendor software running in containers on this host (Linux), listed apart - it is the
+              container images', not the host's; it is never a finding, never part of C(status),
+              and execute never signals, stops or deletes it. Follow up on the container image.
+            - One entry per container and product - C(vendor), C(product), C(name) as in
+              C(findings); C(scope) V(container) (another PID namespace, a container's cgroup or
+              container storage) or V(unknown) (the process's PID namespace could not be read;
+              C(reason) says why, and the host is not called clean); C(runtime) and C(id) (the
+              container id, or the LXC name) when the cgroup names them, else V(null);
+              C(evidence) (process items with C(kind), C(name), C(pid); path items with C(kind),
+              C(name), C(storage)).
+            - Present only when there is some, at most 100 entries (C(containers_truncated)
+              counts the rest).
+          type: list
+          elements: dict
+          returned: when vendor software was seen in containers
+          sample:
+            - vendor: kaspersky
+              product: kesl
+              name: Kaspersky Endpoint Security for Linux
+              scope: container
+              runtime: podman
+              id: 1a3bb1070ecf6ebf618ce905632ee7a25587f855bf436908cb8028d565cd7701
+              evidence: [{kind: process, name: kesl, pid: 4242}]
 inventory:
   description: The collector's raw inventory (C(docs/raw-inventory.md)).
   returned: when O(return_inventory=true)

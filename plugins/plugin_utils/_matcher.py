@@ -31,6 +31,10 @@ PRESENT = frozenset(("installed", "unpacked", "half-installed", "half-configured
 CRITICAL = {"linux": ("packages", "paths", "repos"), "windows": ("uninstall", "paths")}
 #: Evidence items kept per finding; the rest is counted (facts stay compact, DESIGN.md).
 MAX_EVIDENCE = 40
+#: Entries of ``containers`` kept (one per container and product); the rest is counted.
+MAX_CONTAINERS = 100
+#: Raw ``containers`` item kinds and the signature each one is matched with.
+_CONTAINER_KINDS = {"process": "processes", "path": "paths"}
 _GUID = re.compile(r"^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$")
 _SERVICE_STATE = {"active": "running", "inactive": "stopped", "failed": "failed",
                   "activating": "starting", "deactivating": "stopping", "reloading": "running"}
@@ -367,6 +371,70 @@ def _owner(products, anchored, key, item, windows):
     return first
 
 
+def _container_owner(catalog, products, key, item, windows):
+    """``(product id, name)`` of the product a container item belongs to: the first product
+    whose signature matches it, else the vendor's leftovers; None when nothing matches."""
+    for product in products:
+        if _hit(product.signatures, key, item, windows):
+            return product.id, product.name
+    block = catalog.leftovers.platforms.get("linux")
+    if block and _hit(block[0], key, item, windows):
+        return "leftovers", catalog.leftovers.name
+    return None
+
+
+def _container_evidence(item):
+    if item.get("kind") == "path":
+        ev = {"kind": "path", "name": item.get("path"), "storage": item.get("storage")}
+        if item.get("type") == "link":
+            ev["target"] = item.get("target")
+        return _clip_evidence(ev)
+    return _clip_evidence({"kind": "process", "name": item.get("name"), "pid": item.get("pid")})
+
+
+def match_containers(inventory, catalogs):
+    """What the scan saw of the vendor in containers on the host (Linux ``containers``
+    section, docs/raw-inventory.md): ``(entries, unsure)``.
+
+    ``entries``: one per container and product, ``{vendor, product, name, scope, runtime, id,
+    evidence}``, sorted; never findings, so never the host's status nor a removal. ``unsure``:
+    the ``unknown`` items (a process whose pid namespace could not be read, that nothing else
+    places in a container), which keep a host without installed products from being called
+    clean or residual.
+    """
+    raw = inventory.get("containers")
+    if not isinstance(raw, list) or not raw:
+        return [], []
+    groups = {}
+    unsure = []
+    for catalog in catalogs:
+        products = catalog.for_platform("linux")
+        for item in raw:
+            if not isinstance(item, dict) or item.get("kind") not in _CONTAINER_KINDS:
+                continue
+            owner = _container_owner(catalog, products, _CONTAINER_KINDS[item["kind"]], item, False)
+            if owner is None:
+                continue
+            scope = "unknown" if item.get("scope") == "unknown" else "container"
+            key = (scope, _clip(item.get("runtime")), _clip(item.get("id")), catalog.vendor) + owner
+            entry = groups.get(key)
+            if entry is None:
+                entry = groups[key] = {"vendor": catalog.vendor, "product": owner[0], "name": owner[1],
+                                       "scope": scope, "runtime": key[1], "id": key[2], "evidence": []}
+                if scope == "unknown":
+                    entry["reason"] = _clip(item.get("reason"))
+                    unsure.append(entry)
+            entry["evidence"].append(_container_evidence(item))
+    entries = sorted(groups.values(), key=lambda e: (e["scope"] != "container", str(e["runtime"] or "~"),
+                                                     str(e["id"] or ""), e["vendor"], e["product"]))
+    for entry in entries:
+        entry["evidence"].sort(key=lambda ev: (ev["kind"], str(ev.get("name")), ev.get("pid") or 0))
+        if len(entry["evidence"]) > MAX_EVIDENCE:
+            entry["evidence_truncated"] = len(entry["evidence"]) - MAX_EVIDENCE
+            del entry["evidence"][MAX_EVIDENCE:]
+    return entries, unsure
+
+
 def match(inventory, catalogs, scanned_at=None):
     """Return the ``divest`` facts for one host's raw inventory."""
     platform = platform_of(inventory)
@@ -427,8 +495,14 @@ def match(inventory, catalogs, scanned_at=None):
             findings.append(_finding_dict(rest, leftover_recipe))
 
     errors = [e for e in inventory.get("errors") or [] if isinstance(e, dict)]
+    containers, unsure = match_containers(inventory, catalogs) if platform == "linux" else ([], [])
+    for entry in reversed(unsure):
+        # Where a vendor process runs could not be told: the host cannot be called clean.
+        seen = ", ".join("%s pid %s" % (ev.get("name"), ev.get("pid")) for ev in entry["evidence"])
+        errors.insert(0, {"section": "processes", "message": "%s (%s) may run on the host or in a container: %s"
+                          % (entry["name"], seen, entry.get("reason"))})
     # A note about the collector's output caps (limit: true) means the section was read.
-    critical = any(_is_critical(e, platform) for e in errors)
+    critical = bool(unsure) or any(_is_critical(e, platform) for e in errors)
     # The failures that decide the status come first, so a report or a plan blocker that
     # shows only the first errors shows why the host is not clean.
     errors.sort(key=lambda e: not _is_critical(e, platform))
@@ -456,4 +530,8 @@ def match(inventory, catalogs, scanned_at=None):
     }
     if platform == "linux":
         facts["scan"]["root"] = inventory.get("root", "/")
+    if containers:
+        facts["containers"] = containers[:MAX_CONTAINERS]
+        if len(containers) > MAX_CONTAINERS:
+            facts["containers_truncated"] = len(containers) - MAX_CONTAINERS
     return facts

@@ -59,7 +59,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import
 __all__ = [
     "SCHEMA", "STATUSES", "SCAN_STATUSES", "ERROR_STATUSES", "ALERTS", "CLEANED", "STATUS_TEXT", "CSV_COLUMNS",
     "FIELD_LIMIT", "EVIDENCE_LIMIT", "HTML_EVIDENCE_ITEMS", "FORMATS", "RENDERERS",
-    "build_identify_report", "host_entry", "evidence_text", "compact_summary",
+    "build_identify_report", "host_entry", "evidence_text", "compact_summary", "container_rows",
     "render_json", "render_csv", "render_html", "write_reports", "ReportWriteError",
 ]
 
@@ -215,6 +215,8 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome
       vendor came back is never reported clean (nor only unreachable).
     * ``last_status``: the scan's own status, when ``status`` is another one (an error or an
       alert).
+    * ``containers``: the fact's vendor software running in containers on the host (never
+      part of ``status`` nor ``findings``), only when there is some.
     * A fact that is not a mapping, or an unexpected ``status``, gives ``unknown`` with a
       ``scan.errors`` entry saying why.
     * Values are plain JSON types; strings are complete (see :func:`to_jsonable`).
@@ -241,6 +243,9 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome
             findings = data.get("findings")
             findings = to_jsonable(findings) if isinstance(findings, (list, tuple)) else []
             entry["findings"] = [f for f in findings if isinstance(f, dict)]
+            containers = data.get("containers")
+            if isinstance(containers, (list, tuple)) and containers:
+                entry["containers"] = [c for c in to_jsonable(containers) if isinstance(c, dict)]
             entry["platform"] = _platform(data.get("platform"))
             entry["scanned_at"] = opt_text(data.get("scanned_at"))
             if status not in SCAN_STATUSES:
@@ -293,6 +298,10 @@ def build_identify_report(hosts, generated_at, fact="divest", scan_result="dives
 
     A host counts once per product (``installed`` if any of its findings for the product is
     installed, else ``residual``) and once per distinct version of it.
+
+    ``summary.containers`` (only when some host has vendor software in containers):
+    ``{hosts, containers}``, the hosts and the distinct containers (runtime and id) where it
+    runs; the hosts' ``containers`` entries list them (:func:`container_rows`).
     """
     if isinstance(hosts, Mapping):
         items = hosts.items()
@@ -356,21 +365,36 @@ def build_identify_report(hosts, generated_at, fact="divest", scan_result="dives
     by_platform = [platforms[k] for k in sorted(
         platforms, key=lambda k: tuple(natural_key(part) for part in k))]
 
+    summary = {
+        "hosts": len(entries),
+        "by_status": by_status,
+        "alerts": alerts,
+        "by_product": by_product,
+        "by_platform": by_platform,
+    }
+    with_containers = [e for e in entries if e.get("containers")]
+    if with_containers:
+        summary["containers"] = {
+            "hosts": len(with_containers),
+            "containers": sum(len(set((text(c.get("runtime")), text(c.get("id"))) for c in e["containers"]))
+                              for e in with_containers),
+        }
     return {
         "schema": SCHEMA,
         "report": "identify",
         "title": text(title),
         "generated_at": text(generated_at),
         "fact": text(fact),
-        "summary": {
-            "hosts": len(entries),
-            "by_status": by_status,
-            "alerts": alerts,
-            "by_product": by_product,
-            "by_platform": by_platform,
-        },
+        "summary": summary,
         "hosts": entries,
     }
+
+
+def container_rows(document):
+    """``[(host, entry)]``: every host's vendor software in containers, hosts in natural order,
+    each host's entries in the fact's order (containers first, then the ``unknown`` ones)."""
+    return [(host["name"], item) for host in document.get("hosts", [])
+            for item in host.get("containers") or () if isinstance(item, Mapping)]
 
 
 def compact_summary(document, max_products=50):
@@ -645,6 +669,11 @@ def _host_details(entry, table):
                            " The findings below are from that scan." if entry.get("findings") else "")))
     for finding in entry.get("findings") or []:
         parts.extend(_finding_nodes(finding, table))
+    if entry.get("containers"):
+        parts.append(el("p", None, el("strong", None, "Vendor software running in containers on this host"),
+                        el("span", "muted", " (not the host's own: follow up on the container image)")))
+        parts.append(el("ul", None, [el("li", None, _container_text(item)) for item in entry["containers"]
+                                     [:HTML_EVIDENCE_ITEMS] if isinstance(item, Mapping)]))
     scan = entry.get("scan") or {}
     if isinstance(scan, Mapping):
         for key, label in (("errors", "Scan errors"), ("skipped", "Skipped")):
@@ -668,6 +697,8 @@ def _host_details(entry, table):
     evidence = sum(len(_evidence_list(f)) for f in findings)
     if findings:
         summary = "%s, %s" % (plural(len(findings), "finding"), plural(evidence, "evidence item"))
+    elif entry.get("containers"):
+        summary = "In containers"
     elif entry.get("alerts"):
         summary = "Why"
     elif error:
@@ -679,12 +710,42 @@ def _host_details(entry, table):
     return el("details", None, el("summary", None, summary), el("div", "details-body", parts))
 
 
+def _container_where(item):
+    """Where it runs, for people: ``podman 1a3bb1070ecf`` (a 64-digit id cut to 12, as the
+    runtimes' own listings show it), ``lxc web1``, ``another pid namespace``, or for an
+    ``unknown`` entry ``host or container? <why>``."""
+    if item.get("scope") == "unknown":
+        return "host or container? %s" % clean_text(item.get("reason"), 200)
+    cid = clean_text(item.get("id"), 200) if item.get("id") else ""
+    if len(cid) == 64 and all(char in "0123456789abcdef" for char in cid):
+        cid = cid[:12]
+    runtime = clean_text(item.get("runtime"), 40) if item.get("runtime") else ""
+    return " ".join(part for part in (runtime, cid) if part) or "another pid namespace"
+
+
+def _container_seen(item):
+    """What was seen: ``process kesl pid 4242, path /var/lib/docker/...``."""
+    seen = []
+    for ev in item.get("evidence") or ():
+        if isinstance(ev, Mapping):
+            seen.append(" ".join(clean_text(part) for part in (ev.get("kind"), ev.get("name")) if part)
+                        + (" pid %s" % clean_text(ev["pid"]) if ev.get("pid") is not None else ""))
+    return ", ".join(seen) or "?"
+
+
+def _container_text(item):
+    """One line: product, where it runs, what was seen."""
+    name = clean_text(item.get("name") or item.get("product"))
+    return "%s \u2014 %s: %s" % (name, _container_where(item), _container_seen(item))
+
+
 def _products_key(entry):
-    """What the "Products found" cell of a host with findings shows, or ``None``."""
+    """What the "Products found" cell of a host with findings or containers shows, or ``None``."""
     findings = entry.get("findings")
-    if not findings:
+    containers = len(entry.get("containers") or ())
+    if not findings and not containers:
         return None
-    return ("products",) + _typed(value for f in findings for value in (
+    return ("products", containers) + _typed(value for f in findings or () for value in (
         f.get("name") or f.get("product"), f.get("version"), f.get("state")))
 
 
@@ -707,6 +768,14 @@ def _products_node(entry):
         products.append(el("li", "muted", clean_text(entry["error"].get("message"), 160)))
     elif not products and entry["status"] == "unknown":
         products.append(el("li", "muted", "incomplete scan: %s" % clean_text(_host_error_text(entry), 160)))
+    containers = [c for c in entry.get("containers") or () if isinstance(c, Mapping)]
+    if containers:
+        names = []
+        for item in containers:
+            name = clean_text(item.get("name") or item.get("product"), 160)
+            if name not in names:
+                names.append(name)
+        products.append(el("li", "muted", "in containers, not the host's: %s" % ", ".join(names)))
     return el("ul", "plain", products) if products else ""
 
 
@@ -793,6 +862,8 @@ def render_html(document):
         platforms.append((platform_text(plat, with_system=True), plat["hosts"], alerted, by["affected"], by["residual"],
                           plat["hosts"] - alerted - by["affected"] - by["residual"] - by["clean"], by["clean"]))
     hosts = _hosts_table(document)
+    containers = [(name, _container_where(item), clean_text(item.get("name") or item.get("product")),
+                   _container_seen(item)) for name, item in container_rows(document)]
     return render_page(
         "identify.html.j2",
         title="%s \u2014 %s" % (document.get("title") or "Identify report", generated),
@@ -802,7 +873,8 @@ def render_html(document):
         document=document, generated=generated, banner=_banner(document),
         cards=[("Hosts", summary["hosts"], None, "in the play")] + [
             (label, summary["by_status"][status], status, hint) for status, (label, hint) in STATUS_TEXT.items()],
-        products=products, platforms=platforms, hosts=hosts,
+        products=products, platforms=platforms, hosts=hosts, containers=containers,
+        container_summary=summary.get("containers"),
         legend=[(_status_badge(status), hint) for status, (label, hint) in STATUS_TEXT.items()],
         field_limit=FIELD_LIMIT)
 

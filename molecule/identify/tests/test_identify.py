@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def hosts(report):
     return {h["name"]: h for h in report["hosts"]}
 
 
-EXTRA = {"ghost", "broken"}
+MACHINE = "scenario_machine"   # the machine running the scenario (ansible_connection: local)
+EXTRA = {"ghost", "broken", MACHINE}
 
 
 def test_every_inventory_host_is_accounted_for(report):
@@ -82,7 +84,7 @@ def test_evidence_says_why(report):
 def test_counts_and_csv_rows(report):
     by_status = report["summary"]["by_status"]
     assert (by_status["affected"], by_status["residual"], by_status["clean"], by_status["unreachable"],
-            by_status["failed"]) == (3, 1, 1, 1, 1)
+            by_status["failed"]) == (3, 1, 2, 1, 1)   # clean: the clean container and the machine
     with open(REPORTS / "run" / "divest-identify.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     # one row per host x product, one row for a host without findings
@@ -97,3 +99,33 @@ def test_html_report_is_self_contained():
     assert "<script src=" not in page and "<link " not in page
     for name in EXPECTED:
         assert name in page
+
+
+def container_id(host):
+    name = f"divest-{os.environ['DIVEST_NS']}-identify-{host}"
+    out = subprocess.run(["podman", "inspect", "--format", "{{.Id}}", name], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True, timeout=60)
+    return out.stdout.strip()
+
+
+def test_the_machine_running_the_fleet_is_clean_and_lists_the_containers_apart(report):
+    """The issue: scanned from the machine, the harness containers' kesl and klnagent daemons
+    (seen through the shared /proc) made it residual. They are the containers': no finding,
+    listed apart with podman and the container's id."""
+    machine = hosts(report)[MACHINE]
+    assert (machine["status"], machine["findings"]) == ("clean", [])
+    kesl12 = container_id("kesl12")
+    listed = {(c["runtime"], c["id"], c["product"]) for c in machine["containers"]}
+    assert {("podman", kesl12, "kesl"), ("podman", kesl12, "klnagent")} <= listed
+    assert all(c["scope"] == "container" for c in machine["containers"] if c["id"] == kesl12)
+    seen = {e["name"] for c in machine["containers"] if c["id"] == kesl12 for e in c["evidence"]}
+    assert {"kesl", "klnagent"} <= seen
+    # inside the container, the same daemons are the container's own (the host it is)
+    inside = {f["product"] for f in hosts(report)["kesl12"]["findings"]}
+    assert {"kesl", "klnagent"} <= inside and "containers" not in hosts(report)["kesl12"]
+
+
+def test_html_report_lists_the_containers_apart():
+    page = (REPORTS / "run" / "divest-identify.html").read_text(encoding="utf-8")
+    assert 'id="containers"' in page
+    assert f'<tr><th scope="row">{MACHINE}</th><td class="mono">podman {container_id("kesl12")[:12]}</td>' in page

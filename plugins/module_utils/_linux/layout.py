@@ -29,6 +29,9 @@ PROC = "/proc"
 MOUNTINFO = "/proc/self/mountinfo"
 #: Loaded kernel modules, inside ``PROC``.
 PROC_MODULES = "modules"
+#: The file locks held on the running system (pid and inode of each), inside ``PROC``: the
+#: removal names the process that holds the rpm transaction lock.
+PROC_LOCKS = "locks"
 
 # --- identity --------------------------------------------------------------------------------------
 
@@ -121,6 +124,9 @@ DPKG_UPDATES = DPKG_DIR + "/updates"
 #: Where rpm keeps its database (newer distributions first) and the files that prove it is one.
 RPM_DBPATHS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
 RPM_DBFILES = ("rpmdb.sqlite", "Packages", "Packages.db")
+#: rpm's transaction lock, inside the database directory (``%_rpmlock_path``: every rpm, dnf, yum
+#: and zypper transaction holds it with ``fcntl``; the removal waits while another process does).
+RPM_LOCK = ".rpm.lock"
 
 
 def probe_rpmdb(fs):
@@ -221,6 +227,47 @@ APT_PREFERENCES_DIR = "/etc/apt/preferences.d"
 APT_BLOCK = APT_PREFERENCES_DIR + "/divest-%s.pref"
 DNF_CONF = "/etc/dnf/dnf.conf"
 YUM_CONF = "/etc/yum.conf"
+
+# --- containers -----------------------------------------------------------------------------------
+
+#: Where container runtimes keep images, the filesystems of their containers and their volumes
+#: (inner paths, with the runtime that keeps them). What lies there is a container's, never the
+#: host's own software: the collector reports it apart and the removal never deletes or edits
+#: in it, whatever a recipe says. ``containers/storage`` serves podman, CRI-O and buildah.
+CONTAINER_STORAGE = (
+    ("/var/lib/containers", "containers-storage"),
+    ("/run/containers", "containers-storage"),
+    ("/var/lib/docker", "docker"),
+    ("/run/docker", "docker"),
+    ("/var/lib/containerd", "containerd"),
+    ("/run/containerd", "containerd"),
+    ("/var/lib/rancher/k3s/agent/containerd", "containerd"),
+    ("/var/lib/kubelet/pods", "kubernetes"),
+    ("/var/lib/lxc", "lxc"),
+    ("/var/lib/lxd", "lxd"),
+    ("/var/snap/lxd/common/lxd", "lxd"),
+    ("/var/lib/incus", "incus"),
+    ("/var/lib/machines", "systemd-nspawn"),
+)
+#: Rootless storage inside a home directory (``/home/<user>/.local/share/containers``).
+ROOTLESS_STORAGE = ((".local", "share", "containers"), (".local", "share", "docker"))
+
+
+def container_storage(inner):
+    """The container storage directory an inner path lies in (``/var/lib/docker`` for
+    ``/var/lib/docker/overlay2/x/diff/opt/kaspersky``), or None. The path is taken lexically:
+    resolve it first to know where a link leads."""
+    parts = [part for part in inner.split("/") if part and part != "."]
+    for directory, dummy in CONTAINER_STORAGE:
+        prefix = [part for part in directory.split("/") if part]
+        if parts[:len(prefix)] == prefix:
+            return directory
+    for index in range(len(parts)):
+        for tail in ROOTLESS_STORAGE:
+            if tuple(parts[index:index + len(tail)]) == tail:
+                return "/" + "/".join(parts[:index + len(tail)])
+    return None
+
 
 # --- what the residue guards protect ----------------------------------------------------------------
 

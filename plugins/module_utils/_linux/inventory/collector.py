@@ -22,6 +22,12 @@ short, a file or directory that cannot be read (anything but "does not exist") i
 ``errors`` entry of its section naming the path and the reason, so the matcher never calls
 a host clean on a scan that could not see everything.
 
+What runs or lies in a container is not the host's (``containers``): a process in another pid
+namespace than the collector's, or in a cgroup that names a container the collector does not
+run in (``proc.Scope``), and a path in container storage or leading there
+(``layout.CONTAINER_STORAGE``), are reported apart, with the runtime and the container id where
+the cgroup names them; a process whose namespace cannot be read goes there too, as ``unknown``.
+
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
 
@@ -53,7 +59,7 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.r
     parse_rpm_output,
     rpm_queryformat,
 )
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux.proc import iter_processes, list_pids
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.proc import HOST, Scope, iter_processes, list_pids
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.systemd import parse_show, show_argv
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import MAX_TEXT, clean_text, first_lines
 
@@ -65,7 +71,7 @@ __all__ = [
 ]
 
 SCHEMA = 1
-SECTIONS = ("packages", "units", "processes", "kernel_modules", "paths", "repos")
+SECTIONS = ("packages", "units", "processes", "kernel_modules", "paths", "repos", "containers")
 
 MAX_ITEMS = 1000          # items per section
 MAX_SECTION_ERRORS = 8    # failures kept per section (the rest is counted, never dropped)
@@ -469,10 +475,15 @@ def _unit_states(host, names, section):
 
 # --- processes and kernel modules (live only) ----------------------------------------------------
 
-def gather_processes(host, query, section):
+def gather_processes(host, query, section, containers=None):
+    """The running processes the query names: the host's own in ``section``; those of
+    containers (another pid namespace, or a cgroup naming a container the collector does not
+    run in) and those whose namespace cannot be read in ``containers`` (``kind: process``)."""
     if not query.processes:
         return
     proc = host.proc
+    if containers is None:
+        containers = section
     try:
         pids, cut = list_pids(proc, MAX_PROC_ENTRIES)
         found = sorted(iter_processes(proc, query.processes, pids=pids))
@@ -482,8 +493,17 @@ def gather_processes(host, query, section):
     if cut:
         section.error("%s lists more than %d processes; only %d were looked at", proc, MAX_PROC_ENTRIES,
                       MAX_PROC_ENTRIES)
+    scope = Scope(proc)
     for pid, name, exe in found:
-        section.add(name=name, pid=pid, exe=exe)
+        seen = scope.of(pid)
+        if seen is None:
+            continue  # ended while it was looked at
+        kind, runtime, cid, reason = seen
+        if kind == HOST:
+            section.add(name=name, pid=pid, exe=exe)
+        else:
+            containers.add(kind="process", name=name, pid=pid, exe=exe, scope=kind, runtime=runtime, id=cid,
+                           reason=reason)
 
 
 def gather_kernel_modules(host, query, section):
@@ -535,9 +555,23 @@ def _failed_path(fs, exc, asked):
     return name[len(prefix):] if name.startswith(prefix + "/") else asked
 
 
-def gather_paths(host, query, section):
+def _storage_of(fs, path):
+    """The container storage directory (``layout.CONTAINER_STORAGE``) ``path`` lies in or, its
+    links followed inside the root, leads into; None for the root's own paths."""
+    storage = layout.container_storage(path)
+    if storage is None:
+        try:
+            storage = layout.container_storage(fs.resolve(path))
+        except (OSError, ValueError):
+            storage = None
+    return storage
+
+
+def gather_paths(host, query, section, containers=None):
     """The query's paths that exist. A path whose existence cannot be told (a parent that
-    cannot be searched or listed) is an error naming the path that failed, once."""
+    cannot be searched or listed) is an error naming the path that failed, once. A path in
+    container storage, or a link leading there, is a container's: it goes to ``containers``
+    (``kind: path``), never to ``section``."""
     fs = host.fs
     seen = set()
     reported = set()
@@ -565,7 +599,12 @@ def gather_paths(host, query, section):
                 elif not _missing(exc):
                     failed(path, exc)
                 continue
-            section.add(path=path, type=_kind(info.st_mode), target=target, pattern=pattern)
+            storage = _storage_of(fs, path)
+            if storage is None:
+                section.add(path=path, type=_kind(info.st_mode), target=target, pattern=pattern)
+            elif containers is not None:
+                containers.add(kind="path", path=path, type=_kind(info.st_mode), target=target, pattern=pattern,
+                               storage=storage)
 
 
 def gather_repos(host, query, section):
@@ -667,12 +706,12 @@ def collect(query, host):
     _guard(gather_rpm, sections["packages"], host, query, sections["packages"], notes[1])
     _guard(gather_units, sections["units"], host, query, sections["units"], skipped)
     if live:
-        _guard(gather_processes, sections["processes"], host, query, sections["processes"])
+        _guard(gather_processes, sections["processes"], host, query, sections["processes"], sections["containers"])
         _guard(gather_kernel_modules, sections["kernel_modules"], host, query, sections["kernel_modules"])
     else:
         for name in ("processes", "kernel_modules"):
             skipped.append({"section": name, "reason": "offline root: only the live system has %s" % name.replace("_", " ")})
-    _guard(gather_paths, sections["paths"], host, query, sections["paths"])
+    _guard(gather_paths, sections["paths"], host, query, sections["paths"], sections["containers"])
     _guard(gather_repos, sections["repos"], host, query, sections["repos"])
     platform = read_platform(host, notes[0])
 

@@ -21,8 +21,9 @@ Files are read and written as bytes decoded with ``surrogateescape``, so bytes t
 UTF-8 survive an edit unchanged. Every write stays inside the root: the path is resolved with
 ``RootFS`` (links followed and re-rooted inside it, a file that does not exist yet included),
 missing directories are created inside it, and the directory written into (the temporary file,
-the backup, the file) is checked to be inside the root before anything is written. A file is
-deleted with the residue walker's :func:`delete_entry`: a link as a link, never through a link.
+the backup, the file) is checked to be inside the root before anything is written. A file in
+container storage (``layout.CONTAINER_STORAGE``), or a link leading into it, is never written: a
+container's files are not the host's. A file is deleted with the residue walker's :func:`delete_entry`: a link as a link, never through a link.
 
 Private to the collection: runs on managed nodes, standard library only, Python 3.6+.
 """
@@ -43,6 +44,7 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._linux.holds impor
     zypp_lock_applies,
 )
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import RemovalError
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.layout import container_storage
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.paths import UnsafePath, delete_entry
 
 __metaclass__ = type
@@ -413,6 +415,11 @@ def write_path(host, inner, create=False):
         raise RemovalError("cannot resolve %s: %s" % (inner, exc.strerror or exc))
     hostpath = host.fs.host(resolved)
     _inside_root(host, inner, hostpath)
+    storage = container_storage(inner) or container_storage(resolved)
+    if storage:
+        raise RemovalError("refusing to write %s: it %s container storage (%s); a container's files are never edited"
+                           % (inner, "lies in" if container_storage(inner) else "leads into", storage),
+                           refused=True, path=inner)
     if create and missing:
         try:
             os.makedirs(os.path.dirname(hostpath), 0o755)

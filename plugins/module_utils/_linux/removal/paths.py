@@ -17,6 +17,9 @@ a typo there must never cost a system directory or file. The rules, in the order
   for Kaspersky ``/opt/kaspersky``, ``/var/opt/kaspersky``, ``/etc/opt/kaspersky``,
   ``/var/log/kaspersky``; each passes the same guards and has no glob). Without them, every
   ``residue`` entry is refused;
+* nothing in container storage (``layout.CONTAINER_STORAGE``: ``/var/lib/containers``,
+  ``/var/lib/docker`` ..., rootless ``~/.local/share/containers``) is ever a residue path, a
+  vendor directory or a residue file: a container's filesystem is not the host's;
 * a file of the vendor outside those directories is named in ``residue_files`` (absolute, no
   glob): it is deleted when it is a file or a link, refused when it is a directory or one of
   :data:`PROTECTED_FILES` (``/etc/passwd``, ``/etc/sudoers``, ``/etc/fstab`` ...).
@@ -47,7 +50,11 @@ import os
 import stat
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import has_magic
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux.layout import SYSTEM_DIRS, SYSTEM_FILES
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.layout import (
+    SYSTEM_DIRS,
+    SYSTEM_FILES,
+    container_storage,
+)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import clean_text
 
 __metaclass__ = type
@@ -143,6 +150,10 @@ def check_pattern(pattern):
     normal = "/" + "/".join(parts)
     if is_protected(normal):
         raise UnsafePath("residue path %r is / , a top-level or a protected system directory" % (pattern,))
+    storage = container_storage(normal)
+    if storage:
+        raise UnsafePath("residue path %r lies in container storage (%s): a container's files are never deleted"
+                         % (pattern, storage))
     for index, part in enumerate(parts):
         if not has_magic(part):
             continue
@@ -582,7 +593,10 @@ def delete_entry(host, inner, check_mode=None):
     """Delete one file or link (as a link) at ``inner`` without following a link on the way;
     ``check_mode`` (default: the host's) only checks that it could. Returns its kind (``file``,
     ``link``), or None when it is not there. Raises :class:`UnsafePath` (a directory, a mount
-    point, a link on the way) or ``OSError``."""
+    point, a link on the way, container storage) or ``OSError``."""
+    storage = container_storage(inner)
+    if storage:
+        raise UnsafePath("%s lies in container storage (%s): a container's files are never deleted" % (inner, storage))
     tree = _Tree(host)
     try:
         done = tree.remove(inner, host.check_mode if check_mode is None else check_mode,

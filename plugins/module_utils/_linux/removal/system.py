@@ -8,7 +8,10 @@
   Names may be catalog patterns (``re:KSC[A-Za-z]*Web[A-Za-z]*``): they are matched against
   the unit files and init scripts on disk, found where the collector finds them (``layout``).
 * Processes are found the way the collector finds them (the base name of ``/proc/PID/exe``,
-  ``(deleted)`` stripped, else ``comm``), sent SIGTERM, waited for, then sent SIGKILL.
+  ``(deleted)`` stripped, else ``comm``), sent SIGTERM, waited for, then sent SIGKILL. Only the
+  host's own: a process in another pid namespace or a container's cgroup, or one whose
+  namespace cannot be read, is never signalled (a ``skip`` step says so); before each signal
+  the process is checked again (pid, start time, name, scope), so a reused pid is never hit.
 * Accounts are removed with ``userdel`` / ``groupdel`` (``--root`` for another root); uid or
   gid 0 is never touched.
 
@@ -31,7 +34,13 @@ import signal
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import RemovalError
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux.proc import iter_processes
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.proc import (
+    CONTAINER,
+    HOST,
+    Scope,
+    iter_processes,
+    start_time,
+)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.systemd import parse_show, show_argv
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import first_lines
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import PatternError, PatternSet
@@ -148,65 +157,129 @@ def _run_step(host, record, step, action, target, argv, tolerate=False, **detail
     record.step(step, action, target, **details)
 
 
-def find_processes(proc, names):
-    """``[(pid, name, exe)]`` of running processes whose name is in ``names`` (patterns),
-    never pid 1 nor this module's own process."""
+def _scan(proc, names, scope):
+    """``(own, others)``: the running processes whose name is in ``names`` (patterns), never pid
+    1 nor this module's own process. ``own``: the host's, ``[(pid, name, exe, start)]``;
+    ``others``: those of containers and those whose namespace cannot be read,
+    ``[(pid, name, exe, (scope, runtime, id, reason))]``."""
     wanted = _patterns("processes", names)
+    own, others = [], []
     if not wanted:
-        return []
+        return own, others
     try:
-        return sorted(iter_processes(proc, wanted, skip=(1, os.getpid())))
+        found = sorted(iter_processes(proc, wanted, skip=(1, os.getpid())))
     except OSError:
-        return []
+        return own, others
+    for pid, name, exe in found:
+        seen = scope.of(pid)
+        if seen is None:
+            continue  # ended meanwhile
+        if seen[0] == HOST:
+            own.append((pid, name, exe, start_time(proc, pid)))
+        else:
+            others.append((pid, name, exe, seen))
+    return own, others
+
+
+def find_processes(proc, names):
+    """``[(pid, name, exe)]`` of the host's own running processes whose name is in ``names``
+    (patterns), never pid 1 nor this module's own process, never a container's process nor
+    one whose pid namespace cannot be read."""
+    own, dummy = _scan(proc, names, Scope(proc))
+    return [(pid, name, exe) for pid, name, exe, dummy2 in own]
+
+
+def _still(proc, scope, pid, name, start):
+    """True when ``pid`` is still the host process found as ``name`` started at ``start``:
+    checked right before each signal, so a pid reused meanwhile (another process, maybe a
+    container's) is never signalled."""
+    if start_time(proc, pid) != start:
+        return False
+    current = list(iter_processes(proc, PatternSet([name]), pids=[str(pid)]))
+    if [(p, n) for p, n, dummy in current] != [(pid, name)]:
+        return False
+    seen = scope.of(pid)
+    return seen is not None and seen[0] == HOST
+
+
+def _signal(host, record, scope, process, sig, what):
+    """Send ``sig`` to one host process after checking it is still the one found; False when
+    it is gone (or is not that process any more)."""
+    pid, name, dummy, start = process
+    if not _still(host.proc, scope, pid, name, start):
+        return False
+    try:
+        host.kill(pid, sig)
+    except OSError as exc:
+        if exc.errno == errno.ESRCH:
+            return False
+        record.warn("cannot %s %s (pid %d): %s" % (what, name, pid, exc.strerror))
+    return True
+
+
+def _where(seen):
+    kind, runtime, cid, reason = seen
+    if kind == CONTAINER:
+        named = " ".join(part for part in (runtime, cid[:12] if cid else None) if part)
+        return "runs in a container (%s)" % (named or reason)
+    return "cannot be told from a container's (%s)" % reason
 
 
 def kill_processes(host, record, names, timeout=10):
-    """SIGTERM the recipe's processes still running, wait up to ``timeout`` s, SIGKILL the rest.
+    """SIGTERM the recipe's processes still running on the host, wait up to ``timeout`` s,
+    SIGKILL the rest.
 
-    Returns the processes still running afterwards (``[{pid, name, exe}]``).
+    Only the host's own processes are signalled: a process in another pid namespace or in a
+    container's cgroup (``proc.Scope``), or one whose namespace cannot be read, is left alone
+    and recorded as skipped, whatever the recipe says. Each signal goes only to the process that
+    was found (same pid, start time, name and scope, checked right before it is sent).
+
+    Returns the host processes still running afterwards (``[{pid, name, exe}]``).
     """
     if not names:
         return []
     if not host.live:
         return []
-    running = find_processes(host.proc, names)
+    scope = Scope(host.proc)
+    running, others = _scan(host.proc, names, scope)
+    for pid, name, exe, seen in others:
+        record.step("processes", "skip", name, changed=False, pid=pid, exe=exe, scope=seen[0], runtime=seen[1],
+                    container=seen[2], reason="%s: never signalled from the host" % _where(seen))
     if not running:
         return []
     if host.check_mode:
-        for pid, name, exe in running:
+        for pid, name, exe, dummy in running:
             record.step("processes", "kill", name, pid=pid, exe=exe)
         return []
-    for pid, name, exe in running:
-        try:
-            host.kill(pid, signal.SIGTERM)
-        except OSError as exc:
-            if exc.errno != errno.ESRCH:
-                record.warn("cannot signal %s (pid %d): %s" % (name, pid, exc.strerror))
+    for process in running:
+        _signal(host, record, scope, process, signal.SIGTERM, "signal")
     deadline = host.monotonic() + max(0, timeout)
-    pids = set(pid for pid, dummy, dummy2 in running)
+
+    def alive_now(among):
+        now = set((pid, start) for pid, dummy, dummy2, start in _scan(host.proc, names, scope)[0])
+        return set(key for key in among if key in now)
+
+    found = set((pid, start) for pid, dummy, dummy2, start in running)
     while True:
-        alive = set(pid for pid, dummy, dummy2 in find_processes(host.proc, names)) & pids
+        alive = alive_now(found)
         if not alive or host.monotonic() >= deadline:
             break
         host.sleep(0.2)
-    for pid, name, exe in running:
-        if pid in alive:
-            try:
-                host.kill(pid, signal.SIGKILL)
-            except OSError as exc:
-                if exc.errno != errno.ESRCH:
-                    record.warn("cannot kill %s (pid %d): %s" % (name, pid, exc.strerror))
+    for process in running:
+        pid, name, exe, start = process
+        if (pid, start) in alive:
+            _signal(host, record, scope, process, signal.SIGKILL, "kill")
             record.step("processes", "kill", name, pid=pid, exe=exe, signal="KILL")
         else:
             record.step("processes", "kill", name, pid=pid, exe=exe, signal="TERM")
     if alive:
         end = host.monotonic() + 2
         while host.monotonic() < end:
-            if not set(pid for pid, dummy, dummy2 in find_processes(host.proc, names)) & alive:
+            if not alive_now(alive):
                 break
             host.sleep(0.2)
-    left = [p for p in find_processes(host.proc, names) if p[0] in pids]
-    return [{"pid": pid, "name": name, "exe": exe} for pid, name, exe in left]
+    left = alive_now(found)
+    return [{"pid": pid, "name": name, "exe": exe} for pid, name, exe, start in running if (pid, start) in left]
 
 
 def _read_db(host, path):

@@ -934,7 +934,8 @@ def test_full_offline_inventory(tmp_path):
                "/var/log/kaspersky", "/usr/bin/kesl-control"],
         repos=["re:kaspersky"])
     assert set(result) == {"schema", "platform", "root", "live", "skipped", "errors", "packages", "units",
-                           "processes", "kernel_modules", "paths", "repos"}
+                           "processes", "kernel_modules", "paths", "repos", "containers"}
+    assert result["containers"] == []
     assert result["schema"] == 1 and result["root"] == str(root) and result["live"] is False
     assert result["platform"] == {"system": "Linux", "distribution": "debian", "version": "12"}
     assert result["errors"] == []

@@ -216,4 +216,4 @@ def test_documentation_matches_the_argument_spec():
     yaml.safe_load(module.EXAMPLES)
     returned = yaml.safe_load(module.RETURN)["inventory"]["contains"]
     assert set(returned) == {"schema", "platform", "root", "live", "skipped", "errors", "packages", "units",
-                             "processes", "kernel_modules", "paths", "repos"}
+                             "processes", "kernel_modules", "paths", "repos", "containers"}

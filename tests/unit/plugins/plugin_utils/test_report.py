@@ -21,7 +21,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils import _html as h
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report as r
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _text as t
 from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.hostile_text import invisible
-from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.pages import page_data, parse
+from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.pages import page_data, parse, table_text
 
 NOW = "2026-11-27T10:05:00Z"
 LATER = "2026-11-28T08:00:00Z"
@@ -832,3 +832,84 @@ def test_hostile_outcome_reason_is_text_everywhere():
     formula = with_outcome(scanned("clean", scanned_at=AFTER), dict(outcome(healthy=False), reason="\u00a0=1+1"))
     assert dict(zip(r.CSV_COLUMNS, csv_rows(build({"h1": formula}))[1]))["execute_reason"] == "'\u00a0=1+1"
     assert json.loads(r.render_json(doc))["hosts"][0]["execute"]["reason"] == evil
+
+
+# --------------------------------------------------------------------------------------------
+# Vendor software in containers on a host
+# --------------------------------------------------------------------------------------------
+
+POD = "1a3bb1070ecf6ebf618ce905632ee7a25587f855bf436908cb8028d565cd7701"
+
+
+def in_container(product="kesl", name="Kaspersky Endpoint Security for Linux", runtime="podman", cid=POD,
+                 pids=(4242,), process="kesl", scope="container", reason=None):
+    entry = {"vendor": "kaspersky", "product": product, "name": name, "scope": scope, "runtime": runtime,
+             "id": cid, "evidence": [{"kind": "process", "name": process, "pid": pid} for pid in pids]}
+    if reason:
+        entry["reason"] = reason
+    return entry
+
+
+def container_host(status="clean", findings=(), containers=()):
+    hostvars = scanned(status, findings)
+    hostvars["ansible_facts"]["divest"]["containers"] = list(containers)
+    return hostvars
+
+
+def container_fleet():
+    return {
+        "node1": container_host(containers=[
+            in_container(), in_container("klnagent", "Kaspersky Security Center Network Agent for Linux",
+                                         pids=(4300,), process="klnagent"),
+            in_container(runtime="lxc", cid="web1", pids=(6000,))]),
+        "node2": container_host("affected", [kesl()], [in_container(runtime="docker", cid="9f" * 32, pids=(5000,))]),
+        "plain": scanned("clean"),
+    }
+
+
+def test_containers_are_listed_apart_and_never_counted_as_findings():
+    doc = build(container_fleet())
+    assert doc["summary"]["by_status"]["clean"] == 2 and doc["summary"]["by_status"]["affected"] == 1
+    assert doc["summary"]["containers"] == {"hosts": 2, "containers": 3}   # node1: podman + lxc, node2: docker
+    assert [p["product"] for p in doc["summary"]["by_product"]] == ["kesl"]  # node2's own kesl only
+    node1 = host(doc, "node1")
+    assert (node1["status"], node1["findings"]) == ("clean", [])
+    assert [(c["runtime"], c["product"]) for c in node1["containers"]] == [
+        ("podman", "kesl"), ("podman", "klnagent"), ("lxc", "kesl")]
+    assert "containers" not in host(doc, "plain")
+    assert [(name, item["id"]) for name, item in r.container_rows(doc)] == [
+        ("node1", POD), ("node1", POD), ("node1", "web1"), ("node2", "9f" * 32)]
+
+
+def test_a_fleet_without_containers_has_no_container_summary():
+    assert "containers" not in build(fleet())["summary"]
+
+
+def test_html_lists_vendor_software_in_containers_apart():
+    page = r.render_html(build(container_fleet())).decode("utf-8")
+    assert 'id="containers"' in page and "Vendor software running in containers" in page
+    assert "Vendor software runs in 3 containers on 2 hosts" in page
+    assert ('<tr><th scope="row">node1</th><td class="mono">podman 1a3bb1070ecf</td>'
+            '<td>Kaspersky Endpoint Security for Linux</td><td>process kesl pid 4242</td></tr>') in page
+    assert '<td class="mono">lxc web1</td>' in page
+    rows = {row[0]: row for row in table_text(page, "hosts-table")}
+    assert "in containers, not the host's: Kaspersky Endpoint Security for Linux, Kaspersky Security Center " \
+           "Network Agent for Linux" in rows["node1"][3]
+    assert "Vendor software running in containers on this host" in rows["node1"][5]
+
+
+def test_html_without_containers_has_no_container_section():
+    page = r.render_html(build(fleet())).decode("utf-8")
+    assert 'id="containers"' not in page
+
+
+def test_an_unknown_scope_is_shown_with_its_reason():
+    hosts = {"odd": container_host("unknown", containers=[
+        in_container(runtime=None, cid=None, scope="unknown", reason="pid namespace unreadable: Permission denied")])}
+    page = r.render_html(build(hosts)).decode("utf-8")
+    assert "host or container? pid namespace unreadable: Permission denied" in page
+
+
+def test_csv_rows_stay_one_per_host_and_finding_with_containers():
+    rows = csv_rows(build(container_fleet()))
+    assert [(row[0], row[6]) for row in rows[1:]] == [("node1", ""), ("node2", "kesl"), ("plain", "")]
