@@ -52,6 +52,7 @@ ARGUMENT_SPEC = dict(
     phase=dict(type="str", default="identify", choices=list(PHASES)),
     dest=dict(type="path", required=True),
     hosts=dict(type="list", elements="str"),
+    pattern=dict(type="str"),
     formats=dict(type="list", elements="str", default=list(_report.FORMATS),
                  choices=list(_report.FORMATS)),
     fact=dict(type="str", default="divest"),
@@ -85,6 +86,7 @@ def read_hosts(facts, names, keys, scan_result, flat=False):
 class ActionModule(ActionModuleBase):
 
     ARGUMENT_SPEC = ARGUMENT_SPEC
+    MUTUALLY_EXCLUSIVE = [("hosts", "pattern")]
     RUN_ONCE = ("fleetsec.divest.report writes one report for all hosts: run it "
                 "with 'run_once: true', otherwise every host rewrites the same files.")
 
@@ -100,7 +102,11 @@ class ActionModule(ActionModuleBase):
             if not isinstance(gate, Mapping) or "order" not in gate:
                 raise AnsibleActionFail("the %s report needs the result of fleetsec.divest.plan_gate in the variable "
                                         "%r (register it in the gate play)" % (args["phase"], args["gate"]))
+        facts = HostFacts(task_vars, loader=self._loader)
         hosts = args["hosts"]
+        if hosts is None and args["pattern"] is not None:
+            # the report-only playbook: every host of the pattern, as the plan reads them (no --limit)
+            hosts = facts.names(args["pattern"])
         if hosts is None and gate is not None:
             extra = [i.get("host") for i in gate.get("not_in_plan") or [] if isinstance(i, Mapping)]
             # the plan's hosts this run did not target stay in the report (their earlier outcome, or still to do)
@@ -112,7 +118,7 @@ class ActionModule(ActionModuleBase):
                                         "available (is the task running inside a play?)")
         hosts = [str(h) for h in dict.fromkeys(hosts)]
 
-        data = read_hosts(HostFacts(task_vars, loader=self._loader), hosts, phase["keys"](args), args["scan_result"],
+        data = read_hosts(facts, hosts, phase["keys"](args), args["scan_result"],
                           flat=phase.get("flat", False))
 
         dest = os.path.abspath(os.path.expanduser(args["dest"]))

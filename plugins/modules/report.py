@@ -62,8 +62,17 @@ options:
       - Defaults to C(ansible_play_hosts_all), every host of the play, including the ones that
         failed or were unreachable.
       - A name the inventory does not know is reported as V(not_scanned).
+      - Mutually exclusive with O(pattern).
     type: list
     elements: str
+  pattern:
+    description:
+      - The hosts to report on, as an inventory pattern (V(all), V(linux:&prod)), resolved in the
+        inventory without C(--limit), as the plan resolves its hosts. The report-only playbook
+        (C(fleetsec.divest.report)) rebuilds the fleet report this way from the fact cache, in a
+        play on C(localhost) that contacts no host.
+      - Mutually exclusive with O(hosts).
+    type: str
   formats:
     description:
       - The files to write.
