@@ -179,10 +179,9 @@ def fill_dpkg(container, count=2500):
 
 def collector_time(container, query):
     base = "/tmp/divest-bench/ansible_collections/fleetsec/divest/plugins/module_utils"
-    sh("podman", "exec", container, "mkdir", "-p", base)
-    # the node-side code the collector imports: the _linux package and the shared patterns
-    for name in ("_linux", "_patterns.py"):
-        sh("podman", "cp", os.path.join(ROOT, "plugins", "module_utils", name), "%s:%s/%s" % (container, base, name))
+    sh("podman", "exec", container, "mkdir", "-p", os.path.dirname(base))
+    # the node-side code the collector imports: all of module_utils (what it imports changes)
+    sh("podman", "cp", os.path.join(ROOT, "plugins", "module_utils"), "%s:%s" % (container, base))
     out = sh("podman", "exec", container, "python3", "-c", COLLECTOR_TIMER, json.dumps(query)).stdout
     return json.loads(out)
 
