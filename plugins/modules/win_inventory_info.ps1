@@ -5,9 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 
-[Diagnostics.CodeAnalysis.SuppressMessageAttribute('PSAvoidUsingWMICmdlet', '',
-    Justification = 'Get-WmiObject is the fallback for hosts without the CIM cmdlets')]
-param()
+Set-StrictMode -Version 2.0
 
 # Windows collector: gathers a raw inventory (docs/raw-inventory.md) and decides nothing.
 # The vendor_facts action builds the query from the catalog; the matcher on the controller
@@ -24,7 +22,11 @@ param()
 #   by an early one; `errors` holds at most $MaxErrors entries; an `errors` entry says when a cap
 #   was hit;
 # * registry reads use explicit registry views, so a 32-bit host process sees the same as a
-#   64-bit one.
+#   64-bit one;
+# * every CIM query has a time limit ($CimTimeoutSec): a hung WMI provider fails its section;
+# * every regular expression is built once, as a [Regex] object (Get-DivestQuery and the
+#   constants below): .NET caches only 15 patterns of the static [Regex]:: methods, and the
+#   Uninstall loop would rebuild the catalog's ~26 patterns for every entry.
 
 $spec = @{
     options = @{
@@ -51,6 +53,10 @@ $SectionErrors = @{}
 $TruncatedMark = '...[truncated]'
 $RegexOptions = [System.Text.RegularExpressions.RegexOptions]'IgnoreCase, CultureInvariant'
 $RegexTimeout = [TimeSpan]::FromSeconds(2)
+$CimTimeoutSec = 30
+$LoneSurrogate = New-Object -TypeName System.Text.RegularExpressions.Regex -ArgumentList @(
+    '[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]')
+$ControlCharacter = New-Object -TypeName System.Text.RegularExpressions.Regex -ArgumentList @('[\x00-\x08\x0A-\x1F\x7F]')
 $UninstallSubKey = 'SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'
 $UninstallSubKey32 = 'SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
 $Is64BitOS = [Environment]::Is64BitOperatingSystem
@@ -62,6 +68,8 @@ $inventory = [Ordered]@{
         distribution = $null
         version = $null
         product_type = $null
+        edition_id = $null
+        build = $null
     }
     live = $true
     skipped = New-Object -TypeName System.Collections.Generic.List[Object]
@@ -119,7 +127,7 @@ Function ConvertTo-DivestString {
         return $null
     }
 
-    $text = [Regex]::Replace($text, '[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]', [String][Char]0xFFFD)
+    $text = $LoneSurrogate.Replace($text, [String][Char]0xFFFD)
     $cut = $text.Length -gt $Limit
     if ($cut) {
         $end = $Limit
@@ -131,7 +139,7 @@ Function ConvertTo-DivestString {
             $counters.truncated = $counters.truncated + 1
         }
     }
-    if ([Regex]::IsMatch($text, '[\x00-\x08\x0A-\x1F\x7F]')) {
+    if ($ControlCharacter.IsMatch($text)) {
         $builder = New-Object -TypeName System.Text.StringBuilder -ArgumentList @($text.Length + 16)
         foreach ($char in $text.ToCharArray()) {
             $code = [Int32]$char
@@ -153,40 +161,37 @@ Function ConvertTo-DivestString {
 Function Test-DivestPattern {
     <#
     .SYNOPSIS
-    The first pattern that matches Value, or $null: the rules of plugins/module_utils/_patterns.py.
+    The text of the first pattern that matches Value, or $null: the rules of
+    plugins/module_utils/_patterns.py.
     .DESCRIPTION
-    * a plain pattern is an exact name, compared without case (ordinal);
-    * 're:<expr>' is a .NET regular expression that must match the whole value, tested as
-      \A(?:<expr>)\z without case (\z, not $: $ would also accept a trailing newline);
-    * with -Search (free-text fields: Publisher, certificate subject and issuer) a plain
-      pattern is a substring and a regular expression may match anywhere.
-    Patterns were validated when the query was read (see Get-DivestQuery).
+    Pattern holds the entries Get-DivestQuery built for one option, each @{ Text; Regex }:
+    * Regex set ('re:<expr>'): the .NET regular expression built once, anchored as
+      \A(?:<expr>)\z for name options, unanchored for searched ones (Publisher, certificate
+      subject and issuer);
+    * otherwise a plain pattern: an exact name compared without case (ordinal), or with
+      -Search a substring.
     #>
     param(
         [AllowNull()][Object]$Value,
-        [AllowNull()][String[]]$Pattern,
+        [AllowNull()][Object[]]$Pattern,
         [Switch]$Search
     )
 
     if ($Value -isnot [String]) {
         return $null
     }
-    foreach ($text in $Pattern) {
-        if ($text.StartsWith('re:', [StringComparison]::Ordinal)) {
-            $expr = $text.Substring(3)
-            if (-not $Search) {
-                $expr = '\A(?:' + $expr + ')\z'
-            }
-            $hit = [Regex]::IsMatch($Value, $expr, $RegexOptions, $RegexTimeout)
+    foreach ($entry in $Pattern) {
+        if ($null -ne $entry.Regex) {
+            $hit = $entry.Regex.IsMatch($Value)
         }
         elseif ($Search) {
-            $hit = $Value.IndexOf($text, [StringComparison]::OrdinalIgnoreCase) -ge 0
+            $hit = $Value.IndexOf($entry.Text, [StringComparison]::OrdinalIgnoreCase) -ge 0
         }
         else {
-            $hit = [String]::Equals($Value, $text, [StringComparison]::OrdinalIgnoreCase)
+            $hit = [String]::Equals($Value, $entry.Text, [StringComparison]::OrdinalIgnoreCase)
         }
         if ($hit) {
-            return $text
+            return $entry.Text
         }
     }
     return $null
@@ -270,41 +275,47 @@ Function Invoke-DivestSection {
 Function Get-DivestQuery {
     <#
     .SYNOPSIS
-    The module options as arrays of strings; patterns .NET cannot compile are dropped with an
-    `errors` entry for their section (the controller already checked them with Python).
+    The module options, read once: registry_keys and paths as arrays of strings, the pattern
+    options as arrays of @{ Text; Regex } for Test-DivestPattern, each regular expression
+    built here once (with the match time limit).
+    .DESCRIPTION
+    A regular expression is built in the form it is used in: anchored as \A(?:<expr>)\z for
+    name options, so a pattern that only fails once wrapped (a '(?x)' comment swallowing the
+    closing parenthesis) is caught here. A pattern .NET cannot build is left out with an
+    `errors` entry of section 'query' naming the option: the rest of the query still runs,
+    and the host's own data was read (the controller already checked the patterns with Python).
     #>
-    $sectionOf = @{
-        display_names = 'uninstall'
-        publishers = 'uninstall'
-        services = 'services'
-        drivers = 'drivers'
-        processes = 'processes'
-        security_center = 'security_center'
-        certificates = 'certificates'
-        registry_keys = $null
-        paths = $null
-    }
+    $searched = @('publishers', 'certificates')
+    $patternOptions = @('display_names', 'publishers', 'services', 'drivers', 'processes', 'security_center', 'certificates')
     $query = @{}
-    foreach ($option in $sectionOf.Keys) {
-        $valid = New-Object -TypeName System.Collections.Generic.List[String]
+    foreach ($option in @('registry_keys', 'paths')) {
+        $query[$option] = @(@($module.Params[$option]) | ForEach-Object { [String]$_ } | Where-Object { $_ -ne '' })
+    }
+    foreach ($option in $patternOptions) {
+        $entries = New-Object -TypeName System.Collections.Generic.List[Object]
         foreach ($raw in @($module.Params[$option])) {
             $text = [String]$raw
             if ($text -eq '') {
                 continue
             }
-            if ($sectionOf[$option] -and $text.StartsWith('re:', [StringComparison]::Ordinal)) {
+            $regex = $null
+            if ($text.StartsWith('re:', [StringComparison]::Ordinal)) {
+                $expr = $text.Substring(3)
+                if ($searched -notcontains $option) {
+                    $expr = '\A(?:' + $expr + ')\z'
+                }
                 try {
-                    $null = New-Object -TypeName System.Text.RegularExpressions.Regex -ArgumentList @($text.Substring(3), $RegexOptions)
+                    $regex = New-Object -TypeName System.Text.RegularExpressions.Regex -ArgumentList @($expr, $RegexOptions, $RegexTimeout)
                 }
                 catch {
-                    $reason = "$($option): '$text' is not a valid .NET regular expression, ignored: $($_.Exception.Message)"
-                    Add-DivestError -Section $sectionOf[$option] -Message $reason
+                    $reason = "$($option): '$text' is not a valid .NET regular expression as used ($expr), ignored: $($_.Exception.Message)"
+                    Add-DivestError -Section 'query' -Message $reason
                     continue
                 }
             }
-            $valid.Add($text)
+            $entries.Add(@{ Text = $text; Regex = $regex })
         }
-        $query[$option] = $valid.ToArray()
+        $query[$option] = $entries.ToArray()
     }
     $query
 }
@@ -312,19 +323,29 @@ Function Get-DivestQuery {
 Function Get-DivestCimInstance {
     <#
     .SYNOPSIS
-    CIM instances of a class; Get-WmiObject on hosts without the CIM cmdlets (PowerShell 2).
+    CIM instances of a class, waiting at most $CimTimeoutSec seconds for the provider.
+    .DESCRIPTION
+    A broken WMI repository or a hung provider (SecurityCenter2) would otherwise hang the
+    whole task; here it fails the one section, whose `errors` entry names the class and the
+    time limit. The CIM cmdlets exist from PowerShell 3.0 on (this module needs 5.1).
     #>
     param(
         [String]$ClassName,
         [String]$Namespace = 'root\cimv2',
-        [String[]]$Property
+        [String[]]$Property,
+        [String]$Filter
     )
 
-    if (Get-Command -Name Get-CimInstance -ErrorAction SilentlyContinue) {
-        Get-CimInstance -Namespace $Namespace -ClassName $ClassName -Property $Property -ErrorAction Stop
+    try {
+        if ($Filter) {
+            Get-CimInstance -Namespace $Namespace -ClassName $ClassName -Property $Property -Filter $Filter -OperationTimeoutSec $CimTimeoutSec -ErrorAction Stop
+        }
+        else {
+            Get-CimInstance -Namespace $Namespace -ClassName $ClassName -Property $Property -OperationTimeoutSec $CimTimeoutSec -ErrorAction Stop
+        }
     }
-    else {
-        Get-WmiObject -Namespace $Namespace -Class $ClassName -Property $Property -ErrorAction Stop
+    catch {
+        throw "$Namespace $ClassName (time limit $CimTimeoutSec s): $($_.Exception.Message)"
     }
 }
 
@@ -372,28 +393,64 @@ Function Get-DivestRegistryFlag {
 }
 
 Function Get-DivestPlatform {
+    <#
+    .SYNOPSIS
+    Records what Windows says about itself; the controller decides what it means
+    (plugins/plugin_utils/_winplatform.py: Windows 11 from the build number, Enterprise
+    multi-session from edition_id although its ProductType is 3 like a server's).
+    .DESCRIPTION
+    Win32_OperatingSystem gives distribution (Caption), version and product_type. The registry
+    (64-bit view on 64-bit Windows) gives edition_id and build, and is the fallback for the rest
+    when WMI does not answer; its ProductName says "Windows 10" on Windows 11.
+    #>
     $platform = $inventory.platform
+    $productType = $null
+    $cimError = $null
     try {
-        $os = Get-DivestCimInstance -ClassName Win32_OperatingSystem -Property @('Caption', 'Version', 'ProductType') |
+        $os = Get-DivestCimInstance -ClassName Win32_OperatingSystem -Property @('Caption', 'Version', 'ProductType', 'BuildNumber') |
             Select-Object -First 1
+        if ($null -eq $os) {
+            throw 'Win32_OperatingSystem returned nothing'
+        }
         $caption = ConvertTo-DivestString -Value $os.Caption
         if ($caption) {
             $caption = $caption.Trim()
         }
         $platform.distribution = $caption
         $platform.version = ConvertTo-DivestString -Value $os.Version
+        $platform.build = ConvertTo-DivestString -Value $os.BuildNumber
         $productType = [String]$os.ProductType
     }
     catch {
-        # WMI broken or denied: the registry holds the same facts.
         $cimError = $_.Exception.Message
-        $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Default)
-        try {
-            $current = $base.OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion')
+    }
+
+    $view = [Microsoft.Win32.RegistryView]::Default
+    if ($Is64BitOS) {
+        $view = [Microsoft.Win32.RegistryView]::Registry64
+    }
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $view)
+    $current = $null
+    $options = $null
+    try {
+        $current = $base.OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion')
+        if ($null -ne $current) {
+            $platform.edition_id = Get-DivestRegistryString -Key $current -Name 'EditionID'
+            $build = Get-DivestRegistryString -Key $current -Name 'CurrentBuildNumber'
+            if ($null -eq $build) {
+                $build = Get-DivestRegistryString -Key $current -Name 'CurrentBuild'
+            }
+            if ($null -eq $platform.build) {
+                $platform.build = $build
+            }
+        }
+        if ($null -ne $cimError) {
+            # WMI broken, hung or denied: the registry holds the same facts.
             $options = $base.OpenSubKey('SYSTEM\CurrentControlSet\Control\ProductOptions')
             if ($null -eq $current -or $null -eq $options) {
-                throw "Win32_OperatingSystem: $cimError"
+                throw "$cimError; the registry fallback is not readable either"
             }
+            Add-DivestError -Section 'platform' -Message "read from the registry: $cimError"
             $platform.distribution = Get-DivestRegistryString -Key $current -Name 'ProductName'
             $major = Get-DivestRegistryString -Key $current -Name 'CurrentMajorVersionNumber'
             $minor = Get-DivestRegistryString -Key $current -Name 'CurrentMinorVersionNumber'
@@ -403,7 +460,7 @@ Function Get-DivestPlatform {
             else {
                 $release = "$major.$minor"
             }
-            $platform.version = "$release.$(Get-DivestRegistryString -Key $current -Name 'CurrentBuildNumber')"
+            $platform.version = "$release.$($platform.build)"
             $productType = switch (Get-DivestRegistryString -Key $options -Name 'ProductType') {
                 'WinNT' {
                     '1'
@@ -419,11 +476,16 @@ Function Get-DivestPlatform {
                 }
             }
         }
-        finally {
-            $base.Dispose()
+    }
+    finally {
+        foreach ($key in @($options, $current, $base)) {
+            if ($null -ne $key) {
+                $key.Dispose()
+            }
         }
     }
-    # Win32_OperatingSystem.ProductType: 1 workstation, 2 domain controller, 3 server.
+    # Win32_OperatingSystem.ProductType as Windows reports it: 1 workstation, 2 domain
+    # controller, 3 server (also Windows 10/11 Enterprise multi-session: see edition_id).
     $platform.product_type = switch ($productType) {
         '1' {
             'workstation'
@@ -573,7 +635,7 @@ Function Get-DivestService {
     param(
         [ValidateSet('services', 'drivers')][String]$Section,
         [String]$ClassName,
-        [AllowNull()][String[]]$Pattern
+        [AllowNull()][Object[]]$Pattern
     )
 
     if ($Pattern.Count -eq 0) {
@@ -605,17 +667,20 @@ Function Get-DivestService {
 Function Get-DivestSecurityCenter {
     <#
     .SYNOPSIS
-    root\SecurityCenter2 AntiVirusProduct rows whose displayName matches. Windows Server has
-    no Security Center: there the section is skipped, which is not an error.
+    root\SecurityCenter2 AntiVirusProduct rows whose displayName matches.
+    .DESCRIPTION
+    The product type is not looked at (Enterprise multi-session says 3, like a server, and has
+    Security Center): where the namespace does not exist the section is skipped. Whether that
+    is expected (Windows Server) or a fault (a workstation) is the controller's decision
+    (plugins/plugin_utils/_winplatform.py).
     #>
-    $productType = $inventory.platform.product_type
-    if ($productType -eq 'server' -or $productType -eq 'domain_controller') {
-        $reason = "Security Center (root\SecurityCenter2) does not exist on Windows Server (product type $productType)"
-        Add-DivestSkip -Section 'security_center' -Reason $reason
-        return
-    }
     $patterns = $query.security_center
     if ($patterns.Count -eq 0) {
+        return
+    }
+    $namespace = Get-DivestCimInstance -Namespace 'root' -ClassName '__NAMESPACE' -Property @('Name') -Filter "Name = 'SecurityCenter2'"
+    if ($null -eq $namespace) {
+        Add-DivestSkip -Section 'security_center' -Reason 'the namespace root\SecurityCenter2 does not exist on this host'
         return
     }
     $properties = @('displayName', 'productState', 'pathToSignedProductExe')
@@ -643,7 +708,8 @@ Function ConvertTo-DivestGlobRegex {
     # A name glob (* and ? only; other characters literal) as an anchored regular expression.
     param([String]$Glob)
 
-    '\A' + [Regex]::Escape($Glob).Replace('\*', '.*').Replace('\?', '.') + '\z'
+    $expr = '\A' + [Regex]::Escape($Glob).Replace('\*', '.*').Replace('\?', '.') + '\z'
+    New-Object -TypeName System.Text.RegularExpressions.Regex -ArgumentList @($expr, $RegexOptions)
 }
 
 Function Get-DivestRegistryKey {
@@ -655,7 +721,9 @@ Function Get-DivestRegistryKey {
     .DESCRIPTION
     Keys are opened in the 64-bit view on 64-bit Windows, so SOFTWARE\WOW6432Node\... means
     the 32-bit node whatever the bitness of the host process. A last component that exists but
-    cannot be opened (access denied) is reported; a denied key on the way is an error.
+    cannot be opened (access denied) is reported; a denied key on the way, or one whose
+    subkeys cannot be listed, is an error entry, and its siblings of the same wildcard are
+    still searched.
     #>
     $hives = @{
         HKLM = 'LocalMachine'
@@ -686,34 +754,45 @@ Function Get-DivestRegistryKey {
             $current = @(@{ Key = $base; Path = $prefix })
             for ($i = 1; $i -lt $parts.Length; $i++) {
                 $part = $parts[$i]
+                $last = $i -eq $parts.Length - 1
+                $glob = $null
+                if ($part.Contains('*') -or $part.Contains('?')) {
+                    $glob = ConvertTo-DivestGlobRegex -Glob $part
+                }
                 $next = New-Object -TypeName System.Collections.Generic.List[Object]
                 foreach ($node in $current) {
-                    if ($part.Contains('*') -or $part.Contains('?')) {
-                        $regex = ConvertTo-DivestGlobRegex -Glob $part
-                        $children = @($node.Key.GetSubKeyNames() | Where-Object { [Regex]::IsMatch($_, $regex, $RegexOptions) })
-                    }
-                    else {
-                        $children = @($part)
+                    $children = @($part)
+                    if ($null -ne $glob) {
+                        try {
+                            $children = @($node.Key.GetSubKeyNames() | Where-Object { $glob.IsMatch($_) })
+                        }
+                        catch {
+                            Add-DivestError -Section 'registry_keys' -Message "$($text): $($node.Path): cannot list subkeys: $($_.Exception.Message)"
+                            continue
+                        }
                     }
                     foreach ($child in $children) {
                         if ($next.Count -ge $MaxItems) {
                             break
                         }
+                        $path = "$($node.Path)\$child"
                         try {
                             $key = $node.Key.OpenSubKey($child)
                         }
                         catch {
                             # Denied means it exists (a missing key opens as $null). Self-defence
                             # of a security product may deny reading its own keys.
-                            if ($i -lt $parts.Length - 1) {
-                                throw
+                            if ($last) {
+                                $next.Add(@{ Key = $null; Path = $path })
                             }
-                            $next.Add(@{ Key = $null; Path = "$($node.Path)\$child" })
+                            else {
+                                Add-DivestError -Section 'registry_keys' -Message "$($text): $($path): $($_.Exception.Message)"
+                            }
                             continue
                         }
                         if ($null -ne $key) {
                             $opened.Add($key)
-                            $next.Add(@{ Key = $key; Path = "$($node.Path)\$child" })
+                            $next.Add(@{ Key = $key; Path = $path })
                         }
                     }
                 }
@@ -806,14 +885,27 @@ Function Get-DivestPath {
                 if ($redirected -and $fullName.StartsWith($sysnative, [StringComparison]::OrdinalIgnoreCase)) {
                     $fullName = (Join-Path -Path $env:SystemRoot -ChildPath 'System32') + $fullName.Substring($sysnative.Length)
                 }
+                # LinkType and Target open the item itself, which a security product's
+                # self-defence may refuse: keep the item, say so in `error`, and go on.
                 $linkType = $null
-                if ($item.PSObject.Properties['LinkType']) {
-                    $linkType = [String]$item.LinkType
-                }
                 $target = $null
+                $problem = $null
+                try {
+                    if ($item.PSObject.Properties['LinkType']) {
+                        $linkType = [String]$item.LinkType
+                    }
+                    if ($linkType -eq 'SymbolicLink' -or $linkType -eq 'Junction') {
+                        $target = ConvertTo-DivestString -Value (@($item.Target) | Select-Object -First 1)
+                    }
+                }
+                catch {
+                    $problem = "link type or target unreadable: $($_.Exception.Message)"
+                    if (([Int32]$item.Attributes -band [Int32][System.IO.FileAttributes]::ReparsePoint) -ne 0) {
+                        $problem = "reparse point, $problem"
+                    }
+                }
                 if ($linkType -eq 'SymbolicLink' -or $linkType -eq 'Junction') {
                     $type = 'link'
-                    $target = ConvertTo-DivestString -Value (@($item.Target) | Select-Object -First 1)
                 }
                 elseif ($item -is [System.IO.DirectoryInfo]) {
                     $type = 'directory'
@@ -829,6 +921,7 @@ Function Get-DivestPath {
                         type = $type
                         target = $target
                         pattern = ConvertTo-DivestString -Value $pattern
+                        error = ConvertTo-DivestString -Value $problem -Uncounted
                     })
             }
         }

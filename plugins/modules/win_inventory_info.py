@@ -23,14 +23,19 @@ description:
     opened explicitly, so a 32-bit host process sees the same) and from every loaded user hive
     under C(HKEY_USERS).
   - Every section is collected in its own error handler. A section that fails is named in
-    RV(inventory.errors) and the module still succeeds. On Windows Server and domain controllers
-    there is no Security Center, so C(security_center) is listed in RV(inventory.skipped).
+    RV(inventory.errors) and the module still succeeds. Every CIM query waits at most 30
+    seconds, so a hung WMI provider fails its section, not the task. Where the namespace
+    C(root\SecurityCenter2) does not exist (Windows Server), C(security_center) is listed in
+    RV(inventory.skipped); the product type is not looked at, because Windows 10/11 Enterprise
+    multi-session reports the server product type and has Security Center.
+  - The module is not signed. Where WDAC or AppLocker enforce PowerShell Constrained Language
+    Mode it cannot run; see C(docs/windows.md) for what an administrator does about it.
   - 'Patterns follow the collection rule: a plain string is an exact name, compared without case;
     C(re:<expr>) is a .NET regular expression that must match the whole value, without case.
     For O(publishers) and O(certificates) the pattern is searched: a plain string is a substring,
     a regular expression may match anywhere. Write regular expressions in the subset Python and
-    .NET share (no C((?P<name>...)) groups); a pattern .NET cannot compile is ignored and reported
-    in RV(inventory.errors).'
+    .NET share (no C((?P<name>...)) groups); a pattern .NET cannot compile in the form it is used in is ignored and
+    reported in RV(inventory.errors) under section V(query).'
   - Everything read from the host is treated as data, as the Linux collector
     M(fleetsec.divest.linux_inventory_info) does. Registry values of an unexpected type are converted
     (C(REG_DWORD) to its decimal text, C(REG_MULTI_SZ) joined by spaces, C(REG_BINARY) to V(null)),
@@ -195,20 +200,37 @@ inventory:
           type: str
           sample: 10.0.22631
         product_type:
-          description: V(workstation), V(server) or V(domain_controller); V(null) when unknown.
+          description:
+            - V(workstation), V(server) or V(domain_controller) from Windows' ProductType, as Windows reports it;
+              V(null) when unknown.
+            - Windows 10/11 Enterprise multi-session reports V(server); the controller tells it apart by RV(inventory.platform.edition_id).
           type: str
           sample: workstation
+        edition_id:
+          description: The registry's C(EditionID) (for example V(Enterprise), V(ServerStandard), V(ServerRdsh) for Enterprise multi-session).
+          type: str
+          sample: Enterprise
+        build:
+          description:
+            - The build number (C(Win32_OperatingSystem.BuildNumber), else the registry's C(CurrentBuildNumber) or C(CurrentBuild),
+              64-bit view). Windows 11 is build 22000 or later, whatever the registry's C(ProductName) says.
+          type: str
+          sample: '22631'
     live:
       description: Always V(true) (the running system was scanned).
       type: bool
       sample: true
     skipped:
-      description: Sections deliberately not collected, such as C(security_center) on Windows Server.
+      description: Sections deliberately not collected, such as C(security_center) where C(root\SecurityCenter2) does not exist (Windows Server).
       type: list
       elements: dict
-      sample: [{section: security_center, reason: Security Center (root\SecurityCenter2) does not exist on Windows Server (product type server)}]
+      sample: [{section: security_center, reason: the namespace root\SecurityCenter2 does not exist on this host}]
     errors:
-      description: Sections that failed or were partly unreadable; the rest of the inventory is still valid.
+      description:
+        - Sections that failed or were partly unreadable; the rest of the inventory is still valid.
+        - Every CIM query waits at most 30 seconds; a query that hits the limit fails its section only.
+        - A regular expression .NET cannot build, in the form it is used in (anchored at both ends for name options),
+          is left out with an entry of section V(query); the other patterns still run.
       type: list
       elements: dict
       sample: [{section: security_center, message: Invalid namespace}]
@@ -270,6 +292,8 @@ inventory:
         - Files and folders of the query that exist.
         - C(type) is V(directory), V(file), V(link) (symbolic link or junction, C(target) then holds
           its target) or V(other); C(pattern) is the query entry that found the path.
+        - C(error) is V(null), or why the link type or target could not be read (a security product's
+          self-defence); the path is still returned, with C(type) from the directory listing.
       type: list
       elements: dict
       sample:
@@ -277,6 +301,7 @@ inventory:
           type: directory
           target: null
           pattern: '%ProgramData%\Kaspersky Lab'
+          error: null
     processes:
       description: Running processes whose name (extension included) matched; C(path) is V(null) when Windows does not tell.
       type: list

@@ -19,6 +19,11 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import (
     PRODUCT_SIGNATURES,
     SIGNATURES,
 )
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._winplatform import (
+    distribution_of,
+    scan_notes,
+    windows_platform,
+)
 
 SCHEMA = 1
 #: dpkg states in which a package counts as present (docs/raw-inventory.md).
@@ -189,6 +194,8 @@ def evidence_of(kind, item):
         ev = {"kind": kind, "name": item.get("path")}
         if item.get("type") == "link":
             ev["target"] = item.get("target")
+        if item.get("error"):  # Windows: exists, but its link type could not be read
+            ev["unreadable"] = item["error"]
         return ev
     if kind == "repo":
         return {"kind": kind, "name": item.get("path"), "line": item.get("line")}
@@ -495,6 +502,8 @@ def match(inventory, catalogs, scanned_at=None):
             findings.append(_finding_dict(rest, leftover_recipe))
 
     errors = [e for e in inventory.get("errors") or [] if isinstance(e, dict)]
+    if windows:
+        errors.extend(scan_notes(inventory))
     containers, unsure = match_containers(inventory, catalogs) if platform == "linux" else ([], [])
     for entry in reversed(unsure):
         # Where a vendor process runs could not be told: the host cannot be called clean.
@@ -530,6 +539,11 @@ def match(inventory, catalogs, scanned_at=None):
     }
     if platform == "linux":
         facts["scan"]["root"] = inventory.get("root", "/")
+    else:
+        decided = windows_platform(plat)
+        facts["platform"]["distribution"] = distribution_of(plat)
+        facts["platform"].update(role=decided["role"], release=decided["release"],
+                                 multi_session=decided["multi_session"])
     if containers:
         facts["containers"] = containers[:MAX_CONTAINERS]
         if len(containers) > MAX_CONTAINERS:

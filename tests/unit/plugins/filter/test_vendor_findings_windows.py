@@ -42,7 +42,7 @@ NOT_MSI_NOTE = "no Windows Installer product code in the Uninstall entry; use th
 KES_CODE = "{9A017278-F7F4-4DF9-A482-0B97B70DD7ED}"
 AGENT_CODE = "{1A7B331A-ABBE-4230-995E-BCD99C5A18CF}"
 SKIPPED_SC = [{"section": "security_center",
-               "reason": "Security Center (root\\SecurityCenter2) does not exist on Windows Server (product type server)"}]
+               "reason": "the namespace root\\SecurityCenter2 does not exist on this host"}]
 CAP_NOTE = [{"section": "uninstall", "message": "1 values longer than 512 characters were truncated", "limit": True}]
 
 
@@ -81,6 +81,19 @@ EXPECTED = {
     # the installed product; the eight kl* drivers, the keys and folders are leftovers signals:
     # a product is found, so they add nothing.
     "01-win10-kes12-agent.json": {
+        "status": "affected",
+        "findings": [
+            KES([KES_CODE], evidence=[("uninstall_entry", "Kaspersky Endpoint Security for Windows"),
+                                      ("service", "AVP21.18"), ("process", "avp.exe"), ("process", "avpui.exe"),
+                                      ("security_center", "Kaspersky Endpoint Security for Windows")]),
+            AGENT([AGENT_CODE], AGENT_EVIDENCE),
+        ],
+        "scan": {"live": True, "skipped": [], "errors": []},
+    },
+    # Fixture 01 on Windows 11 Enterprise multi-session (ProductType 3): the same findings, and
+    # Security Center, read because its namespace exists, is evidence as on any client. The
+    # ProgramData folder whose link type self-defence hid is still a (leftovers) signal.
+    "10-win11-multisession-kes-selfdefence.json": {
         "status": "affected",
         "findings": [
             KES([KES_CODE], evidence=[("uninstall_entry", "Kaspersky Endpoint Security for Windows"),
@@ -660,3 +673,62 @@ def test_no_two_windows_signatures_share_a_path():
         for text in texts:
             assert text.casefold() not in seen, (text, owner, seen.get(text.casefold()))
             seen[text.casefold()] = owner
+
+
+# ------------------------------------------------- collector review (issue 12): new raw fields
+
+def test_a_path_whose_link_type_self_defence_hid_is_still_evidence_and_flagged():
+    hidden = "link type or target unreadable: Access to the path is denied."
+    path = {"path": "C:\\ProgramData\\Kaspersky Lab", "type": "directory", "target": None,
+            "pattern": "%ProgramData%\\Kaspersky Lab", "error": hidden}
+    facts = findings_of(windows(paths=[path]))
+    assert facts["status"] == "residual"  # found, not lost: it is the evidence being sought
+    evidence = [ev for f in facts["findings"] for ev in f["evidence"] if ev["kind"] == "path"]
+    assert evidence == [{"kind": "path", "name": "C:\\ProgramData\\Kaspersky Lab", "unreadable": hidden}]
+    plain = dict(path, error=None)
+    evidence = [ev for f in findings_of(windows(paths=[plain]))["findings"] for ev in f["evidence"]]
+    assert "unreadable" not in evidence[0]
+
+
+def test_a_pattern_the_collector_could_not_use_never_makes_a_clean_host_unknown():
+    # Before the fix every Uninstall entry became unreadable (an `uninstall` error): unknown.
+    dropped = {"section": "query", "limit": False,
+               "message": "display_names: 're:Kaspersky(?x)#x' is not a valid .NET regular expression as used"}
+    facts = findings_of(windows(uninstall=[], errors=[dropped]))
+    assert facts["status"] == "clean"
+    assert facts["scan"]["errors"] == [{"section": "query", "message": dropped["message"]}]
+
+
+MULTI_SESSION = {"system": "Windows", "distribution": "Microsoft Windows 11 Enterprise multi-session",
+                 "version": "10.0.22631", "product_type": "server", "edition_id": "ServerRdsh", "build": "22631"}
+SERVER_2022 = {"system": "Windows", "distribution": "Microsoft Windows Server 2022 Standard",
+               "version": "10.0.20348", "product_type": "server", "edition_id": "ServerStandard", "build": "20348"}
+
+
+@pytest.mark.parametrize("platform, expected_errors", [
+    # A client without root\SecurityCenter2 is worth a (non-critical) error; a server is not.
+    (MULTI_SESSION, [{"section": "security_center",
+                      "message": "Security Center is expected on this Windows client but was not read: "
+                                 "the namespace root\\SecurityCenter2 does not exist on this host"}]),
+    (SERVER_2022, []),
+])
+def test_a_missing_security_center_is_judged_by_the_platform_decision(platform, expected_errors):
+    inventory = windows(skipped=SKIPPED_SC)
+    inventory["platform"] = platform
+    facts = findings_of(inventory)
+    assert facts["status"] == "clean"
+    assert facts["scan"]["skipped"] == SKIPPED_SC
+    assert facts["scan"]["errors"] == expected_errors
+
+
+def test_facts_say_which_windows_it_is():
+    inventory = windows()
+    # WMI did not answer: the registry's ProductName says Windows 10 on a Windows 11 build.
+    inventory["platform"] = {"system": "Windows", "distribution": "Windows 10 Pro", "version": "10.0.22631",
+                             "product_type": "workstation", "edition_id": "Professional", "build": "22631"}
+    assert findings_of(inventory)["platform"] == {
+        "system": "Windows", "distribution": "Windows 11 Pro", "version": "10.0.22631",
+        "role": "workstation", "release": "Windows 11", "multi_session": False}
+    inventory["platform"] = MULTI_SESSION
+    platform = findings_of(inventory)["platform"]
+    assert (platform["role"], platform["release"], platform["multi_session"]) == ("workstation", "Windows 11", True)

@@ -18,6 +18,7 @@ them; a real parse still happens on the first run against a Windows host (docs/w
 from __future__ import annotations
 
 import ast
+import re
 
 import pytest
 import yaml
@@ -157,7 +158,7 @@ def test_win_inventory_info_is_a_read_only_windows_module():
     assert attributes["check_mode"]["support"] == "full"
     assert attributes["diff_mode"]["support"] == "none"
     assert attributes["platform"]["platforms"] == "windows"
-    source = path.read_text(encoding="utf-8")
+    source = path.read_text(encoding="utf-8").replace("Set-StrictMode -Version 2.0", "")
     for option, expected in spec["options"].items():
         assert expected == {"type": "list", "elements": "str", "default": []}, option
     # Gathers only: nothing that writes, starts or stops anything.
@@ -229,3 +230,131 @@ def test_contract_reader_follows_validate_set_and_inventory_adds():
     assert found.platform == {"system"}
     assert found.sections == {"services": {"Name", "State"}, "drivers": {"Name", "State"},
                               "errors": {"section", "message"}}
+
+
+# --------------------------------------------------------------------------- first-run risks (issue 12)
+
+COLLECTOR_SOURCE = (PLUGINS / "modules" / "win_inventory_info.ps1").read_bytes()
+
+
+def _commands(source, name):
+    tree = contract.parse(source)
+    return [node for node in contract.walk(tree.root_node)
+            if node.type == "command" and contract.text(contract.named(node)[0]).lower() == name.lower()]
+
+
+def _functions(source):
+    tree = contract.parse(source)
+    found = {}
+    for node in contract.walk(tree.root_node):
+        if node.type == "function_statement":
+            name = [child for child in contract.named(node) if child.type == "function_name"]
+            found[contract.text(name[0]).lower()] = contract.text(node)
+    return found
+
+
+def cim_calls_without_time_limit(source):
+    """Get-CimInstance calls without -OperationTimeoutSec, and any Get-WmiObject (it has none)."""
+    bad = []
+    for node in _commands(source, "Get-CimInstance"):
+        if "-operationtimeoutsec" not in contract._command_arguments(node):
+            bad.append(contract.text(node))
+    bad.extend(contract.text(node) for node in _commands(source, "Get-WmiObject"))
+    bad.extend(contract.text(node) for node in _commands(source, "gwmi"))
+    return bad
+
+
+def test_every_cim_query_has_a_time_limit():
+    assert _commands(COLLECTOR_SOURCE, "Get-CimInstance"), "the check must see the collector's CIM calls"
+    assert cim_calls_without_time_limit(COLLECTOR_SOURCE) == []
+    # Every CIM query of the collector goes through the one function that sets the limit.
+    functions = _functions(COLLECTOR_SOURCE)
+    outside = [name for name, body in functions.items()
+               if "get-ciminstance" in body.lower() and name != "get-divestciminstance"]
+    assert outside == []
+
+
+@pytest.mark.parametrize("snippet", [
+    "Get-CimInstance -ClassName Win32_Service -ErrorAction Stop\n",
+    "Get-WmiObject -Class Win32_Service\n",
+])
+def test_time_limit_check_can_fail(snippet):
+    assert cim_calls_without_time_limit(snippet)
+
+
+#: Functions run for every Uninstall entry, service, driver, process or certificate: a static
+#: [Regex]:: call or a regex operator there goes through .NET's cache of 15 patterns.
+PER_ITEM_FUNCTIONS = ("ConvertTo-DivestString", "Test-DivestPattern", "Get-DivestUninstall", "Get-DivestService",
+                      "Get-DivestSecurityCenter", "Get-DivestProcess", "Get-DivestCertificate",
+                      "Get-DivestRegistryString", "Get-DivestRegistryFlag")
+REGEX_PER_CALL = re.compile(r"\[(System\.Text\.RegularExpressions\.)?Regex\]::(?!Escape)\w+|"
+                            r"-[ic]?(not)?match\b|-[ic]?replace\b|-[ic]?split\b|"
+                            r"RegularExpressions\.Regex\b(?!Options)|\[regex\]::new", re.IGNORECASE)
+
+
+def regexes_built_per_item(source):
+    functions = _functions(source)
+    problems = []
+    for name in PER_ITEM_FUNCTIONS:
+        body = functions.get(name.lower())
+        assert body is not None, "%s is not in the collector any more: update PER_ITEM_FUNCTIONS" % name
+        body = "\n".join(line for line in body.splitlines() if not line.strip().startswith("#"))
+        body = re.sub(r"<#.*?#>", "", body, flags=re.S)
+        problems.extend("%s: %s" % (name, hit.group(0)) for hit in REGEX_PER_CALL.finditer(body))
+    return problems
+
+
+def test_regexes_are_built_once_outside_the_per_entry_loops():
+    assert regexes_built_per_item(COLLECTOR_SOURCE) == []
+    functions = _functions(COLLECTOR_SOURCE)
+    query = functions["get-divestquery"]
+    # Built in the form they are used in: anchored for name options, with the match time limit.
+    assert "'\\A(?:' + $expr + ')\\z'" in query
+    assert "-ArgumentList @($expr, $RegexOptions, $RegexTimeout)" in query
+    assert "$entry.Regex.IsMatch($Value)" in functions["test-divestpattern"]
+    # The registry glob of a key component is built once per component, not per subkey.
+    registry = functions["get-divestregistrykey"]
+    assert registry.index("ConvertTo-DivestGlobRegex") < registry.index("foreach ($node in $current)")
+
+
+def test_regex_check_can_fail():
+    damaged = COLLECTOR_SOURCE.decode("utf-8").replace(
+        "$hit = $entry.Regex.IsMatch($Value)",
+        "$hit = [Regex]::IsMatch($Value, $entry.Text, $RegexOptions, $RegexTimeout)")
+    assert regexes_built_per_item(damaged) == ["Test-DivestPattern: [Regex]::IsMatch"]
+
+
+def test_a_pattern_that_fails_is_a_query_error_not_an_unreadable_entry():
+    query = _functions(COLLECTOR_SOURCE)["get-divestquery"]
+    assert "Add-DivestError -Section 'query'" in query
+    # Wrapped before it is built: a pattern that only fails once wrapped fails here, alone.
+    assert query.index("$expr = '\\A(?:'") < query.index("RegularExpressions.Regex -ArgumentList")
+
+
+def test_strict_mode_is_on():
+    assert "\nSet-StrictMode -Version 2.0\n" in COLLECTOR_SOURCE.decode("utf-8")
+
+
+def test_link_details_are_read_inside_their_own_try():
+    paths = _functions(COLLECTOR_SOURCE)["get-divestpath"]
+    guarded = paths[paths.index("$problem = $null"):paths.index("Add-DivestItem -Section 'paths'")]
+    assert "$item.LinkType" in guarded and "$item.Target" in guarded
+    assert guarded.index("try {") < guarded.index("$item.LinkType") < guarded.index("catch {")
+    assert "error = ConvertTo-DivestString -Value $problem" in paths
+
+
+def test_a_denied_key_inside_a_wildcard_level_never_aborts_its_siblings():
+    registry = _functions(COLLECTOR_SOURCE)["get-divestregistrykey"]
+    loop = registry[registry.index("for ($i = 1;"):registry.index("$current = $next.ToArray()")]
+    assert "throw" not in loop
+    assert loop.count("continue") >= 2  # a subkey list or a subkey that cannot be read
+    assert "GetSubKeyNames()" in loop[loop.index("try {"):]
+
+
+def test_the_collector_does_not_decide_the_product_type_for_security_center():
+    security_center = _functions(COLLECTOR_SOURCE)["get-divestsecuritycenter"]
+    assert "product_type" not in security_center
+    assert "__NAMESPACE" in security_center
+    platform = _functions(COLLECTOR_SOURCE)["get-divestplatform"]
+    assert "'EditionID'" in platform and "'CurrentBuildNumber'" in platform and "'CurrentBuild'" in platform
+    assert "RegistryView]::Registry64" in platform
