@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := . tests/harness/env.sh &&
 
 .PHONY: demo demo-down test bootstrap-demo bootstrap-test units unit-stage lint sanity compat molecule \
-	bench-identify bench-plan build clean
+	bench-identify bench-plan bench-scale bench-events build clean
 
 demo: bootstrap-demo
 	$(ENV) python tests/harness/demo.py up
@@ -43,10 +43,17 @@ bench-identify: bootstrap-demo
 	$(ENV) python tests/bench/identify_bench.py
 bench-plan: bootstrap-demo
 	$(ENV) python tests/bench/plan_bench.py
+# plan and report-only at 10,000 and 100,000 cached hosts vs a floor playbook, peak memory,
+# growth, correctness, and the three pages in chromium (HOSTS="10000 50000" for a shorter run)
+bench-scale: bootstrap-demo
+	$(ENV) python tests/bench/scale_bench.py $(if $(HOSTS),--hosts $(HOSTS))
+# job events of execute under ansible-runner on harness containers (AWX stores each one)
+bench-events: bootstrap-test
+	$(ENV) python tests/bench/execute_events_bench.py
 
 build:
 	$(ENV) ansible-galaxy collection build --force --output-path .cache/dist .
 
 clean:
 	$(ENV) python tests/harness/demo.py down || true
-	rm -rf .venv .venv-2.16 .venv-units .cache tests/output divest-reports
+	rm -rf .venv .venv-2.16 .venv-2.18 .venv-units .cache tests/output divest-reports

@@ -259,22 +259,56 @@ def _env(facts_dir):
     return env
 
 
-def run_measured(command, env, cwd, log):
-    """Run ``command`` in a fresh wrapper process; return (rc, wall seconds, peak RSS in MiB,
-    CPU seconds: user + system of every process of the run)."""
+def run_measured(command, env, cwd, log, tree=False):
+    """Run ``command`` in a fresh wrapper process; return (rc, wall seconds, peak RSS in MiB of
+    its largest process, CPU seconds: user + system of every process of the run), and with
+    ``tree`` also the peak of the RSS summed over ansible-playbook and all its children at the
+    same moment (sampled every 50 ms, MiB; forked workers share pages, so this sum is an upper
+    bound)."""
     wrapper = [sys.executable, os.path.abspath(__file__), "--child", log, "--"] + command
     out = subprocess.run(wrapper, env=env, cwd=cwd, stdout=subprocess.PIPE, check=False)
-    return tuple(json.loads(out.stdout.decode().strip().splitlines()[-1]))
+    figures = tuple(json.loads(out.stdout.decode().strip().splitlines()[-1]))
+    return figures if tree else figures[:4]
+
+
+def _tree_rss(pid):
+    """RSS (MiB) of ``pid`` and its descendants, from /proc (0 where /proc is not there)."""
+    children, rss = {}, {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0.0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21]) * resource.getpagesize()
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo.extend(children.get(current, []))
+    return total / 1048576.0
 
 
 def child(log, command):
     start = time.perf_counter()
+    peak = 0.0
     with open(log, "wb") as handle:
-        rc = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.05)
+        rc = proc.returncode
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     rss = usage.ru_maxrss / 1024.0  # KiB on Linux
-    print(json.dumps([rc, wall, rss, usage.ru_utime + usage.ru_stime]))
+    print(json.dumps([rc, wall, rss, usage.ru_utime + usage.ru_stime, peak]))
     return 0
 
 

@@ -1,0 +1,187 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet-scale benchmark of the controller side (issue 13, "Fleet scale"); no host is contacted.
+
+For each size (default 10,000 and 100,000 hosts) it writes the synthetic fleet of
+``plan_bench.py`` (YAML inventory, jsonfile fact cache written by ansible-core's own cache
+plugin, so in the file naming of the installed ansible-core) and runs, in one run, alternating:
+
+* ``floor``: a no-op play over the same inventory (ansible-core's startup and inventory parsing);
+* ``plan``: ``playbooks/plan.yml`` (a new plan: every planned host's part is written);
+* ``report``: the report-only playbook ``fleetsec.divest.report`` (the fleet report rebuilt from
+  the fact cache).
+
+It prints the best wall time of each, the ratios plan/floor and report/floor, the peak memory
+(the largest process, and the RSS of ansible-playbook and all its children summed at the same
+moment), the growth of each from the smallest to the largest size against the growth in hosts,
+and checks correctness at every size: every affected or residual host of the facts is in exactly
+one wave of the plan, the plan's and the report's counts equal the counts of the facts. Then it
+runs ``pages_bench.py`` (the identify, plan and execute pages of 7 hosts and of the largest size
+in headless chromium). Targets: plan and report <= 2 x floor, peak <= 1 GiB, linear growth;
+pages <= 3 x the 7-host page. It asserts nothing about time (that depends on the machine); a
+correctness check that fails stops it with an error.
+
+    . tests/harness/env.sh
+    python tests/bench/scale_bench.py                       # or: make bench-scale
+    python tests/bench/scale_bench.py --hosts 10000 50000 --repeat 1 --no-pages
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+# pylint: disable=wrong-import-position
+from plan_bench import NOOP, PLAYBOOK, ROOT, _env, host_facts, run_measured, write_fleet  # noqa: E402
+
+GIB = 1024.0
+
+
+def expected(count, now):
+    """What the facts say, host by host: the status of each (computed from the same generator
+    that wrote the cache)."""
+    scanned = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"host%05d.example.net" % index: host_facts(index, scanned)["status"] for index in range(count)}
+
+
+def check_plan(path, statuses):
+    with open(path, "rb") as handle:
+        plan = json.loads(handle.read())
+    waved = collections.Counter(host for wave in plan["waves"] for host in wave["hosts"])
+    twice = [host for host, times in waved.items() if times > 1]
+    if twice:
+        raise SystemExit("plan: %d host(s) in more than one wave, e.g. %s" % (len(twice), twice[:3]))
+    want = {host for host, status in statuses.items() if status != "clean"}
+    if set(waved) != want:
+        raise SystemExit("plan: waves hold %d hosts, the facts %d affected or residual (missing %s, extra %s)"
+                         % (len(waved), len(want), sorted(want - set(waved))[:3], sorted(set(waved) - want)[:3]))
+    facts = collections.Counter(statuses.values())
+    summary = plan["summary"]
+    got = {"total": summary["hosts"]["total"], "clean": summary["hosts"]["clean"],
+           "affected": summary["by_status"]["affected"], "residual": summary["by_status"]["residual"]}
+    want_counts = {"total": len(statuses), "clean": facts["clean"], "affected": facts["affected"],
+                   "residual": facts["residual"]}
+    if got != want_counts or set(plan["hosts"]) != want:
+        raise SystemExit("plan: counts %r, the facts %r" % (got, want_counts))
+    return "%d hosts in %d waves, each once" % (len(waved), len(plan["waves"]))
+
+
+def check_report(path, statuses):
+    with open(path, "rb") as handle:
+        report = json.loads(handle.read())
+    facts = collections.Counter(statuses.values())
+    by_status = {k: v for k, v in report["summary"]["by_status"].items() if v}
+    if report["summary"]["hosts"] != len(statuses) or by_status != dict(facts) or len(report["hosts"]) != len(statuses):
+        raise SystemExit("report: %d hosts %r, the facts %d %r" % (
+            report["summary"]["hosts"], by_status, len(statuses), dict(facts)))
+    return "%d hosts, %s" % (len(statuses), ", ".join("%s %d" % kv for kv in sorted(facts.items())))
+
+
+def bench(count, repeat, tmp):
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    directory = tempfile.mkdtemp(prefix="divest-scale-bench-", dir=tmp)
+    try:
+        start = time.perf_counter()
+        # every host scanned at the same minute, so that the statuses can be recomputed
+        inventory, facts_dir = write_fleet(directory, count, now)
+        setup = time.perf_counter() - start
+        statuses = expected(count, now)
+        env = _env(facts_dir)
+        reports = os.path.join(directory, "reports")
+        noop = os.path.join(directory, "floor.yml")
+        with open(noop, "w") as handle:
+            handle.write(NOOP)
+        commands = {
+            "floor": ["ansible-playbook", "-i", inventory, noop],
+            "plan": ["ansible-playbook", "-i", inventory, PLAYBOOK, "-e", "divest_report_dir=%s" % reports,
+                     "-e", "divest_plan_max_age=1d"],
+            "report": ["ansible-playbook", "-i", inventory, "fleetsec.divest.report",
+                       "-e", "divest_report_dir=%s" % reports],
+        }
+        runs = {kind: [] for kind in commands}
+        checks = {}
+        for run in range(repeat):
+            for kind, command in commands.items():
+                if kind == "plan":   # a new plan each time (another start date: another digest)
+                    command = command + ["-e", "divest_directive_start=2026-10-%02d" % (run + 1)]
+                log = os.path.join(directory, "%s-%d.log" % (kind, run))
+                rc, wall, rss, cpu, tree = run_measured(command, env, ROOT, log, tree=True)
+                if rc != 0:
+                    with open(log) as handle:
+                        sys.stderr.write(handle.read()[-6000:])
+                    raise SystemExit("%s failed (rc %d) for %d hosts; log: %s" % (kind, rc, count, log))
+                runs[kind].append((wall, rss, tree, cpu))
+            checks["plan"] = check_plan(os.path.join(reports, "divest-plan.json"), statuses)
+            checks["report"] = check_report(os.path.join(reports, "divest-identify.json"), statuses)
+        return {"hosts": count, "setup": setup, "runs": runs, "checks": checks}
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--hosts", type=int, nargs="+", default=[10000, 100000], help="fleet sizes")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each playbook per size (the best counts)")
+    parser.add_argument("--tmpdir", help="where the temporary fleets go (default: the system's)")
+    parser.add_argument("--no-pages", action="store_true", help="skip the pages in chromium")
+    parser.add_argument("--page-repeat", type=int, default=2, help="loads per page (pages_bench --repeat)")
+    args = parser.parse_args(argv)
+    sizes = sorted(args.hosts)
+
+    print("fleetsec.divest fleet-scale benchmark: %s hosts, %d CPU(s), load %.1f, best of %d run(s), "
+          "no host contacted" % (" and ".join(str(s) for s in sizes), os.cpu_count() or 0, os.getloadavg()[0],
+                                 args.repeat))
+    print("  peak: largest process / ansible-playbook and all children summed (forked workers share pages)")
+    print()
+    print("%7s %-7s %8s %8s %14s %8s" % ("hosts", "kind", "wall s", "x floor", "peak MiB", "cpu s"))
+    rows = []
+    for count in sizes:
+        row = bench(count, args.repeat, args.tmpdir)
+        rows.append(row)
+        floor = min(r[0] for r in row["runs"]["floor"])
+        for kind in ("floor", "plan", "report"):
+            best = min(row["runs"][kind])
+            print("%7d %-7s %8.2f %8.2f %6.0f / %5.0f %8.2f" % (
+                count, kind, best[0], best[0] / floor, max(r[1] for r in row["runs"][kind]),
+                max(r[2] for r in row["runs"][kind]), min(r[3] for r in row["runs"][kind])))
+        print("        fact cache written in %.0f s; plan: %s; report: %s" % (
+            row["setup"], row["checks"]["plan"], row["checks"]["report"]), flush=True)
+
+    print()
+    large = rows[-1]
+    floor = min(r[0] for r in large["runs"]["floor"])
+    for kind in ("plan", "report"):
+        best = min(r[0] for r in large["runs"][kind])
+        peak = max(max(r[1], r[2]) for r in large["runs"][kind])
+        print("%d hosts, %-6s %5.2f x floor (target <= 2), peak %4.0f MiB of processes summed (target <= %d)"
+              % (large["hosts"], kind, best / floor, peak, GIB))
+    if len(rows) > 1:
+        small = rows[0]
+        grow = large["hosts"] / small["hosts"]
+        for kind in ("floor", "plan", "report"):
+            ratio = min(r[0] for r in large["runs"][kind]) / min(r[0] for r in small["runs"][kind])
+            print("growth %d -> %d hosts (x %.0f), %-6s x %.2f (linear: x %.0f or less)"
+                  % (small["hosts"], large["hosts"], grow, kind, ratio, grow))
+    sys.stdout.flush()
+    if not args.no_pages:
+        print()
+        print("pages (tests/bench/pages_bench.py):", flush=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "pages_bench.py"), "--sizes", "7", str(sizes[-1]),
+                        "--repeat", str(args.page_repeat)], check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
