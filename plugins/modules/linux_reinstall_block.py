@@ -52,8 +52,11 @@ options:
     default: present
   manager:
     description:
-      - Which package manager to configure. V(auto) picks apt when dpkg is the package database,
-        else dnf, yum or zypper by their configuration files.
+      - Which package manager to configure. V(auto) configures every one the host has, judged by
+        what is on the host and never by the distribution's name - apt when a dpkg database
+        exists; dnf by C(/etc/dnf/dnf.conf) (or an rpm database and the C(dnf) command), else yum
+        by C(/etc/yum.conf); zypper by C(/etc/zypp) (or an rpm database and the C(zypper)
+        command). A Debian host that also carries an rpm database and dnf gets both blocks.
     type: str
     choices: [auto, apt, dnf, yum, zypper]
     default: auto
@@ -76,8 +79,10 @@ notes:
   - A block stops the package manager, not a determined administrator - on apt, an explicit
     version request (C(apt-get install kesl=12.1.0-1508)) and C(dpkg -i) of a local file bypass
     a negative pin, and C(rpm -i) bypasses dnf's and yum's excludes.
-  - The dnf, yum and zypper files are unit tested; they were NOT exercised on a real RHEL or SUSE
-    host by this collection.
+  - The dnf exclude and the zypper locks were exercised on live hosts whose packages are managed
+    by rpm with Debian's dnf 4.14 and zypper 1.14 (C(molecule test -s execute_rpm)), where a
+    later C(dnf install) or C(zypper install) of a blocked name fails; NOT on a real RHEL or SUSE
+    host (dnf 5, yum on EL 7 and SELinux were not run).
 seealso:
   - module: fleetsec.divest.linux_remove
 """
@@ -104,23 +109,29 @@ counts:
   type: dict
   sample: {block: 1}
 manager:
-  description: The package manager configured.
+  description: The package managers configured, comma-separated (C(apt, dnf) on a host that has both).
   returned: always
   type: str
   sample: apt
+blocks:
+  description: One entry per package manager configured - C(manager), C(path), C(before), C(after).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{manager: dnf, path: /etc/dnf/dnf.conf, before: [], after: [kesl, klnagent64]}]
 path:
-  description: The file written (or that would be written).
+  description: The file written (or that would be written) for the first package manager.
   returned: always
   type: str
   sample: /etc/apt/preferences.d/divest-kaspersky.pref
 before:
-  description: Names blocked before.
+  description: Names blocked before (first package manager).
   returned: always
   type: list
   elements: str
   sample: []
 after:
-  description: Names blocked after (for dnf/yum, the whole exclude list).
+  description: Names blocked after (first package manager; for dnf/yum, the whole exclude list).
   returned: always
   type: list
   elements: str

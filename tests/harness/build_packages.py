@@ -6,6 +6,7 @@ Sources: tests/harness/packages/ (packages.yml, templates/, fake-daemon.c).  Out
     .cache/repos/kaspersky/         flat apt repository (Packages, Packages.gz, Release)
     .cache/repos/kaspersky-faults/  the fault variants + every normal package without one
     .cache/repos/kaspersky-rpm/     the .rpm files + repodata (createrepo_c)
+    .cache/repos/kaspersky-rpm-faults/  the rpm fault variants + every normal rpm without one
     .cache/packages/index.json      what was built: name, version, arch, repo, file, services
     .cache/packages/stamp           hash of the sources; nothing is rebuilt while it matches
 
@@ -44,6 +45,8 @@ CACHE = Path(os.environ.get("DIVEST_CACHE") or ROOT / ".cache")
 REPOS = CACHE / "repos"
 WORK = CACHE / "packages"
 REPO_MAIN, REPO_FAULTS, REPO_RPM = "kaspersky", "kaspersky-faults", "kaspersky-rpm"
+REPO_RPM_FAULTS = "kaspersky-rpm-faults"
+FORMATS = ("deb", "rpm")
 
 MAGIC = b"DIVESTH1"
 RPM_ARCH = {"amd64": "x86_64", "i386": "i386"}
@@ -165,6 +168,11 @@ def expand(spec: dict) -> tuple[list[dict], list[dict]]:
         pkg = copy.deepcopy(by_key[raw["of"]])
         pkg["fault"] = raw["fault"]
         pkg["fault_note"] = raw["note"]
+        # which package formats get the variant: its hooks must then work in both script
+        # conventions (deb prerm "$1" = remove, rpm %preun "$1" = 0)
+        pkg["fault_formats"] = list(raw.get("formats") or ["deb"])
+        if not set(pkg["fault_formats"]) <= set(FORMATS):
+            raise SpecError(f"fault {raw['fault']}: unknown formats {pkg['fault_formats']}")
         for hook in ("prerm_head", "postinst_tail", "postinst_extra"):
             if raw.get(hook):
                 pkg[hook] = (pkg.get(hook) or "") + raw[hook]
@@ -641,6 +649,7 @@ def outputs_present() -> bool:
         (REPOS / REPO_MAIN / "Packages").is_file()
         and (REPOS / REPO_FAULTS / "Packages").is_file()
         and (REPOS / REPO_RPM / "repodata" / "repomd.xml").is_file()
+        and (REPOS / REPO_RPM_FAULTS / "repodata" / "repomd.xml").is_file()
         and (WORK / "index.json").is_file()
     )
 
@@ -683,7 +692,7 @@ def build_all(jobs: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="build.", dir=WORK))
     try:
         daemon_bin = compile_daemon(tmp / "fake-daemon")
-        out = {n: tmp / "out" / n for n in (REPO_MAIN, REPO_FAULTS, REPO_RPM)}
+        out = {n: tmp / "out" / n for n in (REPO_MAIN, REPO_FAULTS, REPO_RPM, REPO_RPM_FAULTS)}
         for d in out.values():
             d.mkdir(parents=True)
 
@@ -693,11 +702,12 @@ def build_all(jobs: int) -> dict:
             work.mkdir()
             if kind == "deb":
                 return kind, pkg, build_deb(pkg, daemon_bin, work, out[REPO_FAULTS if pkg.get("fault") else REPO_MAIN])
-            return kind, pkg, build_rpm(pkg, daemon_bin, work, out[REPO_RPM])
+            return kind, pkg, build_rpm(pkg, daemon_bin, work, out[REPO_RPM_FAULTS if pkg.get("fault") else REPO_RPM])
 
         tasks = [(i, p, "deb") for i, p in enumerate(packages)]
         tasks += [(len(tasks) + i, p, "deb") for i, p in enumerate(faults)]
         tasks += [(len(tasks) + i, p, "rpm") for i, p in enumerate(packages)]
+        tasks += [(len(tasks) + i, p, "rpm") for i, p in enumerate(f for f in faults if "rpm" in f["fault_formats"])]
         index = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             for kind, pkg, built in pool.map(one, tasks):
@@ -710,7 +720,8 @@ def build_all(jobs: int) -> dict:
                         "dotted": pkg["vars"]["dotted"],
                         "arch": pkg["arch"] if kind == "deb" else pkg["rpm"]["arch"],
                         "format": kind,
-                        "repo": REPO_RPM if kind == "rpm" else (REPO_FAULTS if pkg.get("fault") else REPO_MAIN),
+                        "repo": {("rpm", True): REPO_RPM_FAULTS, ("rpm", False): REPO_RPM, ("deb", True): REPO_FAULTS,
+                                 ("deb", False): REPO_MAIN}[(kind, bool(pkg.get("fault")))],
                         "file": built["file"],
                         "payload": built["payload"],
                         "conffiles": built["conffiles"],
@@ -729,33 +740,37 @@ def build_all(jobs: int) -> dict:
         # The faults repository also carries every normal package whose name has no fault
         # variant, unless it pins a version of a faulty name the repository does not have
         # (kesl-gui 12.2 needs kesl 12.2, which is only in the normal repository).
-        fault_names = {p["name"] for p in faults}
-        fault_keys = {p["key"] for p in faults}
+        # (the same for the rpm faults repository, with the faults that have an rpm variant)
+        for kind, main, faulty in (("deb", REPO_MAIN, REPO_FAULTS), ("rpm", REPO_RPM, REPO_RPM_FAULTS)):
+            mine = [p for p in faults if kind in p["fault_formats"]]
+            fault_names = {p["name"] for p in mine}
+            fault_keys = {p["key"] for p in mine}
 
-        def installable(entry) -> bool:
-            for dep in entry["depends"]:
-                m = re.fullmatch(r"(\S+) \(= (\S+)\)", dep)
-                if m and m.group(1) in fault_names and f"{m.group(1)}={m.group(2)}" not in fault_keys:
-                    return False
-            return True
+            def installable(entry, fault_names=fault_names, fault_keys=fault_keys) -> bool:
+                for dep in entry["depends"]:
+                    m = re.fullmatch(r"(\S+) \(= (\S+)\)", dep)
+                    if m and m.group(1) in fault_names and f"{m.group(1)}={m.group(2)}" not in fault_keys:
+                        return False
+                return True
 
-        for entry in list(index):
-            if (
-                entry["format"] == "deb"
-                and entry["repo"] == REPO_MAIN
-                and entry["name"] not in fault_names
-                and installable(entry)
-            ):
-                src = out[REPO_MAIN] / entry["file"]
-                dst = out[REPO_FAULTS] / entry["file"]
-                try:
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copy2(src, dst)
-                index.append(dict(entry, repo=REPO_FAULTS))
+            for entry in list(index):
+                if (
+                    entry["format"] == kind
+                    and entry["repo"] == main
+                    and entry["name"] not in fault_names
+                    and installable(entry)
+                ):
+                    src = out[main] / entry["file"]
+                    dst = out[faulty] / entry["file"]
+                    try:
+                        os.link(src, dst)
+                    except OSError:
+                        shutil.copy2(src, dst)
+                    index.append(dict(entry, repo=faulty))
         apt_index(out[REPO_MAIN])
         apt_index(out[REPO_FAULTS])
         run(["createrepo_c", "--quiet", "--no-database", str(out[REPO_RPM])])
+        run(["createrepo_c", "--quiet", "--no-database", str(out[REPO_RPM_FAULTS])])
         for name, d in out.items():
             publish(d, name)
         index.sort(key=lambda e: (e["repo"], e["name"], e["version"]))
@@ -763,7 +778,8 @@ def build_all(jobs: int) -> dict:
         return {
             "deb": sum(1 for e in index if e["format"] == "deb" and e["repo"] == REPO_MAIN),
             "faults": len(faults),
-            "rpm": sum(1 for e in index if e["format"] == "rpm"),
+            "rpm": sum(1 for e in index if e["format"] == "rpm" and e["repo"] == REPO_RPM),
+            "rpm_faults": sum(1 for e in index if e["format"] == "rpm" and e["fault"]),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -785,7 +801,7 @@ def main() -> int:
     if not args.force and outputs_present() and stamp.is_file() and stamp.read_text().strip() == digest:
         index = json.loads((WORK / "index.json").read_text())["packages"]
         debs = sum(1 for e in index if e["format"] == "deb" and e["repo"] == REPO_MAIN)
-        rpms = sum(1 for e in index if e["format"] == "rpm")
+        rpms = sum(1 for e in index if e["format"] == "rpm" and e["repo"] == REPO_RPM)
         print(f"fake vendor packages up to date ({debs} deb, {rpms} rpm) in {REPOS}")
         return 0
     missing = [t for t in ("gcc", "dpkg-deb", "apt-ftparchive", "rpmbuild", "createrepo_c") if not shutil.which(t)]
@@ -802,7 +818,7 @@ def main() -> int:
     took = time.monotonic() - start
     line = (
         f"fake vendor packages built: {counts['deb']} deb + {counts['faults']} fault variants + "
-        f"{counts['rpm']} rpm in {took:.1f} s -> {REPOS}"
+        f"{counts['rpm']} rpm + {counts['rpm_faults']} rpm fault variants in {took:.1f} s -> {REPOS}"
     )
     if not args.quiet:
         for entry in json.loads((WORK / "index.json").read_text())["packages"]:

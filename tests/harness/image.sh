@@ -8,7 +8,9 @@
 #                                shared by every checkout on the machine
 # .cache/repos/debian            the ClamAV packages a fresh rootfs of the same suite needs, so the
 #                                replacement antivirus installs offline from a repository we
-#                                control (the "private mirror" of the execute scenarios); per checkout
+#                                control (the "private mirror" of the execute scenarios), and
+#                                Debian's rpm, dnf and zypper for the RPM-managed hosts (their
+#                                prepare installs them); per checkout
 #
 # The two are independent: a checkout without its mirror builds the mirror alone and leaves an
 # existing image untouched. Both come from one debootstrap scratch rootfs when both are missing.
@@ -34,6 +36,19 @@ SUITE=bookworm
 INCLUDE=python3,python3-apt,systemd,systemd-sysv,procps,ca-certificates
 # What the replacement role installs; kept in the local mirror with every dependency.
 CLAMAV_PKGS=(clamav clamav-daemon clamav-freshclam clamdscan)
+# What makes a container an RPM-managed host (molecule/execute_rpm): rpm, dnf, zypper.
+RPM_HOST_PKGS=(rpm dnf python3-dnf zypper)
+MIRROR_PKGS=("${CLAMAV_PKGS[@]}" "${RPM_HOST_PKGS[@]}")
+
+# A mirror is complete when its index lists every package asked for (a mirror made before a
+# package was added to the lists is built again).
+mirror_complete() {
+    local p
+    [ -s "$MIRROR/Packages" ] || return 1
+    for p in "${MIRROR_PKGS[@]}"; do
+        grep -qx "Package: $p" "$MIRROR/Packages" || return 1
+    done
+}
 
 force=0
 [ "${1:-}" = "--force" ] && force=1
@@ -42,7 +57,7 @@ need_image=0 need_mirror=0
 what_is_missing() {
     need_image=0 need_mirror=0
     if [ $force = 1 ] || ! podman image exists "$IMAGE"; then need_image=1; fi
-    if [ $force = 1 ] || [ ! -s "$MIRROR/Packages" ]; then need_mirror=1; fi
+    if [ $force = 1 ] || ! mirror_complete; then need_mirror=1; fi
 }
 
 what_is_missing
@@ -86,12 +101,13 @@ debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$work/rootfs" >"$wo
 chroot "$work/rootfs" apt-get -qq clean   # drop the base system debs debootstrap left
 
 if [ $need_mirror = 1 ]; then
-    echo "collecting ClamAV packages for the local mirror"
+    echo "collecting ClamAV, rpm, dnf and zypper packages for the local mirror"
     cp /etc/resolv.conf "$work/rootfs/etc/resolv.conf"
     chroot "$work/rootfs" apt-get -qq update
-    # Download only: the image itself stays without ClamAV (the replacement role installs it).
+    # Download only: the image itself stays without ClamAV (the replacement role installs it)
+    # and without rpm (only the RPM hosts get it, in their prepare).
     chroot "$work/rootfs" env DEBIAN_FRONTEND=noninteractive \
-        apt-get -qq install --download-only -y "${CLAMAV_PKGS[@]}" >/dev/null
+        apt-get -qq install --download-only -y "${MIRROR_PKGS[@]}" >/dev/null
     mkdir "$work/mirror"
     cp "$work"/rootfs/var/cache/apt/archives/*.deb "$work/mirror/"
     chroot "$work/rootfs" apt-get -qq clean

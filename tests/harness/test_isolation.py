@@ -292,6 +292,15 @@ def image_sh(checkout, fakes, lock_dir, *args, **popen):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
 
 
+# What image.sh keeps in the mirror (CLAMAV_PKGS + RPM_HOST_PKGS): a complete mirror lists all of them.
+MIRROR_PKGS = ("clamav", "clamav-daemon", "clamav-freshclam", "clamdscan", "rpm", "dnf", "python3-dnf", "zypper")
+
+
+def complete_mirror(mirror):
+    mirror.mkdir(parents=True)
+    (mirror / "Packages").write_text("".join("Package: %s\n\n" % p for p in MIRROR_PKGS))
+
+
 def destructive(calls):
     """Every podman call that removes or prunes something."""
     return [c for c in calls if c[0] == "podman" and ({"rm", "rmi", "prune"} & set(c) or "--force" in c)]
@@ -311,8 +320,7 @@ def test_image_sh_builds_a_missing_mirror_without_touching_the_image(checkout, f
     proc = image_sh(ck, fakes, lock_dir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     mirror = ck / ".cache" / "repos" / "debian"
-    assert sorted(p.name for p in mirror.glob("*.deb")) == [
-        "clamav-daemon_1_amd64.deb", "clamav-freshclam_1_amd64.deb", "clamav_1_amd64.deb", "clamdscan_1_amd64.deb"]
+    assert sorted(p.name for p in mirror.glob("*.deb")) == sorted("%s_1_amd64.deb" % p for p in MIRROR_PKGS)
     assert "Package: clamav" in (mirror / "Packages").read_text()
     assert [c for c in calls() if c[0] == "podman"] == [["podman", "image", "exists", "localhost/fleetsec-debian:12"]] * 2
     assert not list((ck / ".cache").glob("rootfs.*")), "the scratch rootfs is removed"
@@ -322,8 +330,7 @@ def test_image_sh_builds_a_missing_image_and_keeps_the_mirror(checkout, fakes):
     ck, lock_dir = checkout
     _bindir, _state, calls = fakes
     mirror = ck / ".cache" / "repos" / "debian"
-    mirror.mkdir(parents=True)
-    (mirror / "Packages").write_text("Package: clamav\n")
+    complete_mirror(mirror)
     before = (mirror / "Packages").stat()
     proc = image_sh(ck, fakes, lock_dir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -348,8 +355,7 @@ def test_image_sh_waits_for_another_build_and_reuses_its_image(checkout, fakes):
     ck, lock_dir = checkout
     _bindir, state, calls = fakes
     mirror = ck / ".cache" / "repos" / "debian"
-    mirror.mkdir(parents=True)
-    (mirror / "Packages").write_text("Package: clamav\n")
+    complete_mirror(mirror)
     lock = lock_dir / f"fleetsec-divest-image.{os.getuid()}.lock"
     with open(lock, "a") as held:                       # another checkout is building
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -363,6 +369,20 @@ def test_image_sh_waits_for_another_build_and_reuses_its_image(checkout, fakes):
     assert "image localhost/fleetsec-debian:12 and mirror present" in out
     assert [c[0] for c in calls() if c[0] != "podman"] == [], "no second debootstrap"
     assert not [c for c in calls() if c[:2] == ["podman", "import"]]
+
+
+def test_image_sh_builds_again_a_mirror_without_the_rpm_tools(checkout, fakes):
+    # a mirror made before rpm, dnf and zypper were added to its lists (ClamAV only)
+    ck, lock_dir = checkout
+    _bindir, state, calls = fakes
+    (state / "images").write_text("localhost/fleetsec-debian:12\n")
+    mirror = ck / ".cache" / "repos" / "debian"
+    mirror.mkdir(parents=True)
+    (mirror / "Packages").write_text("".join("Package: %s\n\n" % p for p in MIRROR_PKGS[:4]))
+    proc = image_sh(ck, fakes, lock_dir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Package: zypper" in (mirror / "Packages").read_text().splitlines()
+    assert not [c for c in calls() if c[:2] == ["podman", "import"]], "the image is left alone"
 
 
 def test_image_sh_refuses_a_symlinked_lock_file(checkout, fakes, tmp_path):

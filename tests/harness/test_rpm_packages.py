@@ -32,8 +32,8 @@ def rpm(*args, root=None, check=True):
     return proc
 
 
-def rpm_entries(index):
-    return [e for e in index if e["format"] == "rpm"]
+def rpm_entries(index, repo="kaspersky-rpm"):
+    return [e for e in index if e["format"] == "rpm" and e["repo"] == repo]
 
 
 def pick(index, spec):
@@ -133,3 +133,32 @@ def test_dnf_reads_the_repository_metadata(built, repos, tmp_path):
     listed = repoquery("--qf", "%{name}-%{version}-%{release}.%{arch}.rpm", "*")
     assert sorted(listed) == sorted(e["file"] for e in rpm_entries(built))
     assert "kesl = 12.1.0-1508" in " ".join(repoquery("--requires", "kesl-gui-12.1.0-1508"))
+
+
+def test_rpm_fault_variant_fails_its_first_erase_then_goes(built, repos, tmp_path):
+    """kaspersky-rpm-faults: kesl 12.1 whose %preun refuses the first erase (as the deb prerm does),
+    and every normal rpm whose name has no rpm fault variant."""
+    faults = rpm_entries(built, "kaspersky-rpm-faults")
+    variants = [e for e in faults if e["fault"]]
+    assert [(e["name"], e["version"], e["fault"]) for e in variants] == [("kesl", "12.1.0-1508", "prerm-fails-once")]
+    others = sorted(e["file"] for e in faults if not e["fault"])
+    # kesl-gui 11.4 / 12.2 pin a kesl the faults repository does not have: left out, as on the deb side
+    pinned_elsewhere = [d for d in ("kesl (= 11.4.0-1096)", "kesl (= 12.2.0-2412)")]
+    assert others == sorted(e["file"] for e in rpm_entries(built)
+                            if e["name"] != "kesl" and not set(e["depends"]) & set(pinned_elsewhere))
+    assert "kesl-gui-12.1.0-1508.x86_64.rpm" in others
+    listed = sorted(p.name for p in (repos / "kaspersky-rpm-faults").glob("*.rpm"))
+    assert listed == sorted(e["file"] for e in faults)
+    faulty = str(repos / "kaspersky-rpm-faults" / "kesl-12.1.0-1508.x86_64.rpm")
+    assert "FAULT VARIANT 'prerm-fails-once'" in rpm("-qp", "--qf", "%{DESCRIPTION}", faulty).stdout
+    # the scriptlet itself, run the way rpm runs %preun on an erase ($1 = 0), in a scratch state dir
+    preun = rpm("-qp", "--qf", "%{PREUN}", faulty).stdout.replace("/var/opt/kaspersky", str(tmp_path / "state"))
+    preun = preun.replace("systemctl", "true")
+    first = subprocess.run(["sh", "-c", preun, "preun", "0"], capture_output=True, text=True, check=False)
+    assert first.returncode == 1
+    assert "kesl: could not stop Kaspersky Endpoint Security tasks, removal aborted" in first.stderr
+    second = subprocess.run(["sh", "-c", preun, "preun", "0"], capture_output=True, text=True, check=False)
+    assert second.returncode == 0, second.stderr
+    upgrade = subprocess.run(["sh", "-c", preun.replace(str(tmp_path / "state"), str(tmp_path / "other")),
+                              "preun", "1"], capture_output=True, text=True, check=False)
+    assert upgrade.returncode == 0   # an upgrade ($1 = 1) is never refused

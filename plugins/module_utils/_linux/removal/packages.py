@@ -12,7 +12,16 @@ odd states are handled: ``config-files`` is purged, ``half-installed`` and the
 rpm family: ``rpm -e --test`` first checks that no other installed package needs the one being
 removed (again: refuse rather than remove more), then the host's front end removes exactly that
 package, by its full NEVRA: ``dnf`` (``--disablerepo='*'``, ``clean_requirements_on_remove``
-off), ``yum`` (the same), ``zypper`` (``--no-refresh``), or ``rpm -e``.
+off), ``yum`` (the same), ``zypper`` (``--no-refresh``), or ``rpm -e``. The front end is the one
+the host has (dnf, else yum, else zypper, else rpm), never one chosen by the distribution's name.
+
+Locks on the rpm side: rpm's transaction lock (``<dbpath>/.rpm.lock``, held by every rpm, dnf,
+yum and zypper transaction) is waited for before the front end runs, up to ``lock_timeout``;
+``rpm -e`` would wait for it for ever, dnf 4 gives up at once ("can't create transaction
+lock"). dnf 4 and yum run with ``exit_on_lock`` so that their own lock (another dnf running)
+fails at once instead of waiting for ever; zypper fails at once on its lock ("System management
+is locked"). Such a failure is retried until ``lock_timeout``; then the error names the holder
+(pid and command, from ``/proc/locks``) when it can be known.
 
 Every command is an argv list (no shell), in the C locale, non-interactive, with ``--`` between
 the options and the names that come from data. With a root other than ``/``: ``dpkg --root``,
@@ -46,6 +55,9 @@ Private to the collection: runs on managed nodes, standard library only, Python 
 
 from __future__ import absolute_import, division, print_function
 
+import errno
+import fcntl
+import os
 import re
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
@@ -74,7 +86,13 @@ _DPKG_LOCKED = ("lock was locked by another process", "status database is locked
                 "unable to acquire the dpkg frontend lock", "is another process using it")
 _DPKG_CHATTER = ("(Reading database", "Reading database ...", "files and directories currently installed")
 # Debian's rpm warns on every call; not part of any error.
-_RPM_CHATTER = ("should not be used directly install RPM packages", "However assuming you know what you are doing")
+_RPM_CHATTER = ("should not be used directly install RPM packages", "However assuming you know what you are doing",
+                # dnf 4 on a host without any repository file, told --disablerepo=*
+                "No repository match: *")
+# What rpm, dnf, yum and zypper say when another process holds their lock.
+_RPM_LOCKED = ("can't create transaction lock", "waiting for transaction lock", "Waiting for process with pid",
+               "System management is locked", "another app is currently holding the yum lock",
+               "Could not get lock", "is locked by another process")
 
 
 class Package(object):
@@ -200,11 +218,77 @@ class Dpkg(object):
         return None
 
 
+def rpm_lock_holder(host, dbpath):
+    """Who holds rpm's transaction lock in ``dbpath`` (inner path) right now: ``None`` when
+    nobody does (or there is no lock file), else ``{"pid": int or None, "command": str or None}``.
+
+    The lock is tried without waiting (``fcntl``, as rpm takes it) and let go at once; the
+    holder's pid comes from ``/proc/locks`` (on the running system only)."""
+    if not dbpath:
+        return None
+    try:
+        path = host.fs.host_path(dbpath + "/" + layout.RPM_LOCK)
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (IOError, OSError) as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                return None
+            info = os.fstat(fd)
+            pid = _lock_pid(host, "%02x:%02x:%d" % (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino))
+            return {"pid": pid, "command": _comm(host, pid)}
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _lock_pid(host, key):
+    """The pid that holds a POSIX lock on the file ``key`` (``maj:min:inode``), from /proc/locks."""
+    if not host.live:
+        return None
+    try:
+        with open(os.path.join(host.proc, layout.PROC_LOCKS)) as handle:
+            lines = handle.read(1024 * 1024).splitlines()
+    except (OSError, IOError):
+        return None
+    for line in lines:
+        fields = line.split()
+        # 1: POSIX  ADVISORY  WRITE 4242 00:2f:1234 0 EOF   (waiters are marked "->")
+        if len(fields) >= 6 and "->" not in fields and fields[1] in ("POSIX", "OFDLCK") and fields[5] == key:
+            try:
+                pid = int(fields[4])
+            except ValueError:
+                return None
+            return pid if pid > 0 else None
+    return None
+
+
+def _comm(host, pid):
+    if pid is None:
+        return None
+    try:
+        with open(os.path.join(host.proc, str(pid), "comm")) as handle:
+            return handle.read(64).strip() or None
+    except (OSError, IOError):
+        return None
+
+
+def _holder_text(holder):
+    if not holder or holder.get("pid") is None:
+        return "another process"
+    return "pid %d (%s)" % (holder["pid"], holder.get("command") or "?")
+
+
 class Rpm(object):
-    def __init__(self, host, frontend="auto", dbpath=None):
+    def __init__(self, host, frontend="auto", dbpath=None, lock_timeout=60):
         self.host = host
         self.rpm = host.which("rpm")
         self.dbpath = dbpath
+        self.lock_timeout = lock_timeout
         if frontend == "auto":
             frontend = "rpm"
             for name in ("dnf", "yum", "zypper"):
@@ -213,6 +297,9 @@ class Rpm(object):
                     break
         self.name = frontend
         self.frontend = host.which(frontend) if frontend != "rpm" else self.rpm
+        # dnf 5 has no exit_on_lock (it fails at once on its lock by itself)
+        real = os.path.basename(os.path.realpath(self.frontend)) if self.frontend else ""
+        self.dnf5 = frontend == "dnf" and real.startswith("dnf5")
 
     def _rpm_root(self):
         if self.host.live:
@@ -251,6 +338,8 @@ class Rpm(object):
     def _argv(self, pkg):
         if self.name == "dnf" or self.name == "yum":
             argv = [self.frontend, "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False"]
+            if not self.dnf5:
+                argv.append("--setopt=exit_on_lock=True")   # never wait for ever on another dnf
             if not self.host.live:
                 argv.append("--installroot=%s" % self.host.root)
             return argv + ["remove", "--", pkg.target]
@@ -281,12 +370,46 @@ class Rpm(object):
         if problem:
             raise RemovalError("%s: not removed, rpm --erase --test refuses: %s" % (pkg.name, problem),
                                package=pkg.name, command=argv)
-        rc, out, err = self.host.run(argv)
-        if rc != 0:
-            raise RemovalError("%s: %s remove failed (exit %s): %s" % (
-                pkg.name, self.name, rc, first_lines(err or out, skip=_RPM_CHATTER)),
-                package=pkg.name, rc=rc, stdout=out[-4000:], stderr=err[-4000:], command=argv)
-        return argv
+        deadline = self.host.monotonic() + self.lock_timeout
+        while True:
+            holder = rpm_lock_holder(self.host, self.dbpath or layout.find_rpmdb(self.host.fs))
+            if holder is None:
+                rc, out, err = self.host.run(argv)
+                if rc == 0:
+                    return argv
+                text = "%s\n%s" % (err, out)
+                if not any(s in text for s in _RPM_LOCKED):
+                    raise RemovalError("%s: %s remove failed (exit %s): %s" % (
+                        pkg.name, self.name, rc, _rpm_problem(out, err)),
+                        package=pkg.name, rc=rc, stdout=out[-4000:], stderr=err[-4000:], command=argv)
+            if self.host.monotonic() >= deadline:
+                if holder is not None:
+                    why = "rpm's transaction lock is held by %s" % _holder_text(holder)
+                else:
+                    why = "%s: %s" % (self.name, first_lines(err or out, skip=_RPM_CHATTER))
+                raise RemovalError("%s: not removed, the package database stayed locked for %d s: %s" % (
+                    pkg.name, self.lock_timeout, why), package=pkg.name, command=argv, locked=True,
+                    holder=holder)
+            self.host.sleep(2)
+
+
+def _rpm_problem(out, err):
+    """What a failed rpm front end said: its error lines and, when a scriptlet failed, what the
+    scriptlet itself printed (dnf prints that on stdout, the error on stderr)."""
+    said = first_lines(err or out, skip=_RPM_CHATTER)
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^\s*error: %\w+\(.*\) scriptlet failed", line, re.IGNORECASE):
+            before = []
+            for prev in reversed(lines[max(0, i - 5):i]):
+                if "Running scriptlet" in prev or not prev.strip():
+                    break
+                before.insert(0, prev.strip())
+            scriptlet = " / ".join(before + [line.strip()])
+            if scriptlet not in said:
+                said = "%s (%s)" % (said, scriptlet) if said else scriptlet
+            break
+    return said
 
 
 class Holds(object):
@@ -373,11 +496,11 @@ def detect(host, manager="auto", lock_timeout=60):
     if manager in ("dpkg", "apt"):
         return [Dpkg(host, lock_timeout)]
     if manager in FRONTENDS:
-        return [Rpm(host, manager, layout.find_rpmdb(host.fs))]
+        return [Rpm(host, manager, layout.find_rpmdb(host.fs), lock_timeout)]
     found = []
     if host.fs.isfile(layout.DPKG_STATUS) and host.which("dpkg"):
         found.append(Dpkg(host, lock_timeout))
     dbpath = layout.find_rpmdb(host.fs)
     if dbpath and host.which("rpm"):
-        found.append(Rpm(host, "auto", dbpath))
+        found.append(Rpm(host, "auto", dbpath, lock_timeout))
     return found

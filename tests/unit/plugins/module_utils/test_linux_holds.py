@@ -311,3 +311,31 @@ def test_linux_remove_releases_the_hold_with_the_real_dpkg(sandbox):
     assert done["holds_released"] == [{"package": "kesl", "kind": "apt-mark"}]
     assert [(s["step"], s["action"]) for s in done["steps"]] == [("holds", "release"), ("packages", "purge")]
     assert _selection(sandbox) is None and not (sandbox / "opt/kaspersky/kesl/bin/kesl").exists()
+
+
+@pytest.mark.parametrize("files_there, commands, expected", [
+    (["/var/lib/dpkg/status"], ["dpkg"], ["apt"]),
+    (["/etc/dnf/dnf.conf", "/var/lib/rpm/rpmdb.sqlite"], ["rpm", "dnf"], ["dnf"]),
+    (["/etc/yum.conf", "/var/lib/rpm/Packages"], ["rpm", "yum"], ["yum"]),
+    (["/etc/dnf/dnf.conf", "/etc/yum.conf"], [], ["dnf"]),              # EL 8+: yum.conf is dnf's
+    (["/etc/zypp/zypp.conf", "/usr/lib/sysimage/rpm/rpmdb.sqlite"], ["rpm", "zypper"], ["zypper"]),
+    # a Debian host that also carries an rpm database: both front ends are blocked
+    (["/var/lib/dpkg/status", "/etc/dnf/dnf.conf", "/var/lib/rpm/rpmdb.sqlite"], ["dpkg", "rpm", "dnf"], ["apt", "dnf"]),
+    (["/var/lib/dpkg/status", "/etc/zypp/zypp.conf", "/var/lib/rpm/rpmdb.sqlite"], ["dpkg", "rpm", "zypper"],
+     ["apt", "zypper"]),
+])
+def test_auto_blocks_in_every_package_manager_the_host_has(tmp_path, files_there, commands, expected):
+    root = tmp_path / "root"
+    for inner in files_there:
+        write(root, inner, "[main]\n" if inner.endswith(".conf") else "")
+    host = make_host(root, which=lambda n: "/usr/bin/" + n if n in commands else None)
+    result = block(host, "kaspersky", ["kesl", "klnagent64"])
+    assert [b["manager"] for b in result["blocks"]] == expected
+    assert result["manager"] == ", ".join(expected)
+    paths = {"apt": "/etc/apt/preferences.d/divest-kaspersky.pref", "dnf": "/etc/dnf/dnf.conf",
+             "yum": "/etc/yum.conf", "zypper": "/etc/zypp/locks"}
+    assert [b["path"] for b in result["blocks"]] == [paths[m] for m in expected]
+    assert all(b["after"] == ["kesl", "klnagent64"] for b in result["blocks"])
+    assert result["path"] == paths[expected[0]] and result["counts"] == {"block": len(expected)}
+    again = block(host, "kaspersky", ["kesl", "klnagent64"])
+    assert not again["changed"] and [b["before"] for b in again["blocks"]] == [["kesl", "klnagent64"]] * len(expected)

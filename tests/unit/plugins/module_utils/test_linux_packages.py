@@ -113,11 +113,11 @@ RPM_Q = "kesl\t(none)\t12.1.0\t1508\tx86_64\nklnagent64\t1\t15.4.0\t8873\tx86_64
 
 @pytest.mark.parametrize("frontend, live, expected", [
     ("dnf", True, ["dnf", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
-                   "remove", "--", "kesl-12.1.0-1508.x86_64"]),
+                   "--setopt=exit_on_lock=True", "remove", "--", "kesl-12.1.0-1508.x86_64"]),
     ("dnf", False, ["dnf", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
-                    "--installroot=ROOT", "remove", "--", "kesl-12.1.0-1508.x86_64"]),
+                    "--setopt=exit_on_lock=True", "--installroot=ROOT", "remove", "--", "kesl-12.1.0-1508.x86_64"]),
     ("yum", True, ["yum", "--assumeyes", "--disablerepo=*", "--setopt=clean_requirements_on_remove=False",
-                   "remove", "--", "kesl-12.1.0-1508.x86_64"]),
+                   "--setopt=exit_on_lock=True", "remove", "--", "kesl-12.1.0-1508.x86_64"]),
     ("zypper", True, ["zypper", "--non-interactive", "--no-refresh", "remove", "--", "kesl.x86_64"]),
     ("zypper", False, ["zypper", "--non-interactive", "--no-refresh", "--root", "ROOT", "remove", "--", "kesl.x86_64"]),
     ("rpm", True, ["rpm", "--erase", "--", "kesl-12.1.0-1508.x86_64"]),
@@ -157,6 +157,109 @@ def test_rpm_scriptlet_failure_is_reported(tmp_path):
     mgr = pk.Rpm(make_host(root, runner), "rpm")
     with pytest.raises(RemovalError, match=r"kesl: rpm remove failed \(exit 1\): error: %preun\(kesl-1-1.x86_64\) scriptlet failed"):
         mgr.remove(pk.Package("kesl", "kesl-1-1.x86_64", "1-1", "x86_64", "installed", "ok", "rpm"), True)
+
+
+def test_dnf_scriptlet_failure_names_what_the_scriptlet_said(tmp_path):
+    # dnf 4.14 on a live host (molecule/execute_rpm): the scriptlet's words on stdout, dnf's on stderr
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/rpmdb.sqlite", "x")
+    out = ("Running transaction\n  Preparing        :      1/1 \n"
+           "  Running scriptlet: kesl-12.1.0-1508.x86_64      1/1 \n"
+           "kesl: could not stop Kaspersky Endpoint Security tasks, removal aborted; run the removal again\n"
+           "error: %preun(kesl-12.1.0-1508.x86_64) scriptlet failed, exit status 1\n\n"
+           "Failed:\n  kesl-12.1.0-1508.x86_64\n")
+    err = "Error in PREUN scriptlet in rpm package kesl\nError: Transaction failed\n"
+    runner = Runner([(("dnf", "remove"), (1, out, err))])
+    mgr = pk.Rpm(make_host(root, runner, live=True), "dnf", "/var/lib/rpm")
+    with pytest.raises(RemovalError) as info:
+        mgr.remove(pk.Package("kesl", "kesl-12.1.0-1508.x86_64", "12.1.0-1508", "x86_64", "installed", "ok", "rpm"), True)
+    assert info.value.msg.startswith("kesl: dnf remove failed (exit 1): Error in PREUN scriptlet in rpm package kesl")
+    assert "kesl: could not stop Kaspersky Endpoint Security tasks" in info.value.msg
+    assert "error: %preun(kesl-12.1.0-1508.x86_64) scriptlet failed, exit status 1" in info.value.msg
+    assert len(runner.commands("dnf")) == 1   # a failing scriptlet is no lock: not retried
+
+
+@pytest.mark.parametrize("frontend, said", [
+    ("dnf", " RPM: error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Resource temporarily unavailable)\n"
+            "Error: Could not run transaction.\n"),
+    ("zypper", "System management is locked by the application with pid 4242 (zypper).\n"
+               "Close this application before trying again.\n"),
+])
+def test_rpm_front_end_lock_is_retried_until_it_is_free(tmp_path, frontend, said):
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/rpmdb.sqlite", "x")
+    answers = [(7 if frontend == "zypper" else 1, "", said)] * 3 + [(0, "", "")]
+    runner = Runner([((frontend, "remove"), lambda argv: answers.pop(0))])
+    clock = Clock()
+    mgr = pk.Rpm(make_host(root, runner, clock=clock), frontend, "/var/lib/rpm", lock_timeout=60)
+    pkg = pk.Package("kesl", "kesl-12.1.0-1508.x86_64", "12.1.0-1508", "x86_64", "installed", "ok", "rpm")
+    mgr.remove(pkg, True)
+    assert len(runner.commands(frontend)) == 4 and clock.slept == [2, 2, 2]
+
+
+def test_rpm_front_end_lock_that_stays_fails_after_the_timeout(tmp_path):
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/rpmdb.sqlite", "x")
+    said = "System management is locked by the application with pid 4242 (zypper).\n"
+    runner = Runner([(("zypper", "remove"), (7, "", said))])
+    clock = Clock()
+    mgr = pk.Rpm(make_host(root, runner, clock=clock), "zypper", "/var/lib/rpm", lock_timeout=10)
+    with pytest.raises(RemovalError) as info:
+        mgr.remove(pk.Package("kesl", "kesl-1-1.x86_64", "1-1", "x86_64", "installed", "ok", "rpm"), True)
+    assert info.value.msg == ("kesl: not removed, the package database stayed locked for 10 s: zypper: System "
+                              "management is locked by the application with pid 4242 (zypper).")
+    assert sum(clock.slept) >= 10
+
+
+def test_rpm_transaction_lock_held_by_another_process_is_waited_for(tmp_path):
+    # a real POSIX lock on <root>/var/lib/rpm/.rpm.lock, held by another process (as rpm holds it)
+    import subprocess
+    import sys
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/rpmdb.sqlite", "x")
+    lock = write(root, "/var/lib/rpm/.rpm.lock", "")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); "
+        "print('held', flush=True); time.sleep(60)"), str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        runner = Runner()
+        clock = Clock()
+        mgr = pk.Rpm(make_host(root, runner, clock=clock), "rpm", "/var/lib/rpm", lock_timeout=6)
+        pkg = pk.Package("kesl", "kesl-1-1.x86_64", "1-1", "x86_64", "installed", "ok", "rpm")
+        with pytest.raises(RemovalError) as info:
+            mgr.remove(pkg, True)
+        # not live: no /proc/locks lookup, the holder is "another process"
+        assert info.value.msg == ("kesl: not removed, the package database stayed locked for 6 s: "
+                                  "rpm's transaction lock is held by another process")
+        assert [c for c in runner.commands() if "--test" not in c] == []   # rpm -e never ran (it would wait for ever)
+        assert pk.rpm_lock_holder(make_host(root), "/var/lib/rpm") == {"pid": None, "command": None}
+    finally:
+        holder.kill()
+        holder.wait()
+    assert pk.rpm_lock_holder(make_host(root), "/var/lib/rpm") is None
+    mgr.remove(pkg, True)
+    assert [c[:2] for c in runner.commands() if "--test" not in c] == [["rpm", "--erase"]]
+
+
+def test_rpm_lock_holder_is_named_from_proc_locks(tmp_path):
+    import subprocess
+    import sys
+    root = tmp_path / "root"
+    write(root, "/var/lib/rpm/rpmdb.sqlite", "x")
+    lock = write(root, "/var/lib/rpm/.rpm.lock", "")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX); "
+        "print('held', flush=True); time.sleep(60)"), str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        host = make_host(root, live=True)
+        host.proc = "/proc"
+        found = pk.rpm_lock_holder(host, "/var/lib/rpm")
+        assert found["pid"] == holder.pid and found["command"].startswith("python")
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 @pytest.mark.parametrize("files, commands, forced, expected", [
