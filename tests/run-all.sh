@@ -5,7 +5,7 @@
 #   tests/run-all.sh                 all stages
 #   tests/run-all.sh units lint      only these stages
 #
-# Stages: units, lint, build, sanity, compat, molecule.
+# Stages: units, lint, build, sanity, compat, awx, molecule.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -13,7 +13,7 @@ cd "$ROOT"
 . "$ROOT/tests/harness/env.sh"
 
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(units lint build sanity compat molecule)
+[ ${#stages[@]} -eq 0 ] && stages=(units lint build sanity compat awx molecule)
 # Molecule scenarios, cheapest first; each one creates and destroys its own containers.
 SCENARIOS=${DIVEST_SCENARIOS:-$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort | tr '\n' ' ')}
 
@@ -102,6 +102,12 @@ stage_compat() {
     "$venv/bin/ansible" --version | sed -n 1p  # sed reads it all: no SIGPIPE under pipefail
     PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
     PATH="$venv/bin:$PATH" "$venv/bin/ansible-playbook" tests/compat/playbook.yml
+}
+
+# The AWX flow as AWX runs it (ansible-runner, AWX's fact-cache write-back and artifacts), over
+# harness containers, on ansible-core 2.18 (.venv-2.18) and the newest (.venv): tests/awx.
+stage_awx() {
+    python -m pytest -q -p no:cacheprovider tests/awx
 }
 
 stage_molecule() {

@@ -31,6 +31,17 @@ come from reading each action's keys for the 10,000 hosts of the plan benchmark'
 
 Writing (:class:`FactStore`). The plan stores each planned host's part as its
 ``divest_plan`` fact in the configured fact cache, for thousands of hosts in one task.
+
+Between AWX jobs (:class:`AwxFactFiles`, :class:`FindingsStore`; docs/awx.md). AWX writes each
+host's stored facts as ``<fact cache dir>/<host>`` (plain JSON) before a job and reads the same
+names back after it (``awx/main/tasks/facts.py``, ``start_fact_cache`` / ``finish_fact_cache``).
+ansible-core 2.16-2.18's jsonfile plugin uses exactly those files; from 2.19 on it reads and
+writes ``s1_<host>`` holding ``{"__payload__": "<JSON text>"}`` (ansible/ansible#85874,
+ansible/ansible-runner#1441), so facts travel in neither direction. :class:`AwxFactFiles` takes
+AWX's files into the plugin's naming when a job starts and hands the plugin's entries back under
+AWX's naming when it ends (nothing to do on 2.16-2.18). AWX stores no facts at all for a job
+sliced into more than one slice (ansible/awx#13863): :class:`FindingsStore` keeps each host's
+findings in a directory on a persistent path, which the later jobs read.
 """
 
 from __future__ import annotations
@@ -43,7 +54,8 @@ from ansible import constants as C
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
 
-__all__ = ["FactReadError", "HostFacts", "FactStore", "host_value", "fast_get", "in_background"]
+__all__ = ["FactReadError", "HostFacts", "FactStore", "AwxFactFiles", "FindingsStore", "host_value", "fast_get",
+           "in_background", "safe_host_file"]
 
 _MEMORY = ("memory", "ansible.builtin.memory")
 _TAGGED = '"__ansible_'
@@ -371,3 +383,186 @@ def in_background(func, items, minimum=200):
         if errors:
             raise RuntimeError("; ".join(dict.fromkeys(errors)))
     return wait
+
+
+# ------------------------------------------------------------------------ AWX's hand-off
+
+
+def safe_host_file(directory, name):
+    """``directory/name`` for a host name that is a plain file name there (AWX refuses the same
+    names: its ``realpath`` check), else ``None``."""
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\x00" in name \
+            or name.startswith("."):
+        return None
+    return os.path.join(directory, name)
+
+
+def _read_json_file(path):
+    """The mapping in the JSON file ``path``; ``None`` when missing; ``ValueError`` when not a
+    JSON object."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    if not isinstance(data, Mapping):
+        raise ValueError("%s does not hold a JSON object" % path)
+    return data
+
+
+def _write_json_file(path, data):
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename (no fsync: the
+    reader is AWX, after this process has ended)."""
+    from ansible.module_utils.common.json import AnsibleJSONEncoder
+    text = json.dumps(data, cls=AnsibleJSONEncoder, sort_keys=True, separators=(",", ":"))
+    tmp = "%s.divest-%d.tmp" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+class AwxFactFiles(object):
+    """AWX's file naming of the jsonfile fact cache, beside ansible-core's own.
+
+    ``cache``: the play's fact cache (``HostFacts.variable_manager._fact_cache``; ``None``: the
+    configured one). :attr:`active` is ``True`` only where the two namings differ: the
+    configured cache plugin is jsonfile, and ansible-core 2.19+ wraps it with a schema key prefix
+    (``s1_``). Elsewhere (2.16-2.18, other plugins) every method does nothing.
+    """
+
+    def __init__(self, cache=None):
+        self.cache = cache
+        self.active = False
+        self.directory = None
+        self.naming = "none"
+        if cache is None:
+            from ansible.plugins.loader import cache_loader
+            try:
+                cache = cache_loader.get(C.CACHE_PLUGIN)
+            except Exception:  # pylint: disable=broad-exception-caught  # not configured: nothing to hand over
+                return
+            self.cache = cache
+        if cache is None or isinstance(cache, dict):
+            return
+        plugin = getattr(cache, "_plugin", None) or getattr(cache, "__wrapped__", cache)
+        name = _plugin_name(cache)
+        if name.rsplit(".", 1)[-1] != "jsonfile":
+            return
+        self.directory = getattr(plugin, "_cache_dir", None)
+        key_of = getattr(cache, "_get_key", None)
+        if not self.directory or not callable(key_of) or getattr(cache, "__wrapped__", None) is None:
+            self.naming = "awx"  # ansible-core < 2.19: the plugin's files are AWX's
+            return
+        if key_of("h") == "h":
+            self.naming = "awx"
+            return
+        self.naming = "prefixed"
+        self.active = True
+        self._wrapped = cache.__wrapped__
+        self._key_of = key_of
+
+    def _plain(self, name):
+        path = safe_host_file(self.directory, name)
+        if path is None:
+            return None, None
+        try:
+            return path, _read_json_file(path)
+        except (OSError, ValueError):
+            return path, None
+
+    def load(self, names):
+        """Before the job's work: each host of ``names`` with AWX's ``<host>`` file and no entry
+        of the plugin gets the file's facts as its entry. Returns how many hosts were loaded."""
+        if not self.active:
+            return 0
+        loaded = 0
+        for name in names:
+            if self._wrapped.contains(self._key_of(name)):
+                continue
+            dummy, facts = self._plain(name)
+            if facts:
+                self.cache.set(name, dict(facts))
+                loaded += 1
+        return loaded
+
+    def save(self, names):
+        """After the job's work: each host of ``names`` with an entry of the plugin gets AWX's
+        ``<host>`` file, holding AWX's facts with this job's over them (as ansible-core 2.16-2.18
+        leave it). Returns how many files were written (unchanged ones are not)."""
+        if not self.active:
+            return 0
+        saved = 0
+        for name in names:
+            if not self._wrapped.contains(self._key_of(name)):
+                continue
+            path, plain = self._plain(name)
+            if path is None:
+                continue
+            try:
+                facts = self.cache.get(name)
+            except KeyError:
+                continue
+            merged = dict(plain or {})
+            merged.update(facts or {})
+            if plain is not None and merged == plain:
+                continue
+            _write_json_file(path, merged)
+            saved += 1
+        return saved
+
+
+class FindingsStore(object):
+    """Each host's findings (the ``divest`` fact) as ``<directory>/<host>.json`` on a persistent
+    path: what carries a sliced identify to the report and the plan, AWX storing no facts for
+    sliced jobs. The newer scan (``scanned_at``) wins when both the store and the fact cache
+    have findings for a host."""
+
+    FACT = "divest"
+
+    def __init__(self, directory):
+        self.directory = os.path.abspath(os.path.expanduser(directory))
+
+    def path(self, name):
+        base = safe_host_file(self.directory, name)
+        return None if base is None else base + ".json"
+
+    def write(self, items):
+        """``items``: ``(host, findings)``; writes those that differ from the stored ones.
+        Returns how many were written; raises ``OSError`` when the directory is unusable."""
+        os.makedirs(self.directory, exist_ok=True)
+        written = 0
+        for name, findings in items:
+            path = self.path(name)
+            if path is None or not isinstance(findings, Mapping):
+                continue
+            try:
+                current = _read_json_file(path)
+            except (OSError, ValueError):
+                current = None
+            if current == {self.FACT: findings}:
+                continue
+            _write_json_file(path, {self.FACT: findings})
+            written += 1
+        return written
+
+    def read(self, name):
+        """The stored findings of host ``name`` (``None``: none, or an unreadable file)."""
+        path = self.path(name)
+        if path is None:
+            return None
+        try:
+            data = _read_json_file(path)
+        except (OSError, ValueError):
+            return None
+        findings = _get(data, self.FACT)
+        return findings if isinstance(findings, Mapping) else None
+
+    @staticmethod
+    def newer(stored, cached):
+        """Whether ``stored`` findings are newer than ``cached`` (missing ones are oldest)."""
+        if not isinstance(stored, Mapping):
+            return False
+        if not isinstance(cached, Mapping):
+            return True
+        return str(_get(stored, "scanned_at") or "") > str(_get(cached, "scanned_at") or "")

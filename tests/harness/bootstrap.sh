@@ -3,7 +3,7 @@
 # Idempotent: a second run only checks, and reuses what the first one built.
 #
 #   tests/harness/bootstrap.sh demo    Debian packages, .venv, collections, image, fake packages
-#   tests/harness/bootstrap.sh test    the same, plus Chromium and the ansible-core 2.16 venv
+#   tests/harness/bootstrap.sh test    the same, plus Chromium and the ansible-core 2.16 and 2.18 venvs
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/harness/env.sh
@@ -43,6 +43,8 @@ if [ "$purpose" = test ]; then
     [ -z "$PY311" ] && command -v pyenv >/dev/null && PY311=$(PYENV_VERSION=$(pyenv versions --bare | grep -E '^3\.11\.' | tail -1) pyenv which python3.11 2>/dev/null || true)
     [ -n "$PY311" ] || { echo "no Python 3.11 found for the ansible-core 2.16 smoke run" >&2; exit 1; }
     make_venv "$ROOT/.venv-2.16" "$PY311" "$ROOT/tests/requirements-2.16.txt"
+    # Newest ansible-core before the fact cache's s1_ naming: the AWX stage runs on it too (tests/awx).
+    make_venv "$ROOT/.venv-2.18" "$PY" "$ROOT/tests/requirements-2.18.txt"
 fi
 
 # --- Collections we depend on, from PyPI's ansible package (Galaxy is unreachable) --------------

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.divest contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""fleetsec.divest.fact_handoff: AWX's <host> fact files reach the job and come back, on every
+ansible-core; a sliced identify without the findings store is refused with one message. (The
+whole flow over ansible-runner and containers: tests/awx.)"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.fleetsec.divest.plugins.action import fact_handoff
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import FindingsStore, HostFacts
+
+INVENTORY = {"all": {"hosts": {"web1": None, "web2": None}}}
+AWX = {"awx_job_id": 7, "awx_job_template_name": "Divest - plan", "awx_job_launch_type": "manual"}
+SLICE = {"awx_job_id": 8, "awx_job_template_name": "Divest - identify", "awx_job_launch_type": "workflow",
+         "awx_workflow_job_name": "Divest - identify", "awx_workflow_job_id": 3}
+
+
+def awx_writes(fleet, name, facts):
+    """What AWX's start_fact_cache writes: <dir>/<host>, plain JSON."""
+    os.makedirs(fleet.cache_dir, exist_ok=True)
+    with open(os.path.join(fleet.cache_dir, name), "w") as fh:
+        json.dump(facts, fh)
+
+
+def awx_reads(fleet, name):
+    """What AWX's finish_fact_cache reads back."""
+    with open(os.path.join(fleet.cache_dir, name)) as fh:
+        return json.load(fh)
+
+
+def run(fleet, args, **extra):
+    return fleet.action(fact_handoff, args).run(task_vars=fleet.task_vars(**extra))
+
+
+def test_awx_facts_reach_the_job_and_the_jobs_facts_reach_awx(make_fleet):
+    fleet = make_fleet(INVENTORY)
+    awx_writes(fleet, "web1", {"divest": {"status": "affected", "scanned_at": "2026-01-01T00:00:00Z"}, "os": "x"})
+    result = run(fleet, {"step": "start", "phase": "plan"}, **AWX)
+    assert not result.get("failed"), result
+    # whatever the naming of this ansible-core, the job now reads AWX's facts
+    assert HostFacts(fleet.task_vars()).value("web1", "divest")["status"] == "affected"
+    # the job adds a fact (as the plan does with its parts) ...
+    HostFacts(fleet.task_vars()).store().merge("web1", {"divest_plan": {"digest": "sha256:1"}})
+    result = run(fleet, {"step": "finish", "phase": "plan"}, **AWX)
+    assert not result.get("failed"), result
+    # ... and AWX reads back all of them under its own naming, AWX's facts kept
+    back = awx_reads(fleet, "web1")
+    assert back["divest_plan"] == {"digest": "sha256:1"} and back["os"] == "x" and back["divest"]["status"] == "affected"
+    assert result["naming"] in ("awx", "prefixed")
+    assert result["saved"] == (1 if result["naming"] == "prefixed" else 0)
+
+
+def test_outside_awx_nothing_is_written_under_awx_naming(make_fleet):
+    fleet = make_fleet(INVENTORY)
+    HostFacts(fleet.task_vars()).store().merge("web2", {"divest": {"status": "clean"}})
+    result = run(fleet, {"step": "finish", "phase": "identify"})
+    assert result["saved"] == 0
+
+
+def test_a_sliced_identify_without_a_store_says_its_findings_would_be_lost(make_fleet):
+    fleet = make_fleet(INVENTORY)
+    with pytest.raises(AnsibleActionFail, match="AWX stores no facts for sliced jobs .*divest_findings_store"):
+        fleet.action(fact_handoff, {"step": "finish", "phase": "identify"}).run(task_vars=fleet.task_vars(**SLICE))
+
+
+def test_a_sliced_identify_hands_its_findings_on_through_the_store(make_fleet, tmp_path):
+    store = str(tmp_path / "findings")
+    fleet = make_fleet(INVENTORY, {"web1": {"divest": {"status": "affected", "scanned_at": "2026-02-01T00:00:00Z"}}})
+    result = run(fleet, {"step": "finish", "phase": "identify", "store": store, "hosts": ["web1", "web2"]}, **SLICE)
+    assert not result.get("failed") and result["store_saved"] == 1, result
+    # a later, unsliced job (a fresh cache: AWX stored nothing for the slice) takes them in
+    later = make_fleet(INVENTORY, {"web1": {"divest": {"status": "clean", "scanned_at": "2025-12-01T00:00:00Z"}}})
+    result = run(later, {"step": "start", "phase": "report", "store": store}, **AWX)
+    assert result["store_loaded"] == 1, result
+    assert HostFacts(later.task_vars()).value("web1", "divest")["status"] == "affected"  # the newer scan wins
+    # an older stored scan never replaces a newer cached one
+    assert not FindingsStore.newer({"scanned_at": "2025-01-01T00:00:00Z"}, {"scanned_at": "2026-01-01T00:00:00Z"})
+
+
+@pytest.mark.parametrize("name", ["../etc", ".hidden", "a/b", ""])
+def test_host_names_that_are_not_plain_file_names_are_never_written(tmp_path, name):
+    store = FindingsStore(str(tmp_path))
+    assert store.write([(name, {"status": "clean"})]) == 0
+    assert os.listdir(str(tmp_path)) == []
