@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import gc
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -96,6 +97,25 @@ def read_host(facts, name):
 
 # ---------------------------------------------------------------------------------- writing
 
+
+def part_fingerprint(part):
+    """A small stand-in for a host's plan part, equal for equal parts: the SHA-256 of its
+    canonical JSON (the part itself when it is not plain JSON data). The plan remembers only
+    this of each host's stored part: the whole cached facts of a fleet are large."""
+    if part is None:
+        return None
+    try:
+        text = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return ("value", part)
+    return ("sha256", hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+
+
+def stored_part(facts):
+    """What :class:`HostFacts` keeps of a host's cached facts for the plan (its ``keep``)."""
+    return part_fingerprint(facts.get(FACT)) if isinstance(facts, Mapping) else None
+
+
 def _diff_text(plan):
     if plan is None:
         return ""
@@ -149,7 +169,7 @@ class ActionModule(ActionModuleBase):
         except _planner.PolicyError as exc:
             raise AnsibleActionFail("invalid plan policy: %s" % exc)
 
-        facts = HostFacts(task_vars, loader=self._loader, keep=args["store_host_facts"])
+        facts = HostFacts(task_vars, loader=self._loader, keep=stored_part if args["store_host_facts"] else False)
         names = args["hosts"] if args["hosts"] is not None else facts.names(args["pattern"])
         names = list(dict.fromkeys(names))
         hosts = {name: read_host(facts, name) for name in names}
@@ -233,9 +253,9 @@ class ActionModule(ActionModuleBase):
             return 0, None
         pending = []
         for name, part in _planner.host_parts(plan, hosts_json).items():
-            current = facts.cached.get(name)
-            if (current.get(FACT) if isinstance(current, Mapping) else None) != part:
-                pending.append((name, {FACT: part}, current))
+            if facts.cached.get(name) != part_fingerprint(part):
+                # the writer reads the host's current facts again, in its own process
+                pending.append((name, {FACT: part}, None))
         result["host_facts"] = {"stored": 0 if check else len(pending), "unchanged": len(plan["hosts"]) - len(pending),
                                 "cache": store.name}
         if check or not pending:

@@ -11,6 +11,7 @@ the report document with ``plugin_utils._report`` and writes the requested forma
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 from collections.abc import Mapping
 
@@ -37,12 +38,13 @@ def _execute(hosts, generated_at, fact, scan_result, gate=None, check_mode=False
 # document`` where ``hosts`` is {name: host variables or None}; ``renderers`` maps a format to
 # a ``document -> bytes`` function; ``summary`` makes the set_stats artifact; ``keys(args)``
 # are the host variables the builder reads (nothing templated); ``flat``: the builder takes
-# ``{key: value}`` (the value a play sees), else a hostvars-like mapping.
+# ``{key: value}`` (the value a play sees), else a hostvars-like mapping; ``stream``: the builder
+# also takes an iterable of ``(name, variables)`` pairs, read one at a time (less memory).
 # Adding a phase: a builder and renderers in plugin_utils, an entry here and the choice in
 # plugins/modules/report.py.
 PHASES = {
     "identify": {"build": _identify, "renderers": _report.RENDERERS, "summary": _report.compact_summary,
-                 "keys": lambda args: (args["fact"], args["scan_result"], OUTCOME)},
+                 "keys": lambda args: (args["fact"], args["scan_result"], OUTCOME), "stream": True},
     "execute": {"build": _execute, "renderers": _execute_report.RENDERERS,
                 "summary": _execute_report.compact_summary, "keys": lambda args: (OUTCOME, "divest"), "flat": True,
                 "gate": True},
@@ -67,20 +69,28 @@ def _utc_now():
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def read_host(facts, name, keys, scan_result, flat=False):
+    """Host ``name``'s variables for a builder (see :func:`read_hosts`)."""
+    try:
+        view = facts.read(name, keys)
+    except FactReadError as exc:
+        return {scan_result: {"kind": "failed", "message": "cannot read the host's facts on the controller: %s" % exc}}
+    return {key: host_value(view, key) for key in keys} if flat and view is not None else view
+
+
 def read_hosts(facts, names, keys, scan_result, flat=False):
     """``{name: variables}`` of each host (``None``: unknown to the inventory) for a builder:
     ``facts.read`` views, or ``{key: value}`` when ``flat``. A host whose facts cannot be read
     carries a failed ``scan_result`` saying why."""
-    data = {}
+    return dict(iter_hosts(facts, names, keys, scan_result, flat=flat))
+
+
+def iter_hosts(facts, names, keys, scan_result, flat=False):
+    """``(name, variables)`` of each host as :func:`read_hosts` gives them, read one at a time:
+    a builder that takes them one by one (``stream`` in ``PHASES``) keeps only what it makes of
+    each host, not every host's facts at once."""
     for name in names:
-        try:
-            view = facts.read(name, keys)
-        except FactReadError as exc:
-            data[name] = {scan_result: {"kind": "failed",
-                                        "message": "cannot read the host's facts on the controller: %s" % exc}}
-            continue
-        data[name] = {key: host_value(view, key) for key in keys} if flat and view is not None else view
-    return data
+        yield name, read_host(facts, name, keys, scan_result, flat=flat)
 
 
 class ActionModule(ActionModuleBase):
@@ -89,6 +99,18 @@ class ActionModule(ActionModuleBase):
     MUTUALLY_EXCLUSIVE = [("hosts", "pattern")]
     RUN_ONCE = ("fleetsec.divest.report writes one report for all hosts: run it "
                 "with 'run_once: true', otherwise every host rewrites the same files.")
+
+    def run(self, tmp=None, task_vars=None):
+        # As removal_plan does: the hosts' facts read for a fleet report are millions of objects
+        # that all stay alive until the report is written; the cyclic garbage collector would
+        # scan them over and over and can free none of them. Paused meanwhile.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return super(ActionModule, self).run(tmp, task_vars)
+        finally:
+            if enabled:
+                gc.enable()
 
     def run_action(self, args, task_vars, result):
         formats = list(dict.fromkeys(args["formats"]))
@@ -118,8 +140,8 @@ class ActionModule(ActionModuleBase):
                                         "available (is the task running inside a play?)")
         hosts = [str(h) for h in dict.fromkeys(hosts)]
 
-        data = read_hosts(facts, hosts, phase["keys"](args), args["scan_result"],
-                          flat=phase.get("flat", False))
+        read = iter_hosts if phase.get("stream") else read_hosts
+        data = read(facts, hosts, phase["keys"](args), args["scan_result"], flat=phase.get("flat", False))
 
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
         document = phase["build"](data, _utc_now(), args["fact"], args["scan_result"], gate=gate,

@@ -79,8 +79,48 @@ def host_value(data, key):
     return _get(_get(data, "ansible_facts"), key)
 
 
+def _file_plugin(cache):
+    """The file cache plugin (jsonfile, yaml, pickle: ``BaseFileCacheModule``) behind ``cache``
+    (ansible-core 2.19+'s wrapper, 2.16-2.18's ``FactCache``, or the plugin), else ``None``."""
+    plugin = getattr(cache, "__wrapped__", None) or getattr(cache, "_plugin", None) or cache
+    try:
+        from ansible.plugins.cache import BaseFileCacheModule
+    except ImportError:  # pragma: no cover
+        return None
+    if not isinstance(plugin, BaseFileCacheModule):
+        return None
+    for attr in ("_cache", "_load", "_get_cache_file_name", "has_expired"):
+        if not hasattr(plugin, attr):
+            return None
+    return plugin if isinstance(plugin._cache, dict) else None  # pylint: disable=protected-access
+
+
+def _file_reader(plugin):
+    """``read(key)``: the entry ``key`` of the file cache ``plugin`` read from its file with the
+    plugin's own ``_load``, without keeping it in the plugin's memory (the plugin's ``get``
+    keeps every entry it read until the process ends: all hosts' facts, for a fleet-wide
+    action). ``None`` when the plugin's own ``get`` must answer: the entry is in its memory
+    (set or read earlier in this process), expired, missing or unreadable."""
+    # pylint: disable=protected-access
+    def read(key):
+        if key in plugin._cache or not key or plugin.has_expired(key):
+            return None
+        try:
+            return plugin._load(plugin._get_cache_file_name(key))
+        except Exception:  # pylint: disable=broad-exception-caught  # the plugin's get says why (or KeyError)
+            return None
+    return read
+
+
 def fast_get(cache):
-    """``cache.get``, faster for the cache wrapper of ansible-core 2.19 and later.
+    """``cache.get``, faster and lighter for a file cache and for the cache wrapper of
+    ansible-core 2.19 and later.
+
+    A file cache plugin's ``get`` keeps every entry it read in the process, so reading a fleet
+    keeps all its hosts' facts in memory (a gigabyte at 100,000 hosts); here an entry that is
+    not already in the plugin's memory is read from its file with the plugin's own ``_load``
+    and not kept (the plugin's ``get`` answers for anything else: entries set or read earlier in
+    this process, expired, missing or unreadable ones, with its own errors).
 
     From 2.19 on, each host's facts are stored as JSON text inside the plugin's entry
     (``{"__payload__": "..."}``) and every ``get`` decodes it with a tag-aware decoder that
@@ -93,12 +133,26 @@ def fast_get(cache):
     wrapped = getattr(cache, "__wrapped__", None)
     key_of = getattr(cache, "_get_key", None)
     payload_key = getattr(cache, "_PAYLOAD_KEY", None)
+    plugin = _file_plugin(cache)
+    read_file = _file_reader(plugin) if plugin is not None else None
     if wrapped is None or not callable(key_of) or not isinstance(payload_key, str) or not hasattr(wrapped, "get"):
-        return cache.get
+        if read_file is None or getattr(cache, "_plugin", None) is not plugin:
+            return cache.get
+        # ansible-core 2.16-2.18: FactCache over the plugin, same keys, entries as they are
+
+        def get_plain(name):
+            value = read_file(name)
+            return cache.get(name) if value is None else value
+        return get_plain
     state = {"checked": False, "ok": False}
+    raw_get = wrapped.get
+    if read_file is not None and plugin is wrapped:
+        def raw_get(key):
+            value = read_file(key)
+            return wrapped.get(key) if value is None else value
 
     def get(name):
-        raw = wrapped.get(key_of(name))
+        raw = raw_get(key_of(name))
         payload = raw.get(payload_key) if isinstance(raw, dict) else None
         if not isinstance(payload, str) or _TAGGED in payload:
             return cache.get(name)
@@ -123,7 +177,9 @@ class HostFacts(object):
     action's loader, to resolve a pattern without an inventory (as the ``inventory_hostnames``
     lookup does). ``fast=False`` reads through ``hostvars.raw_get`` even when the caches are
     reachable. ``keep``: remember each host's cached facts in :attr:`cached` (the plan merges
-    its parts into them).
+    its parts into them); a function instead of ``True`` remembers what it returns for them
+    (``keep(facts)``, ``facts`` ``None`` when the host has none): a fleet's whole facts are
+    large, the plan needs little of them.
     """
 
     def __init__(self, task_vars, loader=None, fast=True, keep=False):
@@ -204,8 +260,11 @@ class HostFacts(object):
             return None
         if self.keep:
             facts = _get(data, "ansible_facts")
-            self.cached[name] = facts if isinstance(facts, Mapping) else None
+            self._remember(name, facts if isinstance(facts, Mapping) else None)
         return data
+
+    def _remember(self, name, facts):
+        self.cached[name] = self.keep(facts) if callable(self.keep) else facts
 
     def _read_caches(self, name, keys):
         if self.host(name) is None:
@@ -221,7 +280,7 @@ class HostFacts(object):
         if not isinstance(facts, Mapping):
             facts = None
         if self.keep:
-            self.cached[name] = facts
+            self._remember(name, facts)
         facts = facts or {}
         view = {"ansible_facts": {}}
         for key in keys:
@@ -292,6 +351,7 @@ class FactStore(object):
         self.cache = cache
         self.threads = 1
         self._first_order_merge = None
+        self._read = None
         if cache is None or isinstance(cache, dict):
             self.name, self.persistent = "memory", False
             return
@@ -311,8 +371,10 @@ class FactStore(object):
             self._first_order_merge(host, facts)
             return
         if not isinstance(current, Mapping):
+            if self._read is None:
+                self._read = fast_get(self.cache)
             try:
-                current = self.cache.get(host)
+                current = self._read(host)
             except KeyError:
                 current = None
         merged = dict(current) if isinstance(current, Mapping) else {}
