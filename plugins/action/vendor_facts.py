@@ -37,6 +37,7 @@ class ActionModule(ActionModuleBase):
         "root": {"type": "path"},
         "return_inventory": {"type": "bool", "default": False},
     }
+    SURVEY_TEXT = ("catalogs",)
 
     def _platform(self):
         shell = getattr(self._connection, "_shell", None)

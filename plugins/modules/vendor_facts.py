@@ -27,6 +27,8 @@ options:
     description:
       - Catalogs to look for, by shipped name (V(kaspersky)) or path to a catalog file of the
         format documented in C(docs/catalog.md).
+      - Text is taken too, as an AWX survey or C(-e) gives it - JSON text of a list, one name per
+        line, or names separated by commas.
     type: list
     elements: str
     default: [kaspersky]

@@ -11,6 +11,8 @@ The base
   ``ArgumentSpecValidator`` before anything else, in check mode too, and fails the task with
   one ``AnsibleActionFail`` that names every wrong option by its path
   (``policy.waves.size must be an integer, got 'ten'``, see ``_argspec``);
+* types the options listed in ``SURVEY_TEXT`` from text (an AWX survey's answer, ``-e``) by
+  their own spec first, so a role hands such a variable over as it is;
 * checks the options listed in ``HOST_LISTS`` (lists of inventory host names, possibly
   10,000s long) itself: the generic validator deep-copies and converts every item;
 * warns, with the action's ``RUN_ONCE`` text, when an action that works for the whole fleet
@@ -27,7 +29,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _argspec
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _argspec, _survey
 
 __all__ = ["ActionModuleBase", "host_names"]
 
@@ -67,6 +69,10 @@ class ActionModuleBase(ActionBase):
     #: The warning when the action, which does the work of the whole fleet in one task, runs
     #: for every host (``None``: a per-host action).
     RUN_ONCE = None
+    #: Options that also take what an AWX survey or ``-e`` gives as text (JSON text, one item
+    #: per line or comma-separated ...), typed by their own spec (``_survey.coerce``) before the
+    #: validation: a role passes such a variable as it is, with no filter templated per host.
+    SURVEY_TEXT = ()
 
     def run(self, tmp=None, task_vars=None):
         task_vars = {} if task_vars is None else task_vars
@@ -86,6 +92,12 @@ class ActionModuleBase(ActionBase):
         """The task's arguments, validated (types converted, defaults set)."""
         params = dict(self._task.args)
         lists = {name: params.pop(name, None) for name in self.HOST_LISTS}
+        for name in self.SURVEY_TEXT:
+            if isinstance(params.get(name), str):
+                try:
+                    params[name] = _survey.coerce(params[name], self.ARGUMENT_SPEC[name], name)
+                except _survey.SurveyError as exc:
+                    raise AnsibleActionFail("invalid arguments: %s" % exc)
         try:
             args = _argspec.validate(self.ARGUMENT_SPEC, params, mutually_exclusive=self.MUTUALLY_EXCLUSIVE,
                                      required_together=self.REQUIRED_TOGETHER, required_one_of=self.REQUIRED_ONE_OF,

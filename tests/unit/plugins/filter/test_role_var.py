@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import pathlib
 import re
+from unittest.mock import MagicMock
 
 import pytest
 import yaml
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleActionFail, AnsibleFilterError
 
+from ansible_collections.fleetsec.divest.plugins.action.vendor_facts import ActionModule
 from ansible_collections.fleetsec.divest.plugins.filter.role_var import role_options, role_var
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
@@ -33,6 +35,9 @@ def test_every_documented_default_passes_unchanged(role):
 
 
 CONDITIONS = ("when", "that", "until", "changed_when", "failed_when")
+#: Module options that type survey text themselves (the action's SURVEY_TEXT): a variable handed
+#: to one of them as it is needs no filter (none templated for each host of a fleet).
+SURVEY_TYPED = {("fleetsec.divest.vendor_facts", "catalogs"): "divest_catalogs"}
 
 
 def expressions(path):
@@ -44,6 +49,9 @@ def expressions(path):
         def walk(node):
             if isinstance(node, dict):
                 for key, value in node.items():
+                    for (module, option), name in SURVEY_TYPED.items():
+                        if key == module and isinstance(value, dict) and value.get(option) == "{{ %s }}" % name:
+                            found.remove("{{ %s }}" % name)
                     if key in CONDITIONS:
                         found.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
                     walk(value)
@@ -131,3 +139,24 @@ def test_unknown_roles_and_variables_are_errors(role, name, message):
 def test_entry_points_other_than_main_are_read():
     assert "divest_plan_digest" in role_options("execute")      # gate entry point
     assert "divest_execute_report" in role_options("execute")   # report entry point
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('["kaspersky", "other"]', ["kaspersky", "other"]),
+    ("kaspersky, other", ["kaspersky", "other"]),
+    ("kaspersky\nother", ["kaspersky", "other"]),
+    (["kaspersky"], ["kaspersky"]),
+])
+def test_vendor_facts_types_survey_text_of_its_catalogs_itself(text, expected):
+    """The roles hand divest_catalogs to vendor_facts as it is (SURVEY_TYPED): the action types
+    the text a survey gives, as role_var would."""
+    task = MagicMock(args={"catalogs": text})
+    action = ActionModule(task, MagicMock(), MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    assert action.arguments()["catalogs"] == expected == role_var(text, "identify", "divest_catalogs")
+
+
+def test_vendor_facts_refuses_a_wrong_catalogs_answer_naming_it():
+    task = MagicMock(args={"catalogs": '[["kaspersky"]]'})
+    action = ActionModule(task, MagicMock(), MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    with pytest.raises(AnsibleActionFail, match=r"catalogs\[0\] must be text"):
+        action.arguments()
