@@ -11,7 +11,6 @@ the report document with ``plugin_utils._report`` and writes the requested forma
 from __future__ import annotations
 
 import datetime
-import gc
 import os
 from collections.abc import Mapping
 
@@ -99,18 +98,7 @@ class ActionModule(ActionModuleBase):
     MUTUALLY_EXCLUSIVE = [("hosts", "pattern")]
     RUN_ONCE = ("fleetsec.divest.report writes one report for all hosts: run it "
                 "with 'run_once: true', otherwise every host rewrites the same files.")
-
-    def run(self, tmp=None, task_vars=None):
-        # As removal_plan does: the hosts' facts read for a fleet report are millions of objects
-        # that all stay alive until the report is written; the cyclic garbage collector would
-        # scan them over and over and can free none of them. Paused meanwhile.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return super(ActionModule, self).run(tmp, task_vars)
-        finally:
-            if enabled:
-                gc.enable()
+    PAUSE_GC = True
 
     def run_action(self, args, task_vars, result):
         formats = list(dict.fromkeys(args["formats"]))

@@ -8,6 +8,7 @@ and a wrong argument fails the task with a message naming the option by its path
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import pathlib
 from unittest.mock import patch
@@ -146,3 +147,21 @@ def test_the_base_fails_before_the_work_and_warns_a_fleet_task_run_for_every_hos
         make_action(outcome, {"event": "finish"}, run_once=False).run(task_vars={})     # a per-host action
     assert [call[0][0] for call in warning.call_args_list] == [report.ActionModule.RUN_ONCE]
     assert work.call_count == 1 and work.call_args[0][0]["formats"] == ["json", "csv", "html"]
+
+
+@pytest.mark.parametrize("name, args, paused", [
+    ("report", {"dest": "x"}, True),               # reads the whole fleet's facts
+    ("removal_plan", {"pattern": "all"}, True),
+    ("execute_outcome", {"event": "finish"}, False),  # one host's: the collector stays on
+])
+def test_fleet_actions_pause_the_garbage_collector_while_they_work_and_only_then(make_action, name, args, paused):
+    module = action_module(name)
+    seen = []
+    with patch.object(module.ActionModule, "run_action", side_effect=lambda *a: seen.append(gc.isenabled())):
+        make_action(module, args).run(task_vars={})
+    assert seen == [not paused]
+    assert gc.isenabled()
+    with patch.object(module.ActionModule, "run_action", side_effect=RuntimeError("boom")):
+        with pytest.raises(RuntimeError):
+            make_action(module, args).run(task_vars={})
+    assert gc.isenabled()                          # back on after a failure too
