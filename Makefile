@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . tests/harness/env.sh &&
 
-.PHONY: demo demo-down test bootstrap-demo bootstrap-test units unit-stage lint sanity compat molecule \
+.PHONY: demo demo-down test bootstrap-demo bootstrap-test units unit-stage lint sanity compat awx molecule \
 	bench-identify bench-plan bench-scale bench-events build clean
 
 demo: bootstrap-demo
@@ -35,6 +35,8 @@ sanity:
 	$(ENV) tests/run-all.sh sanity
 compat:
 	$(ENV) tests/run-all.sh compat
+awx:
+	$(ENV) tests/run-all.sh awx
 molecule:
 	$(ENV) tests/run-all.sh molecule
 
