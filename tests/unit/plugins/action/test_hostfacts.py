@@ -7,6 +7,7 @@ reads what the public ``hostvars.raw_get`` gives, over a real inventory and fact
 from __future__ import annotations
 
 import json
+import pathlib
 from unittest.mock import MagicMock
 
 import pytest
@@ -171,3 +172,32 @@ def test_fast_reading_falls_back_to_ansible_when_in_doubt():
     get = fast_get(disagreeing)
     assert get("a") == {"tagged": "a"} and get("c") == {"tagged": "c"}   # never trusted again
     assert fast_get(MagicMock(spec=["get"])) is not None     # no wrapper: the plugin's get
+
+
+def _outcome(get, name):
+    try:
+        return "value", get(name)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        return "error", type(exc).__name__
+
+
+def test_a_truncated_cache_file_reads_as_ansible_reads_it(make_fleet):
+    """A job killed while the jsonfile cache wrote a host's entry leaves half a file: the fast
+    reading answers exactly as ansible-core's own cache does, never with made-up facts."""
+    fleet = make_fleet(INVENTORY, CACHED)
+    broken = next(n for n in CACHED)
+    files = [p for p in pathlib.Path(fleet.cache_dir).iterdir() if p.name.endswith(broken)]
+    assert files, "the cache has no file for %s" % broken
+    halves = {path: path.read_text()[:25] for path in files}
+
+    def break_it():
+        # the plugin erases a corrupt file when it reads it: each reader meets the half file
+        for path, text in halves.items():
+            path.write_text(text)
+
+    break_it()
+    fast = _outcome(fast_get(make_fleet(INVENTORY).variable_manager._fact_cache), broken)
+    break_it()
+    official = _outcome(make_fleet(INVENTORY).variable_manager._fact_cache.get, broken)
+    assert fast == official
+    assert fast[0] == "error" or not fast[1].get("divest")
