@@ -39,9 +39,13 @@ ARGUMENT_SPEC = {
     "message": {"type": "str"},
     "down": {"type": "bool", "default": False},
     "absent": {"type": "list", "elements": "dict", "default": []},
+    "policy": {"type": "str", "default": "when_required"},
+    "before": {"type": "bool", "default": False},
+    "pending": {"type": "bool", "default": True},
 }
 #: What each event needs besides ``state``.
-REQUIRED = {"start": ("part", "gate"), "removed": ("action",), "changed": ("step",), "failed": ("step", "message")}
+REQUIRED = {"start": ("part", "gate"), "removing": ("action",), "removed": ("action",), "changed": ("step",),
+            "failed": ("step", "message")}
 
 
 def _reached(value, what):
@@ -93,6 +97,11 @@ def apply(args, check_mode=False, now=None):
         return _outcome.scanned(state, to_jsonable(facts), to_jsonable(journal), args["allow_drift"])
     if event == "replacement":
         return _outcome.replacement(state, to_jsonable(args.get("health")))
+    if event == "removing":
+        return _outcome.removing(state, to_jsonable(args["action"]), now)
+    if event == "rebooted":
+        result = _reached(args.get("result"), "the reboot")
+        return _outcome.rebooted(state, to_jsonable(result), args["policy"], args["before"], args["pending"])
     if event == "removed":
         result = _reached(args.get("result"), "the removal of %s" % args["action"].get("product"))
         return _outcome.removed(state, to_jsonable(args["action"]), to_jsonable(result), now)

@@ -36,10 +36,13 @@ class ActionModule(ActionModuleBase):
         "catalogs": {"type": "list", "elements": "str", "default": ["kaspersky"]},
         "root": {"type": "path"},
         "return_inventory": {"type": "bool", "default": False},
+        "platform": {"type": "str", "default": "auto", "choices": ["auto", "linux", "windows"]},
     }
     SURVEY_TEXT = ("catalogs",)
 
-    def _platform(self):
+    def _platform(self, args):
+        if args["platform"] != "auto":
+            return args["platform"]
         shell = getattr(self._connection, "_shell", None)
         return "windows" if getattr(shell, "SHELL_FAMILY", None) == "powershell" else "linux"
 
@@ -49,7 +52,7 @@ class ActionModule(ActionModuleBase):
         except CatalogError as exc:
             raise AnsibleActionFail("catalog error: %s" % exc)
 
-        platform = self._platform()
+        platform = self._platform(args)
         query = build_query(catalogs, platform)
         if args.get("root"):
             if platform == "windows":

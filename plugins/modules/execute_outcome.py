@@ -43,13 +43,16 @@ options:
       - V(start) (O(part), O(previous), O(gate)) - begin; blocked hosts and hosts of another platform
         end here. V(scanned) (O(result) of M(fleetsec.divest.vendor_facts), O(journal)) - compare
         with the plan and choose the mode (RV(mode)). V(replacement) (O(health)) - the replacement's
-        health. V(removed) (O(action), O(result) of M(fleetsec.divest.linux_remove)) - one product
-        removed. V(changed) (O(step), O(results)) - a step done (V(remove), V(cleanup),
+        health. V(removing) (O(action)) - the uninstaller of one product is about to run (recorded
+        first, so that a rerun of the same plan finishes a run killed meanwhile). V(removed)
+        (O(action), O(result) of M(fleetsec.divest.linux_remove) or M(fleetsec.divest.win_remove)) -
+        one product removed. V(rebooted) (O(result) of C(ansible.windows.win_reboot), O(policy),
+        O(before)) - a reboot of a Windows host, or the decision not to reboot. V(changed) (O(step), O(results)) - a step done (V(remove), V(cleanup),
         V(block_reinstall)). V(verified) (O(result) of the scan after, O(health), O(absent)).
         V(failed) (O(step), O(message), O(down), O(health)). V(finish) - the final status and reason.
     type: str
     required: true
-    choices: [start, scanned, replacement, removed, changed, verified, failed, finish]
+    choices: [start, scanned, replacement, removing, removed, rebooted, changed, verified, failed, finish]
   state:
     description: The RV(state) the previous event returned (all events but V(start)).
     type: dict
@@ -76,7 +79,7 @@ options:
     type: bool
     default: false
   health:
-    description: The replacement's health, the fact C(divest_replacement_health) of the clamav role.
+    description: The replacement's health, the fact C(divest_replacement_health) of the clamav or defender role.
     type: raw
   action:
     description: The plan's C(remove) action of the product (V(removed)).
@@ -101,6 +104,22 @@ options:
     type: list
     elements: dict
     default: []
+  policy:
+    description:
+      - The reboot policy (V(rebooted)), C(divest_windows_reboot) - V(never) makes a host whose removal
+        needs a restart C(reboot_pending).
+    type: str
+    default: when_required
+  before:
+    description:
+      - The reboot (V(rebooted)) is one before any removal - the one that was pending before execute
+        started, or the one Defender's feature install needed.
+    type: bool
+    default: false
+  pending:
+    description: With O(before), whether a restart was pending at all (nothing is recorded when not).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts

@@ -46,6 +46,14 @@ options:
         as a fact.
     type: bool
     default: false
+  platform:
+    description:
+      - Which collector to run. V(auto) decides by the connection's shell (PowerShell - the
+        Windows collector, any other - the Linux one). The execute role passes the platform the
+        approved plan recorded for the host, so that a host is re-identified the way it was planned.
+    type: str
+    choices: [auto, linux, windows]
+    default: auto
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts

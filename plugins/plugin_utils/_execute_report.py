@@ -50,7 +50,8 @@ SCHEMA = 1
 #: (``_vocabulary.EXECUTE_STATUS``), and their ``(label, meaning)``.
 STATUSES = EXECUTE_STATUSES
 STATUS_TEXT = EXECUTE_STATUS
-TONES = {"removed": "clean", "already_clean": "clean", "would_remove": "neutral", "blocked": "residual",
+TONES = {"removed": "clean", "already_clean": "clean", "would_remove": "neutral", "reboot_pending": "residual",
+         "blocked": "residual",
          "drifted": "unknown", "failed": "failed", "unreachable": "unreachable", "not_started": "not_scanned",
          "not_in_plan": "not_scanned", "not_targeted": "not_scanned", "unprotected": "unprotected"}
 PROTECTION_TEXT = {"replacement": "the replacement", "vendor": "the vendor's product (still installed)",

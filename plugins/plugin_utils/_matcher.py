@@ -194,6 +194,8 @@ def evidence_of(kind, item):
         ev = {"kind": kind, "name": item.get("path")}
         if item.get("type") == "link":
             ev["target"] = item.get("target")
+            if item.get("target") is None:  # a link whose target could not be read is still a link
+                ev["link"] = True
         if item.get("error"):  # Windows: exists, but its link type could not be read
             ev["unreadable"] = item["error"]
         return ev
@@ -395,6 +397,8 @@ def _container_evidence(item):
         ev = {"kind": "path", "name": item.get("path"), "storage": item.get("storage")}
         if item.get("type") == "link":
             ev["target"] = item.get("target")
+            if item.get("target") is None:  # a link whose target could not be read is still a link
+                ev["link"] = True
         return _clip_evidence(ev)
     return _clip_evidence({"kind": "process", "name": item.get("name"), "pid": item.get("pid")})
 

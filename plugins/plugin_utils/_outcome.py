@@ -36,14 +36,23 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import text,
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import FINAL
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import OUTCOME_STATUSES as STATUSES
 
-__all__ = ["STATUSES", "FINAL", "MAX_HISTORY", "start", "scanned", "replacement", "removed", "changed",
-           "verified", "failed", "finish", "protection", "EVENTS"]
+__all__ = ["STATUSES", "FINAL", "MAX_HISTORY", "PLATFORMS", "REPLACEMENTS", "start", "scanned", "replacement",
+           "removing", "removed", "rebooted", "changed", "verified", "failed", "finish", "protection", "EVENTS"]
 
 #: Runs of the same plan kept in ``history`` (the oldest are dropped and counted).
 MAX_HISTORY = 10
 MAX_TEXT = 1500
-STEPS = ("plan", "re-identify", "replacement", "remove", "cleanup", "block_reinstall", "verify", "done")
-REPLACEMENT_KEYS = ("product", "healthy", "checked", "reason", "version", "signatures", "waived")
+STEPS = ("plan", "re-identify", "replacement", "remove", "reboot", "cleanup", "block_reinstall", "verify", "done")
+#: The step after a step, by platform (Windows restarts after the removal and has no reinstall block).
+NEXT = {"remove": "cleanup", "cleanup": "block_reinstall", "block_reinstall": "verify"}
+WINDOWS_NEXT = {"remove": "reboot", "reboot": "cleanup", "cleanup": "verify"}
+#: Platforms execute has steps for (roles/execute/tasks/<platform>.yml).
+PLATFORMS = ("linux", "windows")
+#: Replacement antivirus products whose health execute checks (clamav on Linux, defender on Windows).
+REPLACEMENTS = ("clamav", "defender")
+REPLACEMENT_KEYS = ("product", "healthy", "checked", "reason", "version", "signatures", "waived",
+                    # Microsoft Defender (roles/defender): the stage it was judged for, its running mode
+                    "stage", "running_mode", "tamper_protected", "passive_mode_forced")
 NAMES = {"clamav": "ClamAV", "defender": "Microsoft Defender"}
 
 
@@ -78,6 +87,7 @@ def start(part, previous, gate, now, check_mode=False):
     history = copy.deepcopy(list(previous.get("history") or [])) if same else []
     removed = copy.deepcopy(list(previous.get("removed") or [])) if same else []
     holds = copy.deepcopy(list(previous.get("holds_released") or [])) if same else []
+    removing = copy.deepcopy(list(previous.get("removing") or [])) if same else []
     dropped = int(previous.get("history_dropped") or 0) if same else 0
     outcome = {
         "status": "running",
@@ -94,6 +104,8 @@ def start(part, previous, gate, now, check_mode=False):
         "replacement": None,
         "protection": None,
         "holds_released": [h for h in holds if isinstance(h, Mapping)],
+        "removing": [r for r in removing if isinstance(r, Mapping)],
+        "reboot": None,
         "history": [h for h in history if isinstance(h, Mapping)],
         "history_dropped": dropped,
         "check_mode": bool(check_mode),
@@ -105,9 +117,9 @@ def start(part, previous, gate, now, check_mode=False):
     blockers = [b for b in part.get("blockers") or [] if isinstance(b, Mapping)]
     if blockers:
         return _final(state, "blocked", "plan", "; ".join(text(b.get("message")) for b in blockers))
-    if part.get("platform") != "linux":
-        return _final(state, "blocked", "plan", "execute removes Linux products only in this version; this host is %s"
-                      % (text(part.get("platform")) if part.get("platform") else "of an unknown platform"))
+    if part.get("platform") not in PLATFORMS:
+        return _final(state, "blocked", "plan", "execute has no steps for this host's platform (%s); it handles %s"
+                      % (text(part.get("platform")) if part.get("platform") else "unknown", " and ".join(PLATFORMS)))
     return state
 
 
@@ -151,6 +163,8 @@ def scanned(state, facts, journal=None, allow_drift=False):
     progress = set(known)
     progress.update(k for k, e in _journal_products(journal, outcome["digest"]).items()
                     if e.get("state") in ("removing", "removed"))
+    # what a run of this plan began to remove (recorded in the fact before the uninstaller ran)
+    progress.update((text(r.get("vendor")), text(r.get("product"))) for r in outcome.get("removing") or [])
     done = {"removed": [{"vendor": v, "product": p} for v, p in sorted(progress)]}
     drift = _execute.drift(run.get("expect") or [], facts, done)
     run["drift"] = drift
@@ -176,7 +190,7 @@ def replacement(state, health):
     run = state["run"]
     if run.get("mode") not in ("act", "converge", "check"):
         return state
-    if run.get("replacement") not in ("clamav",):
+    if run.get("replacement") not in REPLACEMENTS:
         state["outcome"]["replacement"] = {
             "product": text(run.get("replacement") or "none"), "healthy": None, "checked": False, "waived": True,
             "reason": "no replacement: the plan waives it"}
@@ -207,8 +221,18 @@ def removed(state, action, result, now):
     result = result if isinstance(result, Mapping) else {}
     key = (text(action.get("vendor")), text(action.get("product")))
     packages = [text(p) for p in result.get("removed_packages") or []]
+    # Windows (win_remove): the product codes msiexec removed, with their exit codes
+    codes = [c for c in result.get("codes") or [] if isinstance(c, Mapping)]
+    packages += [text(c.get("product_code")) for c in codes if c.get("result") in ("removed", "reboot_required", "would_remove")]
     entry = {"vendor": key[0], "product": key[1], "version": action.get("version"), "state": action.get("state"),
              "packages": packages, "run_id": outcome["run_id"], "at": now}
+    if codes:
+        entry["exit_codes"] = [c.get("rc") for c in codes if "rc" in c]
+    if result.get("reboot_required"):
+        entry["reboot_required"] = True
+        outcome["reboot"] = dict(outcome.get("reboot") or {}, needed=True, done=False)
+    outcome["removing"] = [r for r in outcome.get("removing") or []
+                           if (text(r.get("vendor")), text(r.get("product"))) != key]
     old = next((r for r in outcome["removed"] if (r.get("vendor"), r.get("product")) == key), None)
     if old is None:
         outcome["removed"].append(entry)
@@ -230,6 +254,48 @@ def removed(state, action, result, now):
     return state
 
 
+def removing(state, action, now):
+    """The uninstaller of one product is about to run: recorded in the fact first, so that a run
+    killed while it runs is finished, not taken for drift, by a rerun of the same plan (Linux
+    hosts also keep a journal on the host; Windows hosts have this record only)."""
+    outcome = state["outcome"]
+    key = (text(action.get("vendor")), text(action.get("product")))
+    if state["run"].get("mode") == "act" and not any(
+            (text(r.get("vendor")), text(r.get("product"))) == key for r in outcome["removing"]):
+        outcome["removing"].append({"vendor": key[0], "product": key[1], "run_id": outcome["run_id"], "at": now})
+    outcome["step"] = "remove"
+    return state
+
+
+def rebooted(state, result, policy, before=False, pending=True):
+    """A reboot step ran (``result``: the win_reboot result, or a skipped task): ``before`` is a
+    restart before any removal (one that was already pending when execute started - ``pending``
+    says whether one was - or one that Defender's feature install needed). ``policy``:
+    divest_windows_reboot."""
+    outcome = state["outcome"]
+    if state["run"].get("mode") not in ("act", "converge") or (before and not pending):
+        return state
+    reboot = dict(outcome.get("reboot") or {}, policy=text(policy))
+    done = isinstance(result, Mapping) and bool(result.get("rebooted")) and not result.get("failed")
+    if before:
+        reboot["pending_before"] = True
+        reboot["done_before"] = done
+    else:
+        if done:
+            reboot["done"] = True
+        reboot["needed"] = bool(reboot.get("needed"))
+        if state["run"]["mode"] == "act":
+            outcome["step"] = "cleanup"
+    outcome["reboot"] = reboot
+    return state
+
+
+def reboot_pending(state):
+    """True when a removal of this run needs a reboot that has not happened."""
+    reboot = state["outcome"].get("reboot") or {}
+    return bool(reboot.get("needed")) and not reboot.get("done")
+
+
 def _add_counts(outcome, results):
     for result in results:
         counts = result.get("counts") if isinstance(result, Mapping) else None
@@ -245,7 +311,8 @@ def changed(state, step, results):
     if mode not in ("act", "converge") or (step == "remove" and mode != "act"):
         return state
     _add_counts(state["outcome"], [r for r in results or [] if isinstance(r, Mapping)])
-    state["outcome"]["step"] = {"remove": "cleanup", "cleanup": "block_reinstall", "block_reinstall": "verify"}.get(step, step)
+    after = WINDOWS_NEXT if state["run"].get("platform") == "windows" else NEXT
+    state["outcome"]["step"] = after.get(step, step)
     return state
 
 
@@ -260,8 +327,8 @@ def verified(state, facts, health, absent=(), allow_drift=False):
         run["after"] = facts
         run["verdict"] = _execute.verify(run["after"], absent, allow_drift)
         state["outcome"]["remaining"] = run["verdict"]["remaining"]
-    if health is not None and run.get("replacement") == "clamav":
-        state["outcome"]["replacement"] = _health(health, "clamav")
+    if health is not None and run.get("replacement") in REPLACEMENTS:
+        state["outcome"]["replacement"] = _health(health, run["replacement"])
     return state
 
 
@@ -270,8 +337,8 @@ def failed(state, step, message, down=False, health=None):
     replacement check passes its ``health``, so the outcome shows the health that failed,
     never an earlier one."""
     outcome, run = state["outcome"], state["run"]
-    if health is not None and run.get("replacement") == "clamav":
-        outcome["replacement"] = _health(health, "clamav")
+    if health is not None and run.get("replacement") in REPLACEMENTS:
+        outcome["replacement"] = _health(health, run["replacement"])
         if step in ("replacement", "verify") and outcome["replacement"].get("checked") and outcome["replacement"]["reason"]:
             message = outcome["replacement"]["reason"]   # the role's own words, not its wrapper's
     if down:
@@ -314,7 +381,8 @@ def protection(state):
     repl = outcome.get("replacement") or {}
     if repl.get("waived"):
         return "waived"
-    if repl.get("healthy") is True:
+    # Defender judged ready to take over (before the removal) does not protect the host yet
+    if repl.get("healthy") is True and repl.get("stage") != "ready":
         return "replacement"
     # the scan after the work when there is one; else the one before, without what was removed since
     latest = run.get("after") or run.get("scan")
@@ -358,6 +426,14 @@ def finish(state, now):
                     "; removed by an earlier run of this plan: %s" % _join(earlier) if earlier else "",
                     _replacement_text(repl)))
             outcome["step"] = "done"
+        elif reboot_pending(state):
+            outcome["status"] = "reboot_pending"
+            outcome["reason"] = _clip(
+                "removed %s; Windows must restart to finish the removal (divest_windows_reboot: %s): restart the "
+                "host, then run execute again with the same plan to clean up and verify it; %s" % (
+                    _join(run["removed_now"] or [_label(r) for r in outcome["removed"]]),
+                    (outcome.get("reboot") or {}).get("policy") or "never", _replacement_text(repl)))
+            outcome["step"] = "reboot"
         elif verdict is None:
             _final(state, "failed", outcome["step"] or "verify", "%s: the run ended before the host was verified"
                    % (outcome["step"] or "verify"))
@@ -380,6 +456,12 @@ def finish(state, now):
                                  % ", ".join(_execute._label(i) for i in drift["gone"]))  # pylint: disable=protected-access
                 for change in drift.get("changed") or []:
                     parts.append("%s is now %s" % (_execute._label(change["from"]), _execute._label(change["to"])))  # pylint: disable=protected-access
+            exits = ["%s %s" % (text(r.get("product")), "/".join(text(c) for c in r["exit_codes"]))
+                     for r in outcome["removed"] if r.get("run_id") == outcome["run_id"] and r.get("exit_codes")]
+            if exits:
+                parts.append("msiexec exit codes: %s" % ", ".join(exits))
+            if (outcome.get("reboot") or {}).get("done"):
+                parts.append("Windows restarted")
             if outcome["changes"].get("block"):
                 parts.append("reinstall block written")
             parts.append(_replacement_text(repl))
@@ -388,7 +470,12 @@ def finish(state, now):
             outcome["step"] = "done"
     guard = protection(state)
     outcome["protection"] = guard
-    if guard == "none" and outcome["status"] not in ("blocked",):
+    if guard == "none" and outcome["status"] == "reboot_pending":
+        # the restart the operator keeps for later is what Defender waits for: said first, the
+        # status stays (the host is not done, and the report shows it apart, never green)
+        outcome["reason"] = _clip("NO working antivirus until Windows restarts: %s; %s" % (
+            _replacement_text(outcome.get("replacement")), outcome["reason"]))
+    elif guard == "none" and outcome["status"] not in ("blocked",):
         before = outcome["status"]
         outcome["reason"] = _clip("no working antivirus: the vendor's protection is gone and %s (was: %s: %s)" % (
             _replacement_text(outcome.get("replacement")), before, outcome["reason"] or "-"))
@@ -407,8 +494,9 @@ def _check_reason(outcome, run):
     for entry in outcome["removed"]:
         if entry.get("run_id") == outcome["run_id"]:
             packages.extend(entry.get("packages") or [])
-    return _clip("check mode: would %sremove %s (packages: %s); %d change(s): %s" % (
-        would, _join(run["removed_now"]), _join(packages), sum(counts.values()),
+    restart = ", then restart Windows" if reboot_pending({"outcome": outcome}) else ""
+    return _clip("check mode: would %sremove %s%s (packages: %s); %d change(s): %s" % (
+        would, _join(run["removed_now"]), restart, _join(packages), sum(counts.values()),
         ", ".join("%s %d" % (k, v) for k, v in counts.items()) or "none"))
 
 
@@ -435,4 +523,5 @@ def running(state):
 
 
 #: The events the action accepts, in the order the role sends them.
-EVENTS = ("start", "scanned", "replacement", "removed", "changed", "verified", "failed", "finish")
+EVENTS = ("start", "scanned", "replacement", "removing", "removed", "rebooted", "changed", "verified", "failed",
+          "finish")

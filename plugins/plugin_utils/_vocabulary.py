@@ -94,8 +94,8 @@ BLOCKER_KINDS = tuple(BLOCKER)
 
 #: Every status an execute outcome (``divest_outcome``) can have (``running`` while the host
 #: is being worked on).
-OUTCOME_STATUSES = ("running", "removed", "already_clean", "would_remove", "unprotected", "blocked", "drifted",
-                    "failed", "unreachable")
+OUTCOME_STATUSES = ("running", "removed", "already_clean", "would_remove", "reboot_pending", "unprotected", "blocked",
+                    "drifted", "failed", "unreachable")
 #: Outcome statuses decided before the last step; the outcome's ``finish`` keeps them (but may
 #: make them ``unprotected``).
 FINAL = ("blocked", "drifted", "failed", "unreachable")
@@ -105,7 +105,7 @@ VENDOR_FREE = ("removed", "already_clean", "unprotected")
 #: Outcome statuses of a host that is done: vendor-free and protected.
 DONE = ("removed", "already_clean")
 #: Outcomes after which a host no longer holds up the waves after its own (not failures).
-SETTLED = ("removed", "already_clean", "blocked", "drifted")
+SETTLED = ("removed", "already_clean", "reboot_pending", "blocked", "drifted")
 #: Outcomes that count against a wave's failure limit.
 FAILURES = ("failed", "unreachable", "unprotected")
 
@@ -119,6 +119,9 @@ EXECUTE_STATUS = {
     "already_clean": ("Already clean", "Nothing of the vendor found when execute re-identified the host; the "
                                        "replacement, the reinstall block and the verification were still done."),
     "would_remove": ("Would remove", "Check mode: execute would install the replacement and remove the products."),
+    "reboot_pending": ("Reboot pending", "Windows: the products were uninstalled but Windows must restart to finish "
+                                         "(divest_windows_reboot: never). Restart the host, then run execute again with "
+                                         "the same plan: it cleans up and verifies the host."),
     "blocked": ("Blocked", "The plan has a blocker for the host: left alone until it is resolved and re-planned."),
     "drifted": ("Drifted", "The host's products changed since the plan: left alone; plan again."),
     "failed": ("Failed", "A step failed; the reason says which. The host is still protected (by the replacement, or "

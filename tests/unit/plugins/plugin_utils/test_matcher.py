@@ -337,3 +337,17 @@ def test_linux_query_is_the_union_of_signatures():
 def test_clean_facts_are_small():
     facts = match(linux(), CATALOGS)
     assert len(json.dumps(facts, separators=(",", ":"))) < 400
+
+
+@pytest.mark.parametrize("item, expected", [
+    ({"path": "C:\\ProgramData\\Kaspersky Lab\\KES.12.6", "type": "directory", "target": None},
+     {"kind": "path", "name": "C:\\ProgramData\\Kaspersky Lab\\KES.12.6"}),
+    ({"path": "C:\\ProgramData\\Kaspersky Lab\\KES.12.6", "type": "link", "target": "D:\\data"},
+     {"kind": "path", "name": "C:\\ProgramData\\Kaspersky Lab\\KES.12.6", "target": "D:\\data"}),
+    # a junction whose target could not be read stays a link in the evidence (cleanup never deletes through it)
+    ({"path": "C:\\ProgramData\\Kaspersky Lab\\KES.12.6", "type": "link", "target": None},
+     {"kind": "path", "name": "C:\\ProgramData\\Kaspersky Lab\\KES.12.6", "link": True}),
+])
+def test_path_evidence_keeps_that_it_is_a_link(item, expected):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _matcher
+    assert _matcher._clip_evidence(_matcher.evidence_of("path", item)) == expected  # pylint: disable=protected-access

@@ -275,7 +275,7 @@ def test_an_incomplete_scan_does_nothing():
 
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"blockers": [{"kind": "exception", "message": "exception until 2027-01-01: freeze"}]}, "freeze"),
-    ({"platform": "windows"}, "Linux products only"),
+    ({"platform": "macos"}, "no steps for this host's platform (macos)"),
 ])
 def test_blocked_hosts_end_at_once(kwargs, fragment):
     state = begin(part(KESL, **kwargs))
@@ -330,3 +330,113 @@ def test_the_scan_after_the_work_and_the_health_are_recorded_separately():
     assert state["run"]["verdict"]["ok"] and state["outcome"]["replacement"]["healthy"] is True
     state = _outcome.verified(state, None, MASKED)
     assert state["run"]["verdict"]["ok"] and state["outcome"]["replacement"]["healthy"] is False
+
+
+# ------------------------------------------------------------------------------------ Windows
+# The Windows steps (roles/execute/tasks/windows/) drive the same functions: Defender instead of
+# ClamAV, msiexec results (win_remove), the removing record and restarts.
+
+KES, NAGENT = finding("kes"), finding("network-agent", "agent")
+READY = {"product": "defender", "healthy": True, "checked": True, "stage": "ready",
+         "reason": "Microsoft Defender is ready to take over (engine 4.18, signatures 0 days old)"}
+ACTIVE = {"product": "defender", "healthy": True, "checked": True, "stage": "active",
+          "reason": "Microsoft Defender is active, real-time protection on, signatures 0 days old"}
+DISABLED = {"product": "defender", "healthy": False, "checked": True, "stage": "active",
+            "reason": "Microsoft Defender is not active: AntivirusEnabled is false (policy DisableAntiSpyware = 1)"}
+
+
+def msi(code, rc, reboot=False, result=None):
+    return {"changed": True, "removed": True, "reboot_required": reboot, "counts": {"msi": 1},
+            "codes": [{"product_code": code, "rc": rc, "attempts": 1,
+                       "result": result or ("reboot_required" if reboot else "removed")}]}
+
+
+def win_run(state, reboot_policy="when_required", rebooted=True, after=None, health=ACTIVE):
+    """The Windows steps after re-identify, as windows.yml runs them."""
+    state = _outcome.replacement(state, READY)
+    state = _outcome.removing(state, action(KES), T1)
+    state = _outcome.removed(state, action(KES), msi("{KES-CODE}", 3010, reboot=True), T1)
+    state = _outcome.removing(state, action(NAGENT), T1)
+    state = _outcome.removed(state, action(NAGENT), msi("{AGENT-CODE}", 0), T1)
+    state = _outcome.changed(state, "remove", [])
+    assert state["outcome"]["step"] == "reboot"
+    state = _outcome.rebooted(state, {"changed": True, "rebooted": True} if rebooted else {"skipped": True}, reboot_policy)
+    state = _outcome.changed(state, "cleanup", [{"counts": {"residue": 2}}])
+    assert state["outcome"]["step"] == "verify"
+    state = _outcome.verified(state, after if after is not None else facts(), None, expect(KES, NAGENT))
+    return _outcome.verified(state, None, health, expect(KES, NAGENT))
+
+
+def test_a_windows_host_is_removed_restarted_and_verified_with_defender_active():
+    state = _outcome.scanned(begin(part(KES, NAGENT, replacement="defender", platform="windows")), facts(KES, NAGENT))
+    assert state["run"]["mode"] == "act"
+    out = _outcome.finish(win_run(state), T2)["outcome"]
+    assert out["status"] == "removed" and out["protection"] == "replacement"
+    assert "msiexec exit codes: kes 3010, network-agent 0" in out["reason"] and "Windows restarted" in out["reason"]
+    assert "Microsoft Defender healthy" in out["reason"]
+    assert [r["packages"] for r in out["removed"]] == [["{KES-CODE}"], ["{AGENT-CODE}"]]
+    assert out["removing"] == [] and out["reboot"]["done"] is True and out["changes"] == {"msi": 2, "residue": 2}
+
+
+def test_reboot_never_leaves_the_host_reboot_pending_and_a_rerun_after_the_restart_finishes_it():
+    state = _outcome.scanned(begin(part(KES, NAGENT, replacement="defender", platform="windows")), facts(KES, NAGENT))
+    out = _outcome.finish(win_run(state, "never", rebooted=False, health=READY), T2)["outcome"]
+    assert out["status"] == "reboot_pending" and out["step"] == "reboot"
+    assert "Windows must restart" in out["reason"] and "divest_windows_reboot: never" in out["reason"]
+    assert "kes, network-agent" in out["reason"]
+    # the operator restarts the host; the rerun with the same plan finds the drivers' residue only
+    residual = dict(KES, state="residual")
+    state = _outcome.scanned(begin(part(KES, NAGENT, replacement="defender", platform="windows"), previous=stored_out(out),
+                                   run_id="run3"), facts(residual))
+    assert state["run"]["mode"] == "act", state["run"]["drift"]
+    state = _outcome.replacement(state, ACTIVE)
+    state = _outcome.changed(state, "remove", [])
+    state = _outcome.rebooted(state, {"skipped": True}, "never")
+    state = _outcome.changed(state, "cleanup", [{"counts": {"residue": 3}}])
+    state = _outcome.verified(state, facts(), ACTIVE, expect(KES, NAGENT))
+    out = _outcome.finish(state, T2)["outcome"]
+    assert out["status"] == "removed" and out["protection"] == "replacement"
+    assert [h["status"] for h in out["history"]] == ["reboot_pending", "removed"]
+
+
+def stored_out(outcome):
+    return json.loads(json.dumps(outcome))
+
+
+def test_defender_that_cannot_be_made_active_leaves_the_host_unprotected_not_failed():
+    state = _outcome.scanned(begin(part(KES, replacement="defender", platform="windows")), facts(KES))
+    out = _outcome.finish(win_run(state, health=DISABLED), T2)["outcome"]
+    assert out["status"] == "unprotected" and out["protection"] == "none"
+    assert "DisableAntiSpyware" in out["reason"]
+
+
+def test_a_run_killed_while_msiexec_runs_is_finished_by_the_same_plan_not_called_drift():
+    state = _outcome.scanned(begin(part(KES, NAGENT, replacement="defender", platform="windows")), facts(KES, NAGENT))
+    state = _outcome.replacement(state, READY)
+    state = _outcome.removing(state, action(KES), T1)
+    killed = stored(state)          # the fact cache as the killed run left it
+    assert [r["product"] for r in killed["removing"]] == ["kes"] and killed["removed"] == []
+    # KES is gone now (msiexec finished after the controller died); the agent is still there
+    state = _outcome.scanned(begin(part(KES, NAGENT, replacement="defender", platform="windows"), previous=killed,
+                                   run_id="run3"), facts(NAGENT))
+    assert state["run"]["mode"] == "act" and state["outcome"]["status"] == "running"
+    # without the record the same host is drifted
+    state = _outcome.scanned(begin(part(KES, NAGENT, replacement="defender", platform="windows"), run_id="run3"),
+                             facts(NAGENT))
+    assert state["outcome"]["status"] == "drifted"
+
+
+def test_check_mode_on_windows_says_it_would_restart():
+    state = _outcome.scanned(begin(part(KES, replacement="defender", platform="windows"), check=True), facts(KES))
+    state = _outcome.replacement(state, dict(READY, healthy=False, checked=False, reason="check mode"))
+    state = _outcome.removed(state, action(KES), msi("{KES-CODE}", None, reboot=True, result="would_remove"), T1)
+    out = _outcome.finish(state, T2)["outcome"]
+    assert out["status"] == "would_remove" and ", then restart Windows" in out["reason"]
+    assert out["history"] == []
+
+
+def test_removing_is_not_recorded_outside_act_mode():
+    state = _outcome.scanned(begin(part(KES, replacement="defender", platform="windows")), facts())
+    assert state["run"]["mode"] == "converge"
+    state = _outcome.removing(state, action(KES), T1)
+    assert state["outcome"]["removing"] == []
