@@ -208,7 +208,7 @@ def test_ansible_doc_shows_the_double(smoke):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=smoke["collections"], ANSIBLE_HOME=str(smoke["tmp"] / "ansible-home"),
                ANSIBLE_NOCOLOR="1")
     doc = subprocess.run([str(winflow.VENV / "ansible-doc"), "ansible.windows.win_package"], env=env,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert doc.returncode == 0, doc.stderr
     assert "Test double, never shipped" in doc.stdout
     assert str(winflow.WINDOWS_DOUBLES / "plugins" / "modules" / "win_package.py") in doc.stdout

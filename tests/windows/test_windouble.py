@@ -75,7 +75,7 @@ def catalogs():
 BUILDERS = {
     "workstation": lambda: hosts.workstation_kes_agent(password_protected=True, agent_password="x"),
     "workstation11": lambda: hosts.workstation_kes_agent(build=22631),
-    "server2019": lambda: hosts.server_ksws_agent(),
+    "server2019": hosts.server_ksws_agent,
     "server2016-no-feature": lambda: hosts.server_ksws_agent(feature_installed=False, build=14393),
     "clean": hosts.clean_workstation,
 }

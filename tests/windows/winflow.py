@@ -24,7 +24,6 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -159,7 +158,8 @@ def run_playbook(playbook, inventory, extra_vars=None, env=None, collections=Non
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     cmd += list(args)
-    proc = subprocess.run(cmd, env=environment, cwd=str(REPO), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, env=environment, cwd=str(REPO), capture_output=True, text=True, timeout=timeout,
+                          check=False)
     return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "cmd": cmd}
 
 

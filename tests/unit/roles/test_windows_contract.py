@@ -120,12 +120,12 @@ BUILT = [("ansible.windows.win_package", wr.package_args("{9A017278-F7F4-4DF9-A4
 
 @pytest.fixture(scope="module")
 def docs():
-    modules = {m for _, _, m, _ in windows_tasks()} | {m for m, _ in BUILT} | {m for m, _ in wr.MODULE_BUILDERS}
+    modules = {m for dummy, dummy2, m, dummy3 in windows_tasks()} | {m for m, dummy4 in BUILT} | {m for m, dummy5 in wr.MODULE_BUILDERS}
     return documentation(modules)
 
 
 def test_the_roles_call_ansible_windows():
-    modules = {m for _, _, m, _ in windows_tasks()}
+    modules = {m for dummy, dummy2, m, dummy3 in windows_tasks()}
     # the checks below check something: the Defender role and the Windows execute steps use these
     assert {"ansible.windows.win_reboot", "ansible.windows.win_service", "ansible.windows.win_regedit",
             "ansible.windows.win_feature", "ansible.windows.win_command"} <= modules, modules
@@ -136,13 +136,13 @@ def test_every_role_task_passes_only_documented_options(docs, where, name, modul
     assert not problems(module, args, docs[module]), "%s (%s)" % (where, name)
 
 
-@pytest.mark.parametrize("module, args", BUILT, ids=[m for m, _ in BUILT])
+@pytest.mark.parametrize("module, args", BUILT, ids=[m for m, dummy in BUILT])
 def test_the_action_plugins_build_only_documented_options(docs, module, args):
     assert not problems(module, args, docs[module])
 
 
 def test_every_builder_is_covered():
-    assert {m for m, _ in wr.MODULE_BUILDERS} <= {m for m, _ in BUILT}
+    assert {m for m, dummy in wr.MODULE_BUILDERS} <= {m for m, dummy2 in BUILT}
 
 
 @pytest.mark.parametrize("module, args, expected", [

@@ -110,7 +110,8 @@ def run(make_action, module, args, host, check_mode=False):
     return action.run(task_vars={})
 
 
-def remove(make_action, host, removal=KES, check_mode=False, **args):
+def remove(make_action, host, removal=None, check_mode=False, **args):
+    removal = KES if removal is None else removal
     return run(make_action, action_remove, dict({"vendor": "kaspersky", "product": "kes", "removal": removal}, **args),
                host, check_mode=check_mode)
 
@@ -169,7 +170,7 @@ def test_wrong_password_1603_fails_with_the_log_lines_and_no_secret(make_action,
         "Security for Windows -- Removal failed." % KES_CODE)
     assert out["codes"][0]["result"] == "failed" and out["codes"][0]["rc"] == 1603
     assert out["arguments"] == ["REBOOT=ReallySuppress", "KLLOGIN=KLAdmin", "KLPASSWD=********"]
-    ((_, sent, _),) = host.calls
+    ((dummy, sent, dummy2),) = host.calls
     assert sent["arguments"] == 'REBOOT=ReallySuppress KLLOGIN=KLAdmin KLPASSWD="Pa55 word!"'
     assert "log_path" not in sent  # the verbose log would keep the password on the host
     assert_no_secret(out, host)
@@ -179,7 +180,7 @@ def test_the_agent_password_goes_hex_encoded_and_comes_back_masked(make_action, 
     host = FakeHost({AGENT_CODE: [1603]})
     out = run(make_action, action_remove, {"vendor": "kaspersky", "product": "klnagent-win", "removal": AGENT,
                                            "password": PASSWORD}, host)
-    ((_, sent, _),) = host.calls
+    ((dummy, sent, dummy2),) = host.calls
     assert sent["arguments"] == "REBOOT=ReallySuppress KLUNINSTPASSWD=" + HEX
     assert out["failed"] is True and out["arguments"] == ["REBOOT=ReallySuppress", "KLUNINSTPASSWD=********"]
     assert_no_secret(out, host)
@@ -262,7 +263,7 @@ def test_check_mode_predicts_without_sending_the_password(make_action, sleeps):
     out = remove(make_action, host, removal=removal, check_mode=True, password=PASSWORD)
     assert out["changed"] is True and out["removed"] is True and out["reboot_required"] is True
     assert [c["result"] for c in out["codes"]] == ["would_remove", "absent"] and out["counts"] == {"msi": 1}
-    assert all(check for _, _, check in host.calls) and all("arguments" not in sent for _, sent, _ in host.calls)
+    assert all(check for dummy, dummy2, check in host.calls) and all("arguments" not in sent for dummy3, sent, dummy4 in host.calls)
     assert out["msg"] == "kes: would remove 1 product code(s)"
     assert_no_secret(out, host)
 
@@ -295,14 +296,15 @@ AFTER = facts(
 )
 
 
-def cleanup(make_action, host, check_mode=False, removed=({"vendor": "kaspersky", "product": "kes"},), after=AFTER):
+def cleanup(make_action, host, check_mode=False, removed=({"vendor": "kaspersky", "product": "kes"},), after=None):
+    after = AFTER if after is None else after
     return run(make_action, action_cleanup, {"facts": after, "removed": list(removed)}, host, check_mode=check_mode)
 
 
 def test_cleanup_deletes_the_removed_products_residue_in_order(make_action):
     host = FakeHost()
     out = cleanup(make_action, host)
-    assert [(m, a) for m, a, _ in host.calls] == [
+    assert [(m, a) for m, a, dummy in host.calls] == [
         ("ansible.windows.win_service", {"name": "AVP21.18", "state": "absent"}),
         ("ansible.windows.win_regedit", {"path": "HKLM:\\SOFTWARE\\WOW6432Node\\KasperskyLab\\protected\\KES",
                                          "state": "absent", "delete_key": True}),
@@ -332,7 +334,7 @@ def test_cleanup_goes_on_after_a_failure_and_fails_naming_it(make_action):
 def test_cleanup_check_mode_predicts_only(make_action):
     host = FakeHost()
     out = cleanup(make_action, host, check_mode=True)
-    assert all(check for _, _, check in host.calls) and len(host.calls) == 3
+    assert all(check for dummy, dummy2, check in host.calls) and len(host.calls) == 3
     assert out["changed"] is True and out["msg"].startswith("would delete 3 item(s)")
 
 

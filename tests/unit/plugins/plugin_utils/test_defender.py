@@ -33,7 +33,7 @@ def state(**changes):
         "errors": [],
     }
     for path, value in changes.items():
-        section, _, key = path.partition("__")
+        section, dummy, key = path.partition("__")
         if key:
             info[section][key] = value
         else:

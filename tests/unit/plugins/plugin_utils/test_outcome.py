@@ -351,8 +351,9 @@ def msi(code, rc, reboot=False, result=None):
                        "result": result or ("reboot_required" if reboot else "removed")}]}
 
 
-def win_run(state, reboot_policy="when_required", rebooted=True, after=None, health=ACTIVE):
+def win_run(state, reboot_policy="when_required", rebooted=True, after=None, health=None):
     """The Windows steps after re-identify, as windows.yml runs them."""
+    health = ACTIVE if health is None else health
     state = _outcome.replacement(state, READY)
     state = _outcome.removing(state, action(KES), T1)
     state = _outcome.removed(state, action(KES), msi("{KES-CODE}", 3010, reboot=True), T1)

@@ -414,8 +414,8 @@ def test_module_arguments():
     assert wr.regedit_args("HKLM:\\SOFTWARE\\KasperskyLab") == {"path": "HKLM:\\SOFTWARE\\KasperskyLab",
                                                                 "state": "absent", "delete_key": True}
     assert wr.service_args("AVP21.18") == {"name": "AVP21.18", "state": "absent"}
-    assert [m for m, _ in wr.MODULE_BUILDERS] == ["ansible.windows.win_package", "ansible.windows.win_file",
-                                                  "ansible.windows.win_regedit", "ansible.windows.win_service"]
+    assert [m for m, dummy in wr.MODULE_BUILDERS] == ["ansible.windows.win_package", "ansible.windows.win_file",
+                                                      "ansible.windows.win_regedit", "ansible.windows.win_service"]
     assert wr.msi_path("C:\\Windows\\Temp", "kes", "{9A017278-F7F4}") == \
         "C:\\Windows\\Temp\\divest-msi-kes-9A017278-F7F4.log"
     assert wr.log_name("../..\\x", "{a b}") == "divest-msi-....x-ab.log"

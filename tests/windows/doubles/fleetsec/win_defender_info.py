@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # TEST DOUBLE of fleetsec.divest.win_defender_info (tests/windows): never shipped. The real
 # module is plugins/modules/win_defender_info.ps1; tests/windows/winflow.py copies this file

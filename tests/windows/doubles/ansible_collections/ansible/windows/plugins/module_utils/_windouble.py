@@ -633,7 +633,7 @@ def inventory(state, params):
     names = _patterns(params.get("display_names"), errors=errors)
     publishers = _patterns(params.get("publishers"), search=True, errors=errors)
     if names or publishers:
-        entries = [(code, product) for code, product in state.get("products", {}).items()]
+        entries = list(state.get("products", {}).items())
         entries += [(entry.get("key"), entry) for entry in state.get("uninstall_extra", [])]
         for code, product in entries:
             if not (_hit(product.get("DisplayName"), names) or _hit(product.get("Publisher"), publishers)):

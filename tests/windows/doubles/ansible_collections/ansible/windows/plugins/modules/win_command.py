@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # TEST DOUBLE of ansible.windows.win_command (fleetsec.divest tests/windows): never shipped.
 # It knows a few commands only and answers from the host's JSON state (module_utils/_windouble.py).

@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # TEST DOUBLE of ansible.windows.win_file (fleetsec.divest tests/windows): never shipped.
 # It changes the host's JSON state (module_utils/_windouble.py), paths and links sections.

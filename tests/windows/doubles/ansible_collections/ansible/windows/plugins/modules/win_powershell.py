@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # TEST DOUBLE of ansible.windows.win_powershell (fleetsec.divest tests/windows): never shipped.
 # It runs no PowerShell: it recognises named scripts and answers from the host's JSON state.

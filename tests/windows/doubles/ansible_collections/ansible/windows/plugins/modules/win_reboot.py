@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # TEST DOUBLE of ansible.windows.win_reboot (fleetsec.divest tests/windows): never shipped.
 # The task runs the action plugin action/win_reboot.py, which calls this module to apply what

@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # TEST DOUBLE of ansible.windows.win_service (fleetsec.divest tests/windows): never shipped.
 # It answers from the host's JSON state (module_utils/_windouble.py).
