@@ -280,6 +280,10 @@ def rebooted(state, result, policy, before=False, pending=True):
     if before:
         reboot["pending_before"] = True
         reboot["done_before"] = done
+        if not done:
+            # not restarted (divest_windows_reboot: never): the host cannot be finished before it is
+            reboot["needed"] = True
+            reboot["done"] = False
     else:
         if done:
             reboot["done"] = True

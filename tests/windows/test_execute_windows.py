@@ -18,8 +18,11 @@ Hosts (one run, every wave at once):
 * ``ws4``  Defender stays disabled after the removal: unprotected, first in the report;
 * ``ws5``  ``divest_windows_reboot: never``: reboot_pending; restarted by hand, a rerun finishes it;
 * ``ws6``  the host does not come back from the restart: failed at the reboot step;
+* ``ws7``  a restart was pending before execute (Windows Update): restarted first, then removed;
+* ``ws8``  the Network Agent was uninstalled by hand after the plan: drifted, left alone;
 * ``srv1`` Server 2016 with KSWS, Defender's feature not installed: installed, restarted, removed;
 * ``clean1`` nothing of the vendor: not in the plan.
+Then execute runs again with the same plan (idempotence: nothing is uninstalled twice).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ SECRETS = (KES_PW, AGENT_PW, WRONG_PW, hosts.uninstall_password_hex(AGENT_PW),
 
 def _states():
     ws2 = hosts.workstation_kes_agent()
+    ws7 = hosts.workstation_kes_agent()
+    ws7["reboot_pending"], ws7["reboot_sources"] = True, ["windows_update"]
     kes = next(p for p in ws2["products"].values() if p["DisplayName"].startswith("Kaspersky Endpoint"))
     kes["exit_codes"] = [1618, 1618, 0]
     return {
@@ -48,6 +53,8 @@ def _states():
         "ws4": hosts.workstation_kes_agent(faults=["defender_stays_disabled"]),
         "ws5": hosts.workstation_kes_agent(),
         "ws6": hosts.workstation_kes_agent(faults=["lost_on_reboot"]),
+        "ws7": ws7,
+        "ws8": hosts.workstation_kes_agent(),
         "srv1": hosts.server_ksws_agent(feature_installed=False, build=14393),
         "clean1": hosts.clean_workstation(),
     }
@@ -111,10 +118,18 @@ def flow(tmp_path_factory):
     flow = Flow(tmp_path_factory.mktemp("winexec"))
     flow.run(winflow.PLAYBOOKS / "scan.yml")
     flow.run("fleetsec.divest.plan")
+    # after the plan, someone uninstalls ws8's Network Agent by hand
+    wd = winflow.windouble()
+    with wd.locked_state(str(flow.state), "ws8") as state:
+        agent = next(code for code, p in state["products"].items() if "Network Agent" in p["DisplayName"])
+        wd.remove_product(state, agent)
     flow.check = flow.run("fleetsec.divest.execute", check=True, divest_plan_digest=flow.digest())
     flow.check_report = json.loads((flow.reports / "divest-execute-check.json").read_text(encoding="utf-8"))
     flow.real = flow.run("fleetsec.divest.execute", divest_plan_digest=flow.digest())
     flow.report = json.loads((flow.reports / "divest-execute.json").read_text(encoding="utf-8"))
+    flow.outcomes = {h: flow.outcome(h) for h in ("ws1", "ws2", "ws3", "ws4", "ws6", "ws7", "ws8", "srv1")}
+    flow.calls = {h: len(flow.host(h)["calls"]) for h in flow.outcomes}
+    flow.again = flow.run("fleetsec.divest.execute", divest_plan_digest=flow.digest())
     return flow
 
 
@@ -143,7 +158,7 @@ def test_check_mode_predicts_the_removals_and_the_restart_and_changes_nothing(fl
 
 
 def test_the_right_passwords_remove_kes_and_the_agent_then_windows_restarts_and_defender_protects(flow):
-    out = flow.outcome("ws1")
+    out = flow.outcomes["ws1"]
     assert out["status"] == "removed", out["reason"]
     assert out["protection"] == "replacement" and out["replacement"]["stage"] == "active"
     assert out["reboot"]["done"] is True and "Windows restarted" in out["reason"]
@@ -157,14 +172,14 @@ def test_the_right_passwords_remove_kes_and_the_agent_then_windows_restarts_and_
 
 
 def test_1618_is_retried_until_msiexec_runs(flow):
-    out = flow.outcome("ws2")
+    out = flow.outcomes["ws2"]
     assert out["status"] == "removed", out["reason"]
     tries = [c for c in flow.host("ws2")["calls"] if c["module"] == "ansible.windows.win_package" and not c.get("check_mode")]
     assert len(tries) >= 4  # KES three times (1618, 1618, 3010), the agent once
 
 
 def test_a_wrong_password_fails_the_host_with_the_msi_error_and_removes_nothing(flow):
-    out = flow.outcome("ws3")
+    out = flow.outcomes["ws3"]
     assert out["status"] == "failed" and out["step"] == "remove", out["reason"]
     assert "1603" in out["reason"] and out["removed"] == []
     assert out["protection"] == "vendor"
@@ -172,21 +187,21 @@ def test_a_wrong_password_fails_the_host_with_the_msi_error_and_removes_nothing(
 
 
 def test_defender_that_stays_disabled_makes_the_host_unprotected_first_in_the_report(flow):
-    out = flow.outcome("ws4")
+    out = flow.outcomes["ws4"]
     assert out["status"] == "unprotected" and out["protection"] == "none", out["reason"]
     assert status(flow.report, "ws4") == "unprotected"
     by_status = flow.report["summary"]["by_status"]
     assert list(by_status)[0] == "unprotected" and by_status["unprotected"] == 1
-    assert flow.report["summary"]["unprotected"] == 1 and flow.report["summary"]["done"] == 3  # ws1, ws2, srv1
+    assert flow.report["summary"]["unprotected"] == 1 and flow.report["summary"]["done"] == 4  # ws1, ws2, ws7, srv1
 
 
 def test_a_host_that_does_not_come_back_from_the_restart_is_not_green(flow):
-    out = flow.outcome("ws6")
+    out = flow.outcomes["ws6"]
     assert out["status"] in ("failed", "unreachable") and out["step"] == "reboot", out["reason"]
 
 
 def test_a_server_gets_defenders_feature_and_a_restart_before_the_removal(flow):
-    out = flow.outcome("srv1")
+    out = flow.outcomes["srv1"]
     assert out["status"] == "removed", out["reason"]
     state = flow.host("srv1")
     assert state["features"]["Windows-Defender-Features"] == "installed"
@@ -194,8 +209,9 @@ def test_a_server_gets_defenders_feature_and_a_restart_before_the_removal(flow):
 
 
 def test_reboot_never_leaves_the_host_reboot_pending_and_a_rerun_after_the_restart_finishes_it(flow):
-    out = flow.outcome("ws5")
+    out = flow.outcome("ws5")   # after two runs: still waiting for the restart
     assert out["status"] == "reboot_pending", out["reason"]
+    assert [h["status"] for h in out["history"]] == ["reboot_pending", "reboot_pending"]
     assert "divest_windows_reboot: never" in out["reason"]
     # Defender takes over only with the restart here: said first, never hidden
     assert out["protection"] == "none" and out["reason"].startswith("NO working antivirus until Windows restarts")
@@ -225,3 +241,30 @@ def test_nothing_outside_the_plan_was_touched(flow):
     for name in ("ws1", "ws2", "clean1"):
         assert any("7-Zip" in p["DisplayName"] for p in flow.host(name)["products"].values()), name
     assert {c["module"] for c in flow.host("clean1")["calls"]} == {"fleetsec.divest.win_inventory_info"}
+
+
+def test_a_restart_pending_before_execute_is_done_first(flow):
+    out = flow.outcomes["ws7"]
+    assert out["status"] == "removed", out["reason"]
+    assert out["reboot"]["pending_before"] is True and out["reboot"]["done_before"] is True
+    modules = [c["module"] for c in flow.host("ws7")["calls"] if not c.get("check_mode")]
+    first_reboot = modules.index("ansible.windows.win_reboot")
+    assert first_reboot < modules.index("ansible.windows.win_package")
+
+
+def test_a_host_changed_since_the_plan_is_drifted_and_left_alone(flow):
+    out = flow.outcomes["ws8"]
+    assert out["status"] == "drifted", out["reason"]
+    assert "Kaspersky Endpoint Security for Windows" in products(flow.host("ws8"))
+    assert not [c for c in flow.host("ws8")["calls"] if c["module"] == "ansible.windows.win_package"]
+
+
+def test_a_second_run_with_the_same_plan_uninstalls_nothing_twice(flow):
+    for host in ("ws1", "ws2", "srv1"):
+        out = flow.outcome(host)
+        assert out["status"] == "removed", (host, out["reason"])
+        new = flow.host(host)["calls"][flow.calls[host]:]
+        assert not [c for c in new if c["module"] in ("ansible.windows.win_package", "ansible.windows.win_reboot")], host
+        assert [h["status"] for h in out["history"]] == ["removed", "removed"], host
+    # the failed host is tried again and fails the same way, still protected by KES
+    assert flow.outcome("ws3")["status"] == "failed" and flow.outcome("ws3")["protection"] == "vendor"

@@ -441,3 +441,26 @@ def test_removing_is_not_recorded_outside_act_mode():
     assert state["run"]["mode"] == "converge"
     state = _outcome.removing(state, action(KES), T1)
     assert state["outcome"]["removing"] == []
+
+
+@pytest.mark.parametrize("result, policy, expected", [
+    ({"changed": True, "rebooted": True}, "when_required", "removed"),    # restarted first, then the work
+    ({"skipped": True}, "never", "reboot_pending"),                       # never: the host waits for it
+])
+def test_a_restart_pending_before_execute(result, policy, expected):
+    state = _outcome.scanned(begin(part(KES, replacement="defender", platform="windows")), facts(KES))
+    state = _outcome.rebooted(state, result, policy, before=True, pending=True)
+    assert state["outcome"]["reboot"]["pending_before"] is True
+    state = _outcome.replacement(state, READY)
+    state = _outcome.removed(state, action(KES), msi("{KES-CODE}", 0), T1)
+    state = _outcome.changed(state, "remove", [])
+    state = _outcome.rebooted(state, {"skipped": True}, policy)
+    state = _outcome.changed(state, "cleanup", [])
+    state = _outcome.verified(state, facts(), ACTIVE, expect(KES))
+    out = _outcome.finish(state, T2)["outcome"]
+    assert out["status"] == expected, out["reason"]
+
+
+def test_no_restart_pending_before_records_nothing():
+    state = _outcome.scanned(begin(part(KES, replacement="defender", platform="windows")), facts(KES))
+    assert _outcome.rebooted(state, {"skipped": True}, "when_required", before=True, pending=False)["outcome"]["reboot"] is None
