@@ -31,7 +31,7 @@ DOUBLES = HERE / "doubles"
 FLEETSEC_DOUBLES = DOUBLES / "fleetsec"
 WINDOWS_DOUBLES = DOUBLES / "ansible_collections" / "ansible" / "windows"
 CACHE_COLLECTIONS = REPO / ".cache" / "collections"
-VENV = REPO / ".venv" / "bin"
+VENV = pathlib.Path(os.environ.get("DIVEST_WINFLOW_VENV") or REPO / ".venv") / "bin"  # the ansible-core to run
 ANSIBLE_PLAYBOOK = VENV / "ansible-playbook"
 PLAYBOOKS = HERE / "playbooks"
 
