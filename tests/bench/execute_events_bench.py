@@ -120,9 +120,36 @@ def summary(name, events, size, hosts, top):
         ", ".join("%s %d" % (h, n) for h, n in sorted(per_host.items(), key=lambda kv: str(kv[0])) if h), per_host.get(None, 0)))
     print("           by kind: %s" % ", ".join("%s %d" % kv for kv in kinds.most_common()))
     print("           by role: %s" % ", ".join("%s %d" % kv for kv in roles.most_common()))
+    print("           per host, by role: %s" % ", ".join("%s %.1f" % (r, n / hosts) for r, n in roles.most_common()))
+    host_runs, batches, starts = role_runs(events)
+    if host_runs:
+        print("           role runs on hosts: %s; tasks started per run: %s" % (
+            ", ".join("%s %d (%.1f per host)" % (r, n, n / hosts) for r, n in sorted(host_runs.items())),
+            ", ".join("%s %.1f" % (r, starts[r] / n) for r, n in sorted(batches.items()) if n)))
     if top:
         print("           most events: %s" % "; ".join("%s: %d" % kv for kv in tasks.most_common(top)))
-    return {"events": len(events), "per_host": len(events) / hosts, "bytes": size}
+    return {"events": len(events), "per_host": len(events) / hosts, "bytes": size,
+            "per_host_by_role": {r: n / hosts for r, n in roles.items()},
+            "role_runs": dict(host_runs), "tasks_per_run": {r: starts[r] / n for r, n in batches.items() if n}}
+
+
+def role_runs(events):
+    """How often each role ran: on hosts (its argument validation starts once per host and run)
+    and as task batches (the validation's task start, once per run of the role over a batch of
+    hosts); and how many task starts each role produced, the validation left out. Task starts
+    per batch are the role's tasks per run (the tasks of its includes counted when they ran)."""
+    host_runs, batches, starts = collections.Counter(), collections.Counter(), collections.Counter()
+    for event in events:
+        data = event.get("event_data", {})
+        role = data.get("role")
+        if not role:
+            continue
+        validation = str(data.get("task", "")).startswith("Validating arguments")
+        if event["event"] == "runner_on_start" and validation:
+            host_runs[role] += 1
+        elif event["event"] == "playbook_on_task_start":
+            (batches if validation else starts)[role] += 1
+    return host_runs, batches, starts
 
 
 def main(argv=None):
@@ -157,6 +184,11 @@ def main(argv=None):
     print()
     print("execute: %.1f events per host (target < 60), %d bytes in all; identify %.1f per host"
           % (figures["execute"]["per_host"], figures["execute"]["bytes"], figures["identify"]["per_host"]))
+    for name in ("execute", "again"):
+        by_role = figures[name]["per_host_by_role"]
+        print("%s: per host, the clamav role %.1f events (%.0f%%), the execute role %.1f" % (
+            name, by_role.get("clamav", 0), 100.0 * by_role.get("clamav", 0) / figures[name]["per_host"],
+            by_role.get("execute", 0)))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(figures, handle, indent=2)
