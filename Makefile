@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := . tests/harness/env.sh &&
 
-.PHONY: demo demo-down test bootstrap-demo bootstrap-test units unit-stage lint sanity compat awx molecule \
+.PHONY: demo demo-down test bootstrap-demo bootstrap-test units unit-stage lint sanity compat awx windows molecule \
 	bench-identify bench-plan bench-scale bench-events build clean
 
 demo: bootstrap-demo
@@ -37,6 +37,8 @@ compat:
 	$(ENV) tests/run-all.sh compat
 awx:
 	$(ENV) tests/run-all.sh awx
+windows:
+	$(ENV) tests/run-all.sh windows
 molecule:
 	$(ENV) tests/run-all.sh molecule
 

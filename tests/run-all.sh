@@ -5,7 +5,7 @@
 #   tests/run-all.sh                 all stages
 #   tests/run-all.sh units lint      only these stages
 #
-# Stages: units, lint, build, sanity, compat, awx, molecule.
+# Stages: units, lint, build, sanity, compat, awx, windows, molecule.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -13,7 +13,7 @@ cd "$ROOT"
 . "$ROOT/tests/harness/env.sh"
 
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(units lint build sanity compat awx molecule)
+[ ${#stages[@]} -eq 0 ] && stages=(units lint build sanity compat awx windows molecule)
 # Molecule scenarios, cheapest first; each one creates and destroys its own containers.
 SCENARIOS=${DIVEST_SCENARIOS:-$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort | tr '\n' ' ')}
 
@@ -108,6 +108,14 @@ stage_compat() {
 # harness containers, on ansible-core 2.18 (.venv-2.18) and the newest (.venv): tests/awx.
 stage_awx() {
     python -m pytest -q -p no:cacheprovider tests/awx
+}
+
+# The Windows execute flow at playbook level (identify scan, plan, execute --check, execute,
+# again) against stateful test doubles of ansible.windows and of the hosts (tests/windows),
+# on the newest ansible-core (.venv) and on 2.16 (.venv-2.16). No Windows runs here.
+stage_windows() {
+    python -m pytest -q -p no:cacheprovider tests/windows
+    DIVEST_WINFLOW_VENV="$ROOT/.venv-2.16" "$ROOT/.venv-2.16/bin/python" -m pytest -q -p no:cacheprovider tests/windows
 }
 
 stage_molecule() {
