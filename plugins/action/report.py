@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute_report, _report
+import importlib
+
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import FactReadError, HostFacts, host_value
 
@@ -29,24 +31,30 @@ def _identify(hosts, generated_at, fact, scan_result, gate=None, check_mode=Fals
     return _report.build_identify_report(hosts, generated_at, fact=fact, scan_result=scan_result)
 
 
+def _execute_report():
+    """The execute report's module, imported when an execute report is written (identify, which
+    runs far more often, does not pay for it)."""
+    return importlib.import_module("ansible_collections.fleetsec.divest.plugins.plugin_utils._execute_report")
+
+
 def _execute(hosts, generated_at, fact, scan_result, gate=None, check_mode=False):
-    return _execute_report.build_execute_report(hosts, generated_at, gate, check_mode=check_mode)
+    return _execute_report().build_execute_report(hosts, generated_at, gate, check_mode=check_mode)
 
 
 # One entry per report. ``build(hosts, generated_at, fact, scan_result, gate, check_mode) ->
-# document`` where ``hosts`` is {name: host variables or None}; ``renderers`` maps a format to
-# a ``document -> bytes`` function; ``summary`` makes the set_stats artifact; ``keys(args)``
+# document`` where ``hosts`` is {name: host variables or None}; ``renderers()`` maps a format to
+# a ``document -> bytes`` function (a call, so that a phase's module is imported when it is used); ``summary`` makes the set_stats artifact; ``keys(args)``
 # are the host variables the builder reads (nothing templated); ``flat``: the builder takes
 # ``{key: value}`` (the value a play sees), else a hostvars-like mapping; ``stream``: the builder
 # also takes an iterable of ``(name, variables)`` pairs, read one at a time (less memory).
 # Adding a phase: a builder and renderers in plugin_utils, an entry here and the choice in
 # plugins/modules/report.py.
 PHASES = {
-    "identify": {"build": _identify, "renderers": _report.RENDERERS, "summary": _report.compact_summary,
+    "identify": {"build": _identify, "renderers": lambda: _report.RENDERERS, "summary": _report.compact_summary,
                  "keys": lambda args: (args["fact"], args["scan_result"], OUTCOME), "stream": True},
-    "execute": {"build": _execute, "renderers": _execute_report.RENDERERS,
-                "summary": _execute_report.compact_summary, "keys": lambda args: (OUTCOME, "divest"), "flat": True,
-                "gate": True},
+    "execute": {"build": _execute, "renderers": lambda: _execute_report().RENDERERS,
+                "summary": lambda document: _execute_report().compact_summary(document),
+                "keys": lambda args: (OUTCOME, "divest"), "flat": True, "gate": True},
 }
 
 ARGUMENT_SPEC = dict(
@@ -135,7 +143,7 @@ class ActionModule(ActionModuleBase):
         document = phase["build"](data, _utc_now(), args["fact"], args["scan_result"], gate=gate,
                                   check_mode=self.check_mode)
         try:
-            files, changed, document = _report.write_reports(dest, document, formats, phase["renderers"])
+            files, changed, document = _report.write_reports(dest, document, formats, phase["renderers"]())
         except _report.ReportWriteError as exc:
             raise AnsibleActionFail("cannot write the %s report to %s: %s" % (args["phase"], dest, exc))
 

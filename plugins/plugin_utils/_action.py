@@ -30,7 +30,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _argspec, _survey
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _argspec
 
 __all__ = ["ActionModuleBase", "host_names"]
 
@@ -110,6 +110,8 @@ class ActionModuleBase(ActionBase):
         lists = {name: params.pop(name, None) for name in self.HOST_LISTS}
         for name in self.SURVEY_TEXT:
             if isinstance(params.get(name), str):
+                # imported when a survey's text is typed (every worker of a fleet task imports this base)
+                from ansible_collections.fleetsec.divest.plugins.plugin_utils import _survey  # pylint: disable=import-outside-toplevel
                 try:
                     params[name] = _survey.coerce(params[name], self.ARGUMENT_SPEC[name], name)
                 except _survey.SurveyError as exc:
