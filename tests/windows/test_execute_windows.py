@@ -28,6 +28,7 @@ Then execute runs again with the same plan (idempotence: nothing is uninstalled 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 import pytest
@@ -65,12 +66,13 @@ PASSWORDS = {"kaspersky/kes": KES_PW, "kaspersky/klnagent-win": AGENT_PW}
 
 
 class Flow(object):
-    def __init__(self, tmp):
+    def __init__(self, tmp, states=None):
         self.tmp = tmp
+        states = states or _states()
         self.collections = winflow.build_collections(tmp / "collections")
         self.state = tmp / "state"
-        winflow.write_states(self.state, _states())
-        self.inventory = winflow.write_inventory(tmp / "inventory.yml", list(_states()), variables={
+        winflow.write_states(self.state, states)
+        self.inventory = winflow.write_inventory(tmp / "inventory.yml", list(states), variables={
             "divest_uninstall_passwords": PASSWORDS})
         # per-host settings, as group or host variables would give them
         self._host_vars({"ws3": {"divest_uninstall_passwords": {"kaspersky/kes": WRONG_PW}},
@@ -94,11 +96,11 @@ class Flow(object):
         assert run["rc"] == 0, run["stdout"][-6000:] + run["stderr"][-3000:]
         return run
 
-    def outcome(self, host):
+    def outcome(self, host, cache=None):
         """The host's divest_outcome in the fact cache (ansible-core 2.19+ names the file s1_<host>
         and wraps the facts in a payload)."""
         for name in (host, "s1_" + host):
-            path = self.tmp / "facts" / name
+            path = pathlib.Path(cache or self.tmp / "facts") / name
             if path.exists():
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if "__payload__" in data:
@@ -268,3 +270,39 @@ def test_a_second_run_with_the_same_plan_uninstalls_nothing_twice(flow):
         assert [h["status"] for h in out["history"]] == ["removed", "removed"], host
     # the failed host is tried again and fails the same way, still protected by KES
     assert flow.outcome("ws3")["status"] == "failed" and flow.outcome("ws3")["protection"] == "vendor"
+
+
+def test_no_password_reaches_the_job_events_of_an_awx_job(tmp_path):
+    """AWX stores every job event (ansible-runner's artifacts): the execute job of a host whose KES
+    and Network Agent take passwords, with the passwords as extra variables the way an AWX
+    credential injects them, leaves none in any event, the job's stdout or its artifacts."""
+    ansible_runner = pytest.importorskip("ansible_runner")
+    ws1 = hosts.workstation_kes_agent(password_protected=True, password=KES_PW, agent_password=AGENT_PW)
+    flow = Flow(tmp_path, {"ws1": ws1})
+    flow.run(winflow.PLAYBOOKS / "scan.yml")
+    flow.run("fleetsec.divest.plan")
+    env = {"ANSIBLE_CONFIG": str(winflow.REPO / "ansible.cfg"), "ANSIBLE_COLLECTIONS_PATH": flow.collections,
+           "ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts"),
+           "DIVEST_WINDOUBLE_DIR": str(flow.state), "ANSIBLE_HOME": str(tmp_path / "ansible-home")}
+    job = tmp_path / "job"
+    (job / "project").mkdir(parents=True)
+    # an AWX project's one-line wrapper (examples/awx-project)
+    (job / "project" / "execute.yml").write_text("- ansible.builtin.import_playbook: fleetsec.divest.execute\n",
+                                                 encoding="utf-8")
+    env["PATH"] = "%s%s%s" % (winflow.VENV, os.pathsep, os.environ.get("PATH", ""))
+    result = ansible_runner.run(
+        private_data_dir=str(job), playbook="execute.yml", inventory=str(flow.inventory),
+        extravars={"divest_plan_digest": flow.digest(), "divest_report_dir": str(flow.reports),
+                   "divest_uninstall_passwords": PASSWORDS, "divest_windows_msi_retry_delay": 0},
+        envvars=env, quiet=True)
+    assert result.rc == 0, result.stdout.read()[-3000:]
+    # ansible-runner keeps the job's fact cache among its artifacts, as AWX reads it back
+    cache = next((job / "artifacts").glob("*/fact_cache"))
+    assert flow.outcome("ws1", cache)["status"] == "removed", flow.outcome("ws1", cache)["reason"]
+    events = list(result.events)
+    assert len(events) > 50
+    texts = [json.dumps(event) for event in events]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in (job / "artifacts").rglob("*") if p.is_file()
+              and p.name != "env" and "env" not in p.parts]
+    for secret in SECRETS:
+        assert not [t for t in texts if secret in t], "password %r in the job's events or artifacts" % secret[:3]
