@@ -173,9 +173,9 @@ def _alerts(outcome, status, findings, scanned_at):
 
     * ``reappearance``: execute cleaned the host and a scan made since says ``affected`` or
       ``residual``.
-    * ``unprotected``: the outcome says ``unprotected``, or execute cleaned the host and its
-      replacement is a mapping with ``healthy: false`` (``null`` is a waived replacement); and
-      no scan made since shows an installed vendor product.
+    * ``unprotected``: the outcome says ``unprotected``, or execute cleaned the host (or left it
+      ``reboot_pending``) and its replacement is a mapping with ``healthy: false`` (``null`` is a
+      waived replacement); and no scan made since shows an installed vendor product.
 
     A scan older than the outcome's ``finished_at`` predates the cleaning and says nothing
     about the host since; one whose time or the outcome's is unknown counts as newer.
@@ -189,7 +189,10 @@ def _alerts(outcome, status, findings, scanned_at):
     replacement = outcome.get("replacement")
     unhealthy = isinstance(replacement, dict) and replacement.get("healthy") is False
     alerts = []
-    if (outcome.get("status") == "unprotected" or (outcome["cleaned"] and unhealthy)) and not installed:
+    # a Windows host waiting for its restart (reboot_pending) whose replacement does not work yet
+    # has no working antivirus either
+    waiting = outcome.get("status") == "reboot_pending" and not outcome["check_mode"] and unhealthy
+    if (outcome.get("status") == "unprotected" or (outcome["cleaned"] and unhealthy) or waiting) and not installed:
         alerts.append("unprotected")
     if outcome["cleaned"] and current and status in ("affected", "residual"):
         alerts.append("reappearance")

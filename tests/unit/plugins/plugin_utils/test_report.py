@@ -721,11 +721,16 @@ def with_outcome(hostvars, value, top_level=False):
      "reappearance", ["reappearance"]),
     # an outcome that is not a mapping is ignored
     (with_outcome(scanned("clean", scanned_at=AFTER), "garbage"), "clean", []),
+    # Windows waiting for its restart: unprotected while its replacement does not work, else no alert
+    (with_outcome(scanned("residual", [leftovers()], scanned_at=AFTER), outcome("reboot_pending", healthy=False)),
+     "unprotected", ["unprotected"]),
+    (with_outcome(scanned("residual", [leftovers()], scanned_at=AFTER), outcome("reboot_pending")), "residual", []),
 ], ids=["healthy", "unhealthy", "already-clean-unhealthy", "outcome-unprotected", "outcome-unprotected-waived",
         "waived", "health-unknown", "back-healthy", "back-unhealthy", "leftovers-back", "leftovers-back-unhealthy",
         "unknown-scan-unhealthy", "check-mode", "check-mode-affected", "failed", "blocked", "drifted",
         "would-remove", "old-scan", "old-scan-unhealthy", "unprotected-but-installed", "top-level",
-        "unreachable-unprotected", "failed-reappeared", "not-a-mapping"])
+        "unreachable-unprotected", "failed-reappeared", "not-a-mapping", "reboot-pending-unprotected",
+        "reboot-pending-protected"])
 def test_execute_outcome_alerts(hostvars, status, alerts):
     entry = r.host_entry("h1", hostvars)
     assert entry["alerts"] == alerts
