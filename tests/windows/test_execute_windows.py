@@ -306,3 +306,17 @@ def test_no_password_reaches_the_job_events_of_an_awx_job(tmp_path):
               and p.name != "env" and "env" not in p.parts]
     for secret in SECRETS:
         assert not [t for t in texts if secret in t], "password %r in the job's events or artifacts" % secret[:3]
+
+
+def test_defender_is_read_once_before_its_steps_and_again_after_a_restart(flow):
+    """reboot-first.yml's read is handed to the Defender role (no second round trip for the same
+    answer); after a restart the role reads again, as the state changed."""
+    def first_run(host):
+        calls = [c["module"] for c in flow.host(host)["calls"] if not c.get("check_mode")]
+        return calls[:calls.index("ansible.windows.win_package")]
+    ws1 = first_run("ws1")
+    start = ws1.index("fleetsec.divest.win_defender_info")
+    assert ws1[start + 1] != "fleetsec.divest.win_defender_info", ws1
+    ws7 = first_run("ws7")
+    reboot = ws7.index("ansible.windows.win_reboot")
+    assert "fleetsec.divest.win_defender_info" in ws7[reboot + 1:], ws7
