@@ -19,9 +19,17 @@ import re
 
 __metaclass__ = type
 
-__all__ = ["Pattern", "PatternSet", "PatternError"]
+__all__ = ["Pattern", "PatternSet", "PatternError", "has_magic"]
 
 PREFIX = "re:"
+
+_MAGIC = frozenset("*?[")
+
+
+def has_magic(component):
+    """True when a path or path component is a shell glob (``*``, ``?`` or ``[``): catalog paths
+    may be globs (``/etc/opt/kaspersky/kesl*``), expanded on the host."""
+    return any(char in _MAGIC for char in component)
 
 
 class PatternError(ValueError):

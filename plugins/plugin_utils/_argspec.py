@@ -44,16 +44,18 @@ ELEMENTS = {"str": "texts", "int": "integers", "float": "numbers", "bool": "bool
             "dict": "mappings", "path": "paths"}
 
 _CONTEXT = r"(?: found in (?P<context>\w+(?: -> \w+)*))?"
+# (kind, expression, flags): compiled when a message is reworded (``re`` caches them), never
+# while importing: every action of every host imports this module, and most validate cleanly.
 _MESSAGES = (
-    ("type", re.compile(r"^argument '(?P<key>\w+)' is of type .+?(?: found in '(?P<context>\w+(?: -> \w+)*)'\.)? "
-                        r"and we were unable to convert to (?P<wanted>[^:]+): ", re.S)),
-    ("elements", re.compile(r"^Elements value for option '(?P<key>\w+)'(?: found in '(?P<context>\w+(?: -> \w+)*)')? "
-                            r"is of type .+? and we were unable to convert to (?P<wanted>[^:]+): ", re.S)),
-    ("choice", re.compile(r"^value of (?P<key>\w+) must be one (?:or more )?of: .*?" + _CONTEXT + "$", re.S)),
-    ("exclusive", re.compile(r"^parameters are mutually exclusive: (?P<keys>[\w|, ]+?)" + _CONTEXT + "$")),
-    ("required", re.compile(r"^missing required arguments: (?P<keys>[\w, ]+?)" + _CONTEXT + "$")),
-    ("one_of", re.compile(r"^one of the following is required: (?P<keys>[\w, ]+?)" + _CONTEXT + "$")),
-    ("together", re.compile(r"^parameters are required together: (?P<keys>[\w, ]+?)" + _CONTEXT + "$")),
+    ("type", r"^argument '(?P<key>\w+)' is of type .+?(?: found in '(?P<context>\w+(?: -> \w+)*)'\.)? "
+             r"and we were unable to convert to (?P<wanted>[^:]+): ", re.S),
+    ("elements", r"^Elements value for option '(?P<key>\w+)'(?: found in '(?P<context>\w+(?: -> \w+)*)')? "
+                 r"is of type .+? and we were unable to convert to (?P<wanted>[^:]+): ", re.S),
+    ("choice", r"^value of (?P<key>\w+) must be one (?:or more )?of: .*?" + _CONTEXT + "$", re.S),
+    ("exclusive", r"^parameters are mutually exclusive: (?P<keys>[\w|, ]+?)" + _CONTEXT + "$", 0),
+    ("required", r"^missing required arguments: (?P<keys>[\w, ]+?)" + _CONTEXT + "$", 0),
+    ("one_of", r"^one of the following is required: (?P<keys>[\w, ]+?)" + _CONTEXT + "$", 0),
+    ("together", r"^parameters are required together: (?P<keys>[\w, ]+?)" + _CONTEXT + "$", 0),
 )
 _MISSING = object()
 
@@ -86,8 +88,8 @@ def validate(spec, params, nouns=None, **rules):
 
 
 def _message(text, spec, params):
-    for kind, pattern in _MESSAGES:
-        found = pattern.match(text)
+    for kind, expression, flags in _MESSAGES:
+        found = re.match(expression, text, flags)
         if found is None:
             continue
         context = tuple(found.group("context").split(" -> ")) if found.group("context") else ()

@@ -6,19 +6,29 @@
 A catalog is data: this module only reads it, checks it and compiles its patterns once, so
 the matcher and the planner work on plain, trusted structures. Any mistake in a catalog
 raises ``CatalogError`` naming the file and the key, before a single host is looked at.
+
+Every task of every host runs in a worker process of its own, so the catalog is loaded once per
+host and task. Parsing its YAML is the largest part of that (about 7 of 12 ms for the shipped
+catalog); the parsed document is therefore kept as JSON in a private per-user folder
+(:func:`parse_cache_dir`), named by the SHA-256 of the YAML bytes, and read from there by the
+next worker (0.2 ms). The document is checked in full on every load all the same: the cache
+only replaces the parser, never the checks, and a document that JSON cannot carry unchanged
+(a YAML date, a binary value) is never cached.
 """
 
 from __future__ import annotations
 
-import copy
+import hashlib
+import json
 import os
 import re
+import stat
+import tempfile
 import threading
 
 import yaml
 
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import has_magic
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.paths import (
+from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.guards import (
     UnsafePath,
     check_pattern,
     check_residue_file,
@@ -27,6 +37,7 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._linux.removal.pat
 from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
     PatternError,
     PatternSet,
+    has_magic,
 )
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import METHODS, PLATFORMS, ROLE_RANK, ROLES
 
@@ -67,6 +78,8 @@ LEFTOVER_SIGNATURES = tuple(SIGNATURES)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _CACHE = {}
 _LOCK = threading.Lock()
+# Parsed catalogs as JSON, per user; DIVEST_CATALOG_CACHE=off (or "0", "false", "no") disables it.
+PARSE_CACHE_ENV = "DIVEST_CATALOG_CACHE"
 
 
 class CatalogError(ValueError):
@@ -162,13 +175,23 @@ class Product(object):
         self.version_from = _str_list(raw.get("version_from"), where + ".version_from")
 
 
+def _plain_copy(value):
+    """A deep copy of a YAML document's mappings and lists (``copy.deepcopy`` is several times
+    slower, and a catalog is loaded once per host and task)."""
+    if isinstance(value, dict):
+        return {key: _plain_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(item) for item in value]
+    return value
+
+
 def _removal(raw, where, platform):
     if not isinstance(raw, dict):
         _fail(where, "is required and must be a mapping")
     method = raw.get("method")
     if method not in METHODS:
         _fail(where + ".method", "must be one of %s" % ", ".join(METHODS))
-    removal = copy.deepcopy(raw)
+    removal = _plain_copy(raw)
     order = removal.setdefault("order", 50)
     if not isinstance(order, int) or isinstance(order, bool):
         _fail(where + ".order", "must be an integer")
@@ -360,15 +383,84 @@ def load_catalog(ref):
         return hit
     try:
         with open(path, "rb") as handle:
-            raw = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise CatalogError("%s: not valid YAML: %s" % (path, exc))
+            data = handle.read()
     except OSError as exc:
         raise CatalogError("%s: cannot read catalog: %s" % (path, exc.strerror or exc))
-    catalog = Catalog(raw, path)
+    catalog = Catalog(parse_yaml(data, path), path)
     with _LOCK:
         _CACHE[key] = catalog
     return catalog
+
+
+def parse_cache_dir():
+    """The private folder of parsed catalogs: ``fleetsec-divest-<uid>`` in the temporary folder,
+    created with mode 0700; None when caching is off or the folder is not safe (not a directory
+    of this user with mode 0700: someone else could have planted a document there)."""
+    if os.environ.get(PARSE_CACHE_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        return None
+    if not hasattr(os, "getuid"):
+        return None
+    path = os.path.join(tempfile.gettempdir(), "fleetsec-divest-%d" % os.getuid())
+    try:
+        os.mkdir(path, 0o700)
+    except OSError:
+        pass
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) != 0o700:
+        return None
+    return path
+
+
+def _cached_document(folder, name):
+    try:
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _store_document(folder, name, raw):
+    try:
+        text = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return
+    if json.loads(text) != raw:      # a key or value JSON would change (a date, an integer key)
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".%s." % name)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+        os.replace(tmp, os.path.join(folder, name))
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except (OSError, NameError):
+            pass
+
+
+def parse_yaml(data, source):
+    """The YAML document of a catalog file's bytes ``data``, through the parse cache when it can
+    be used (:func:`parse_cache_dir`); ``CatalogError`` when it is not valid YAML."""
+    folder = parse_cache_dir()
+    name = "catalog-%s.json" % hashlib.sha256(data).hexdigest()
+    if folder is not None:
+        raw = _cached_document(folder, name)
+        if raw is not None:
+            return raw
+    try:
+        raw = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise CatalogError("%s: not valid YAML: %s" % (source, exc))
+    if folder is not None:
+        _store_document(folder, name, raw)
+    return raw
 
 
 def load_catalogs(refs):

@@ -23,6 +23,8 @@ import fnmatch
 import os
 import stat
 
+from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import has_magic
+
 __metaclass__ = type
 
 __all__ = ["RootFS", "MAX_SYMLINKS", "MAX_LISTING", "has_magic", "read_names"]
@@ -32,13 +34,6 @@ MAX_SYMLINKS = 40
 # Names read from one directory while expanding a glob; a directory with more is reported (and
 # not matched at all), never read whole.
 MAX_LISTING = 10000
-
-_MAGIC = frozenset("*?[")
-
-
-def has_magic(component):
-    """True when a path component is a shell glob."""
-    return any(char in _MAGIC for char in component)
 
 
 def read_names(directory, limit, accept=None):

@@ -257,16 +257,23 @@ def container_storage(inner):
     """The container storage directory an inner path lies in (``/var/lib/docker`` for
     ``/var/lib/docker/overlay2/x/diff/opt/kaspersky``), or None. The path is taken lexically:
     resolve it first to know where a link leads."""
-    parts = [part for part in inner.split("/") if part and part != "."]
-    for directory, dummy in CONTAINER_STORAGE:
-        prefix = [part for part in directory.split("/") if part]
+    parts = tuple(part for part in inner.split("/") if part and part != ".")
+    for directory, prefix in _STORAGE_PREFIXES:
         if parts[:len(prefix)] == prefix:
             return directory
+    if _ROOTLESS_FIRST.isdisjoint(parts):
+        return None
     for index in range(len(parts)):
         for tail in ROOTLESS_STORAGE:
-            if tuple(parts[index:index + len(tail)]) == tail:
+            if parts[index:index + len(tail)] == tail:
                 return "/" + "/".join(parts[:index + len(tail)])
     return None
+
+
+# the components of each storage directory, and the first component of a rootless one
+_STORAGE_PREFIXES = tuple((directory, tuple(part for part in directory.split("/") if part))
+                          for directory, dummy in CONTAINER_STORAGE)
+_ROOTLESS_FIRST = frozenset(tail[0] for tail in ROOTLESS_STORAGE)
 
 
 # --- what the residue guards protect ----------------------------------------------------------------

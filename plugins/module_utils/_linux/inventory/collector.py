@@ -45,20 +45,8 @@ from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import (
 )
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux import layout
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.fs import read_names
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux.holds import (
-    MAX_LOCK_PATTERNS,
-    MAX_LOCK_VALUES,
-    VersionLocks,
-    parse_zypp_locks,
-    zypp_lock_applies,
-    zypp_lock_cost,
-)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.host import OptionError
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.dpkg import parse_database
-from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.rpm import (
-    parse_rpm_output,
-    rpm_queryformat,
-)
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.proc import HOST, Scope, iter_processes, list_pids
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.systemd import parse_show, show_argv
 from ansible_collections.fleetsec.divest.plugins.module_utils._linux.text import MAX_TEXT, clean_text, first_lines
@@ -331,6 +319,12 @@ def gather_rpm(host, query, section, holds=None):
     if not host.can_run:
         section.error("an rpm database is in %s but this collector cannot run commands", dbpath)
         return
+    # Only rpm hosts need the rpm and lock parsers: a module's code is compiled again on every
+    # run, so a dpkg host does not import them.
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.inventory.rpm import (
+        parse_rpm_output,
+        rpm_queryformat,
+    )
     token = binascii.hexlify(os.urandom(12)).decode("ascii")
     argv = [rpm, "--query", "--all", "--queryformat", rpm_queryformat(token)]
     if not host.live:
@@ -369,6 +363,14 @@ def mark_rpm_holds(fs, records, section):
     ``MAX_LOCK_PATTERNS`` glob entries and zypper locks are evaluated, and the lookups stop
     after about ``MAX_HOLD_CHECKS`` glob comparisons; each cut and each failure is an error
     of ``section``."""
+    from ansible_collections.fleetsec.divest.plugins.module_utils._linux.holds import (
+        MAX_LOCK_PATTERNS,
+        MAX_LOCK_VALUES,
+        VersionLocks,
+        parse_zypp_locks,
+        zypp_lock_applies,
+        zypp_lock_cost,
+    )
     budget = _Budget("the package lock files", BUDGET_HOLDS)
     locks = VersionLocks()
     for path in layout.VERSIONLOCK_LISTS + (layout.VERSIONLOCK_TOML,):

@@ -154,3 +154,114 @@ def test_residue_files_become_detection_paths(tmp_path):
     (product,) = load_catalog(path).products
     assert product.signatures.texts["paths"] == ["/opt/acme/av", "/usr/bin/acme-scan"]
     assert product.removal["residue_files"] == ["/usr/bin/acme-scan"]
+
+
+# --- the parse cache: the YAML parser is skipped, never the checks ------------------------------
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    """A temporary folder of its own for the parse cache, and an empty in-process cache."""
+    import tempfile
+
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _catalog
+
+    home = tmp_path / "tmp"
+    home.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(home))
+    monkeypatch.delenv(_catalog.PARSE_CACHE_ENV, raising=False)
+    monkeypatch.setattr(_catalog, "_CACHE", {})
+    return home
+
+
+def fresh_load(path):
+    """Load as a new worker process does: nothing cached in memory."""
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _catalog
+
+    _catalog._CACHE.clear()
+    return load_catalog(path)
+
+
+def no_yaml(monkeypatch):
+    import yaml
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the YAML parser ran although the parsed document was cached")
+    monkeypatch.setattr(yaml, "load", refuse)
+
+
+def test_a_second_worker_reads_the_parsed_catalog_without_the_yaml_parser(tmp_path, cache_home, monkeypatch):
+    path = write(tmp_path, ACME)
+    first = fresh_load(path)
+    cached = list(cache_home.glob("fleetsec-divest-*/catalog-*.json"))
+    assert len(cached) == 1
+    assert oct(cached[0].parent.stat().st_mode & 0o777) == "0o700"
+    no_yaml(monkeypatch)
+    second = fresh_load(path)
+    assert second is not first
+    assert [(p.id, p.name, p.removal) for p in second.products] == [(p.id, p.name, p.removal) for p in first.products]
+    assert match(
+        {"schema": 1, "platform": {"system": "Linux"}, "packages": [{"name": "acme-av", "status": "installed"}]},
+        [second])["status"] == "affected"
+
+
+def test_a_cached_catalog_is_still_checked_in_full(tmp_path, cache_home, monkeypatch):
+    bad = ACME.replace("method: package", "method: sideways")
+    path = write(tmp_path, bad)
+    with pytest.raises(CatalogError, match="method"):
+        fresh_load(path)
+    assert list(cache_home.glob("fleetsec-divest-*/catalog-*.json")), "the parsed document was kept"
+    no_yaml(monkeypatch)
+    with pytest.raises(CatalogError, match="method"):
+        fresh_load(path)
+
+
+def test_a_changed_catalog_is_parsed_again(tmp_path, cache_home):
+    path = write(tmp_path, ACME)
+    fresh_load(path)
+    write(tmp_path, ACME.replace("ACME Antivirus for Linux", "ACME AV"))
+    assert fresh_load(path).products[0].name == "ACME AV"
+    assert len(list(cache_home.glob("fleetsec-divest-*/catalog-*.json"))) == 2
+
+
+def test_a_document_json_would_change_is_never_cached(tmp_path, cache_home):
+    # a YAML date is not JSON: through a JSON copy it would come back as text
+    path = write(tmp_path, ACME.replace("name: ACME Antivirus\n", "name: 2026-12-05\n", 1))
+    catalog = fresh_load(path)
+    assert catalog.name.isoformat() == "2026-12-05"
+    assert not list(cache_home.glob("fleetsec-divest-*/catalog-*.json"))
+    assert fresh_load(path).name.isoformat() == "2026-12-05"
+
+
+def test_an_unsafe_cache_folder_is_not_used(tmp_path, cache_home, monkeypatch):
+    import os
+
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _catalog
+
+    folder = cache_home / ("fleetsec-divest-%d" % os.getuid())
+    folder.mkdir()
+    folder.chmod(0o777)                       # anyone could plant a document there
+    assert _catalog.parse_cache_dir() is None
+    path = write(tmp_path, ACME)
+    assert fresh_load(path).vendor == "acme"
+    assert not list(folder.iterdir())
+    folder.rmdir()
+    os.symlink(str(tmp_path), str(folder))    # a link to a folder of someone else's choice
+    assert _catalog.parse_cache_dir() is None
+
+
+def test_a_broken_cache_file_falls_back_to_the_yaml(tmp_path, cache_home):
+    path = write(tmp_path, ACME)
+    fresh_load(path)
+    (cached,) = cache_home.glob("fleetsec-divest-*/catalog-*.json")
+    cached.write_text('{"schema": 1, "vendor": "acme", "products": [')
+    assert fresh_load(path).products[0].id == "acme-av"
+
+
+def test_the_parse_cache_can_be_switched_off(tmp_path, cache_home, monkeypatch):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _catalog
+
+    monkeypatch.setenv(_catalog.PARSE_CACHE_ENV, "off")
+    path = write(tmp_path, ACME)
+    assert fresh_load(path).vendor == "acme"
+    assert not list(cache_home.iterdir())
