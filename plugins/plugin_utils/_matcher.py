@@ -15,6 +15,7 @@ import datetime
 import fnmatch
 import re
 
+from ansible_collections.fleetsec.divest.plugins.module_utils._patterns import has_magic
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import (
     PRODUCT_SIGNATURES,
     SIGNATURES,
@@ -123,7 +124,10 @@ def _path_hit(item, texts, windows):
     for text in texts:
         if pattern is not None and pattern == text:
             return text
-        if fnmatch.fnmatchcase(norm, _norm_path(text, windows)):
+        wanted = _norm_path(text, windows)
+        # a plain path is compared as it is: fnmatch would compile a regular expression for it,
+        # in every worker process (one per host and task)
+        if norm == wanted or (has_magic(wanted) and fnmatch.fnmatchcase(norm, wanted)):
             return text
     return None
 
