@@ -36,23 +36,34 @@ class PatternError(ValueError):
     """A pattern that cannot be compiled; the message names it."""
 
 
-class Pattern(object):
-    __slots__ = ("text", "_exact", "_regex")
+def _compiled(text, flags, search):
+    try:
+        compiled = re.compile(text[len(PREFIX):], flags)
+    except re.error as exc:
+        raise PatternError("invalid regular expression %r: %s" % (text, exc))
+    return compiled.search if search else compiled.fullmatch
 
-    def __init__(self, text, ignore_case=False, search=False):
+
+class Pattern(object):
+    """One pattern. ``lazy`` compiles a regular expression when it is first used instead of
+    now: for patterns known to compile (a catalog whose patterns were compiled by an earlier
+    load), so that a process matching a few names does not compile them all."""
+
+    __slots__ = ("text", "_exact", "_regex", "_pending")
+
+    def __init__(self, text, ignore_case=False, search=False, lazy=False):
         if not isinstance(text, str) or not text:
             raise PatternError("a pattern must be a non-empty string, got %r" % (text,))
         self.text = text
         flags = re.IGNORECASE if (ignore_case or search) else 0
         self._exact = None
         self._regex = None
+        self._pending = None
         if text.startswith(PREFIX):
-            expr = text[len(PREFIX):]
-            try:
-                compiled = re.compile(expr, flags)
-            except re.error as exc:
-                raise PatternError("invalid regular expression %r: %s" % (text, exc))
-            self._regex = compiled.search if search else compiled.fullmatch
+            if lazy:
+                self._pending = (flags, search)
+            else:
+                self._regex = _compiled(text, flags, search)
         elif search:
             needle = text.casefold()
             self._regex = lambda value, _n=needle: _n in value.casefold()
@@ -65,6 +76,9 @@ class Pattern(object):
     def matches(self, value):
         if not isinstance(value, str):
             return False
+        if self._pending is not None:
+            self._regex = _compiled(self.text, *self._pending)
+            self._pending = None
         if self._exact is not None and self._regex is None:
             return value == self._exact
         return bool(self._regex(value))
@@ -82,12 +96,12 @@ class PatternSet(object):
 
     __slots__ = ("_ignore_case", "_exact", "_others")
 
-    def __init__(self, texts=(), ignore_case=False, search=False):
+    def __init__(self, texts=(), ignore_case=False, search=False, lazy=False):
         self._ignore_case = ignore_case and not search
         self._exact = {}
         self._others = []
         for text in texts or ():
-            pattern = Pattern(text, ignore_case=ignore_case, search=search)
+            pattern = Pattern(text, ignore_case=ignore_case, search=search, lazy=lazy)
             if not search and not text.startswith(PREFIX):
                 key = text.casefold() if ignore_case else text
                 self._exact.setdefault(key, pattern)

@@ -11,9 +11,11 @@ Every task of every host runs in a worker process of its own, so the catalog is 
 host and task. Parsing its YAML is the largest part of that (about 7 of 12 ms for the shipped
 catalog); the parsed document is therefore kept as JSON in a private per-user folder
 (:func:`parse_cache_dir`), named by the SHA-256 of the YAML bytes, and read from there by the
-next worker (0.2 ms). The document is checked in full on every load all the same: the cache
-only replaces the parser, never the checks, and a document that JSON cannot carry unchanged
-(a YAML date, a binary value) is never cached.
+next worker (0.2 ms). The document is checked on every load all the same: the cache replaces
+the parser, not the checks, and a document that JSON cannot carry unchanged (a YAML date, a
+binary value) is never cached. One check is remembered: once a ``Catalog`` was built from a
+document (so every ``re:`` pattern compiled, with this Python), the cache file says so and later
+loads compile each pattern when it is first used (a Linux host never uses the Windows ones).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import re
 import stat
+import sys
 import tempfile
 import threading
 
@@ -80,6 +83,7 @@ _CACHE = {}
 _LOCK = threading.Lock()
 # Parsed catalogs as JSON, per user; DIVEST_CATALOG_CACHE=off (or "0", "false", "no") disables it.
 PARSE_CACHE_ENV = "DIVEST_CATALOG_CACHE"
+_PYTHON = "%d.%d" % sys.version_info[:2]
 
 
 class CatalogError(ValueError):
@@ -103,7 +107,7 @@ def _str_list(value, where, allow_empty=True):
 class Signatures(object):
     """Compiled signatures of one product (or of a vendor's leftovers) on one platform."""
 
-    def __init__(self, raw, platform, where, allowed):
+    def __init__(self, raw, platform, where, allowed, lazy=False):
         if not isinstance(raw, dict):
             _fail(where, "must be a mapping")
         unknown = sorted(set(raw) - set(allowed))
@@ -126,7 +130,7 @@ class Signatures(object):
                 self.texts[key] = texts
                 continue
             try:
-                self.sets[key] = PatternSet(texts, ignore_case=ignore_case, search=(mode == "search"))
+                self.sets[key] = PatternSet(texts, ignore_case=ignore_case, search=(mode == "search"), lazy=lazy)
             except PatternError as exc:
                 _fail("%s.%s" % (where, key), str(exc))
             self.texts[key] = texts
@@ -139,7 +143,7 @@ class Product(object):
     __slots__ = ("vendor", "id", "name", "platform", "role", "rank", "signatures", "version_from",
                  "removal")
 
-    def __init__(self, vendor, raw, where):
+    def __init__(self, vendor, raw, where, lazy=False):
         if not isinstance(raw, dict):
             _fail(where, "must be a mapping")
         allowed = {"id", "name", "platform", "role", "signatures", "version_from", "removal", "note"}
@@ -169,7 +173,7 @@ class Product(object):
         residue = [p for p in deleted if p not in sig.get("paths", [])]
         if residue:
             sig["paths"] = list(sig.get("paths", [])) + residue
-        self.signatures = Signatures(sig, self.platform, where + ".signatures", PRODUCT_SIGNATURES)
+        self.signatures = Signatures(sig, self.platform, where + ".signatures", PRODUCT_SIGNATURES, lazy)
         if not self.signatures:
             _fail(where + ".signatures", "must name at least one signature")
         self.version_from = _str_list(raw.get("version_from"), where + ".version_from")
@@ -289,7 +293,7 @@ def _windows_keys(removal, where):
 
 
 class Leftovers(object):
-    def __init__(self, vendor, raw, where):
+    def __init__(self, vendor, raw, where, lazy=False):
         self.name = "%s leftovers" % vendor
         self.platforms = {}
         if raw is None:
@@ -304,7 +308,7 @@ class Leftovers(object):
             block = dict(block)
             removal = _removal(block.pop("removal", {"method": "manual"}), "%s.%s.removal" % (where, platform),
                                platform)
-            sig = Signatures(block, platform, "%s.%s" % (where, platform), LEFTOVER_SIGNATURES)
+            sig = Signatures(block, platform, "%s.%s" % (where, platform), LEFTOVER_SIGNATURES, lazy)
             self.platforms[platform] = (sig, removal)
         unknown = sorted(set(raw) - {"name"} - set(PLATFORMS))
         if unknown:
@@ -312,9 +316,11 @@ class Leftovers(object):
 
 
 class Catalog(object):
-    """One vendor's catalog, validated and compiled."""
+    """One vendor's catalog, validated and compiled. ``lazy_patterns``: its regular expressions
+    are known to compile (an earlier load of the same document compiled them all) and are
+    compiled when first used."""
 
-    def __init__(self, raw, source):
+    def __init__(self, raw, source, lazy_patterns=False):
         where = source
         if not isinstance(raw, dict):
             _fail(where, "must be a YAML mapping")
@@ -331,12 +337,12 @@ class Catalog(object):
         self.products = []
         seen = set()
         for i, item in enumerate(products):
-            product = Product(self.vendor, item, "%s: products[%d]" % (where, i))
+            product = Product(self.vendor, item, "%s: products[%d]" % (where, i), lazy_patterns)
             if product.id in seen:
                 _fail("%s: products[%d].id" % (where, i), "duplicate id %r" % product.id)
             seen.add(product.id)
             self.products.append(product)
-        self.leftovers = Leftovers(self.vendor, raw.get("leftovers"), where + ": leftovers")
+        self.leftovers = Leftovers(self.vendor, raw.get("leftovers"), where + ": leftovers", lazy_patterns)
         self.by_id = {p.id: p for p in self.products}
         self.vendor_dirs = _vendor_dirs(self.leftovers, where + ": leftovers.linux.paths")
         self._check_residue(where)
@@ -386,7 +392,9 @@ def load_catalog(ref):
             data = handle.read()
     except OSError as exc:
         raise CatalogError("%s: cannot read catalog: %s" % (path, exc.strerror or exc))
-    catalog = Catalog(parse_yaml(data, path), path)
+    raw, compiled, remember = _parse(data, path)
+    catalog = Catalog(raw, path, lazy_patterns=compiled)
+    remember()
     with _LOCK:
         _CACHE[key] = catalog
     return catalog
@@ -415,23 +423,29 @@ def parse_cache_dir():
 
 
 def _cached_document(folder, name):
+    """``(document, patterns_compiled)`` from the cache file ``name``, or None."""
     try:
         fd = os.open(os.path.join(folder, name), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:
         with os.fdopen(fd, "rb") as handle:
-            return json.loads(handle.read().decode("utf-8"))
+            entry = json.loads(handle.read().decode("utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(entry, dict) or "document" not in entry:
+        return None
+    # a regular expression is checked by the Python that compiles it
+    return entry["document"], entry.get("patterns_compiled_by") == _PYTHON
 
 
-def _store_document(folder, name, raw):
+def _store_document(folder, name, raw, patterns_compiled=False):
+    entry = {"document": raw, "patterns_compiled_by": _PYTHON if patterns_compiled else None}
     try:
-        text = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(entry, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):
         return
-    if json.loads(text) != raw:      # a key or value JSON would change (a date, an integer key)
+    if json.loads(text) != entry:    # a key or value JSON would change (a date, an integer key)
         return
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".%s." % name)
@@ -448,19 +462,27 @@ def _store_document(folder, name, raw):
 def parse_yaml(data, source):
     """The YAML document of a catalog file's bytes ``data``, through the parse cache when it can
     be used (:func:`parse_cache_dir`); ``CatalogError`` when it is not valid YAML."""
+    return _parse(data, source)[0]
+
+
+def _parse(data, source):
+    """``(document, patterns_compiled, remember)``: ``remember()`` notes in the cache that the
+    document's patterns all compiled (called once a ``Catalog`` was built from it)."""
     folder = parse_cache_dir()
     name = "catalog-%s.json" % hashlib.sha256(data).hexdigest()
     if folder is not None:
-        raw = _cached_document(folder, name)
-        if raw is not None:
-            return raw
+        hit = _cached_document(folder, name)
+        if hit is not None:
+            raw, compiled = hit
+            return raw, compiled, (lambda: None) if compiled else (lambda: _store_document(folder, name, raw, True))
     try:
         raw = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise CatalogError("%s: not valid YAML: %s" % (source, exc))
-    if folder is not None:
-        _store_document(folder, name, raw)
-    return raw
+    if folder is None:
+        return raw, False, lambda: None
+    _store_document(folder, name, raw)
+    return raw, False, lambda: _store_document(folder, name, raw, True)
 
 
 def load_catalogs(refs):

@@ -265,3 +265,25 @@ def test_the_parse_cache_can_be_switched_off(tmp_path, cache_home, monkeypatch):
     path = write(tmp_path, ACME)
     assert fresh_load(path).vendor == "acme"
     assert not list(cache_home.iterdir())
+
+
+ACME_RE = ACME.replace("packages: [acme-av]\n      services: [acmed]", "packages: ['re:acme-av(-[0-9]+)?']\n      services: [acmed]", 1)
+
+
+def test_a_catalog_whose_expression_does_not_compile_is_refused_on_every_load(tmp_path, cache_home):
+    path = write(tmp_path, ACME_RE.replace("re:acme-av(-[0-9]+)?", "re:acme-av(-[0-9]+"))
+    for dummy in range(3):
+        with pytest.raises(CatalogError, match="invalid regular expression"):
+            fresh_load(path)
+
+
+def test_expressions_compiled_on_first_use_match_as_before(tmp_path, cache_home, monkeypatch):
+    path = write(tmp_path, ACME_RE)
+    inventory = {"schema": 1, "platform": {"system": "Linux"},
+                 "packages": [{"name": "acme-av-2", "status": "installed"}, {"name": "acme-avx", "status": "installed"}]}
+    loads = [fresh_load(path) for dummy in range(3)]   # parse; mark the expressions compiled; compile on use
+    no_yaml(monkeypatch)
+    for catalog in loads + [fresh_load(path)]:
+        facts = match(inventory, [catalog])
+        assert facts["status"] == "affected"
+        assert [e["name"] for f in facts["findings"] for e in f["evidence"]] == ["acme-av-2"]
