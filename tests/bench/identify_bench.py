@@ -20,9 +20,19 @@ and on an affected host. Targets (issue "Identify on Linux"): identify <= 1.3 x 
 >= 3 x faster than DIY, collector <= 80 ms, <= 2 KB of facts on a clean host.
 It asserts nothing about time: the figures depend on the machine.
 
+``--against REV`` also runs identify from another commit of this repository (a temporary git
+worktree, used as a second collections path, removed at the end) in the same rounds, alternating
+with this tree's identify and ping, and prints both with the controller's CPU time (ansible-playbook
+and its workers) and the hosts' CPU time (the containers' cgroups, when readable) and the ratios:
+how a change compares with the code before it, measured in one run.
+
+Every contender runs with Python's bytecode caching on, as a controller does (the harness
+environment may turn it off with PYTHONDONTWRITEBYTECODE).
+
     . tests/harness/env.sh
     python tests/bench/identify_bench.py              # 10 hosts, 3 rounds
     python tests/bench/identify_bench.py -n 20 --rounds 5 --keep   # keep the containers
+    python tests/bench/identify_bench.py --rounds 7 --against 7218e89   # this tree against 7218e89
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ import argparse
 import hashlib
 import json
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -121,6 +133,7 @@ def env():
     e["ANSIBLE_FORKS"] = str(FORKS)
     e["ANSIBLE_CACHE_PLUGIN"] = "memory"   # every playbook starts from the same state
     e["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.minimal"
+    e.pop("PYTHONDONTWRITEBYTECODE", None)   # a controller caches bytecode
     return e
 
 
@@ -186,6 +199,95 @@ def collector_time(container, query):
     return json.loads(out)
 
 
+def container_cpu_files(hosts):
+    """The cgroup (v1 cpuacct or v2 cpu.stat) files of the bench containers' CPU time, or []."""
+    ids = sh("podman", "ps", "--no-trunc", "--format", "{{.ID}}",
+             "--filter", "label=divest.checkout=%s" % NS, "--filter", "name=-%s-" % SCENARIO).stdout.split()
+    files = []
+    for cid in ids:
+        for path in ("/sys/fs/cgroup/cpuacct/libpod_parent/libpod-%s/cpuacct.usage" % cid,
+                     "/sys/fs/cgroup/libpod_parent/libpod-%s/cpu.stat" % cid,
+                     "/sys/fs/cgroup/machine.slice/libpod-%s.scope/cpu.stat" % cid):
+            if os.path.exists(path):
+                files.append(path)
+                break
+    return files if len(files) == len(hosts) else []
+
+
+def container_cpu(files):
+    total = 0.0
+    for path in files:
+        with open(path) as fh:
+            text = fh.read()
+        if path.endswith("cpuacct.usage"):
+            total += int(text) / 1e9
+        else:
+            total += int(dict(line.split() for line in text.splitlines())["usage_usec"]) / 1e6
+    return total
+
+
+def measured(argv, env, cpu_files):
+    """``(wall s, controller CPU s, hosts' CPU s or None)`` of one successful run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    hosts_before = container_cpu(cpu_files) if cpu_files else None
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(argv), proc.stdout[-3000:] + proc.stderr[-2000:]))
+    hosts_cpu = container_cpu(cpu_files) - hosts_before if cpu_files else None
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), hosts_cpu
+
+
+def other_collection(rev, work):
+    """A collections path whose fleetsec.divest is commit ``rev`` of this repository (a detached
+    worktree under ``work``), the other collections those of this checkout."""
+    tree = os.path.join(work, "against")
+    subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "--quiet", tree, rev], check=True)
+    root = os.path.join(work, "against-collections", "ansible_collections")
+    os.makedirs(os.path.join(root, "fleetsec"))
+    os.symlink(tree, os.path.join(root, "fleetsec", "divest"))
+    mine = os.path.join(ENV["ANSIBLE_COLLECTIONS_PATH"], "ansible_collections")
+    for name in os.listdir(mine):
+        if name != "fleetsec":
+            os.symlink(os.path.join(mine, name), os.path.join(root, name))
+    return tree, os.path.dirname(root)
+
+
+def compare(args, work, inventory, hosts, argv):
+    """This tree's identify against commit ``args.against``'s, and ping, alternating."""
+    tree, path = other_collection(args.against, work)
+    try:
+        other_env = dict(ENV, ANSIBLE_COLLECTIONS_PATH=path)
+        other = ["ansible-playbook", "-i", inventory, "fleetsec.divest.identify",
+                 "-e", "divest_report_dir=%s" % os.path.join(work, "reports-against")]
+        cpu_files = container_cpu_files(hosts)
+        contenders = [("identify", argv["identify"], ENV), (args.against, other, other_env), ("ping", argv["ping"], ENV)]
+        for dummy, command, env in contenders:
+            measured(command, env, cpu_files)   # warm up: parse caches, bytecode, AnsiballZ
+        runs = {name: [] for name, dummy, dummy2 in contenders}
+        for dummy in range(args.rounds):
+            for name, command, env in contenders:
+                runs[name].append(measured(command, env, cpu_files))
+    finally:
+        subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", tree], check=False)
+    med = {name: [statistics.median(r[i] for r in rows) if rows[0][i] is not None else None for i in range(3)]
+           for name, rows in runs.items()}
+    print()
+    print("identify against %s: %d hosts, forks %d, %d rounds alternating (medians), load average %s"
+          % (args.against, len(hosts), FORKS, args.rounds, " ".join("%.1f" % x for x in os.getloadavg())))
+    print("  %-18s %8s %14s %12s" % ("", "wall s", "controller cpu", "hosts cpu"))
+    for name in runs:
+        wall, ctl, host = med[name]
+        print("  %-18s %8.2f %14.2f %12s" % (name, wall, ctl, "-" if host is None else "%.2f" % host))
+    this, that, ping = med["identify"], med[args.against], med["ping"]
+    print("  this tree / %-8s wall %.3f, controller cpu %.3f%s" % (
+        args.against, this[0] / that[0], this[1] / that[1],
+        "" if this[2] is None else ", hosts cpu %.3f, all cpu %.3f" % (this[2] / that[2], (this[1] + this[2]) / (that[1] + that[2]))))
+    print("  / ping: this tree %.2f, %s %.2f" % (this[0] / ping[0], args.against, that[0] / ping[0]))
+
+
 def facts_size(inventory, host):
     out = sh("ansible", "-i", inventory, host, "-m", "fleetsec.divest.vendor_facts", "-o").stdout
     payload = json.loads(out.split("=>", 1)[1])
@@ -197,7 +299,11 @@ def main():
     ap.add_argument("-n", "--hosts", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="leave the containers running")
+    ap.add_argument("--against", metavar="REV",
+                    help="also run identify from this commit (a temporary worktree) and print the ratios")
     args = ap.parse_args()
+    if args.against and shutil.which("git") is None:
+        ap.error("--against needs git")
 
     work = tempfile.mkdtemp(prefix="divest-bench-")
     inventory, hosts = write_inventory(work, args.hosts)
@@ -218,6 +324,9 @@ def main():
             "ping": ["ansible-playbook", "-i", inventory, os.path.join(work, "ping.yml")],
             "diy": ["ansible-playbook", "-i", inventory, os.path.join(work, "diy.yml")],
         }
+        if args.against:
+            compare(args, work, inventory, hosts, argv)
+            return 0
         timed(argv["ping"])  # warm up caches (AnsiballZ, podman)
         for dummy in range(args.rounds):
             for name in ("identify", "ping", "diy"):
