@@ -44,7 +44,7 @@ molecule:
 
 # Benchmarks print figures (ratios measured in one run); they assert nothing about time.
 bench-identify: bootstrap-demo
-	$(ENV) python tests/bench/identify_bench.py
+	$(ENV) python tests/bench/identify_bench.py $(if $(AGAINST),--rounds 7 --against $(AGAINST))
 bench-plan: bootstrap-demo
 	$(ENV) python tests/bench/plan_bench.py
 # plan and report-only at 10,000 and 100,000 cached hosts vs a floor playbook, peak memory,
