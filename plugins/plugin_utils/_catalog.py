@@ -408,7 +408,10 @@ def parse_cache_dir():
         return None
     if not hasattr(os, "getuid"):
         return None
-    path = os.path.join(tempfile.gettempdir(), "fleetsec-divest-%d" % os.getuid())
+    try:
+        path = os.path.join(tempfile.gettempdir(), "fleetsec-divest-%d" % os.getuid())
+    except OSError:          # no usable temporary folder at all: no cache, nothing else changes
+        return None
     try:
         os.mkdir(path, 0o700)
     except OSError:
@@ -449,13 +452,16 @@ def _store_document(folder, name, raw, patterns_compiled=False):
         return
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".%s." % name)
+    except OSError:          # a full or read-only disk: the next worker parses the YAML again
+        return
+    try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8"))
         os.replace(tmp, os.path.join(folder, name))
     except OSError:
         try:
             os.unlink(tmp)
-        except (OSError, NameError):
+        except OSError:
             pass
 
 

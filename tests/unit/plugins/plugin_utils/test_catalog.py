@@ -287,3 +287,27 @@ def test_expressions_compiled_on_first_use_match_as_before(tmp_path, cache_home,
         facts = match(inventory, [catalog])
         assert facts["status"] == "affected"
         assert [e["name"] for f in facts["findings"] for e in f["evidence"]] == ["acme-av-2"]
+
+
+def test_no_usable_temporary_folder_or_a_full_disk_only_costs_the_cache(tmp_path, cache_home, monkeypatch):
+    import tempfile
+
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _catalog
+
+    path = write(tmp_path, ACME)
+
+    def no_tempdir():
+        raise FileNotFoundError("No usable temporary directory found")
+    monkeypatch.setattr(tempfile, "gettempdir", no_tempdir)
+    assert _catalog.parse_cache_dir() is None
+    assert fresh_load(path).vendor == "acme"
+    monkeypatch.undo()
+    monkeypatch.setattr(tempfile, "tempdir", str(cache_home))
+    monkeypatch.setattr(_catalog, "_CACHE", {})
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    assert fresh_load(path).vendor == "acme"
+    assert fresh_load(path).products[0].id == "acme-av"
+    assert not [p for p in cache_home.rglob("*") if p.is_file()]
