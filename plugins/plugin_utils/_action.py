@@ -24,13 +24,13 @@ The base
 from __future__ import annotations
 
 import abc
-import gc
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _argspec
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import gc_paused
 
 __all__ = ["ActionModuleBase", "host_names"]
 
@@ -81,14 +81,9 @@ class ActionModuleBase(ActionBase):
     PAUSE_GC = False
 
     def run(self, tmp=None, task_vars=None):
-        enabled = self.PAUSE_GC and gc.isenabled()
-        if enabled:
-            gc.disable()
-        try:
-            return self._run(tmp, task_vars)
-        finally:
-            if enabled:
-                gc.enable()
+        if self.PAUSE_GC:
+            return gc_paused(self._run)(tmp, task_vars)
+        return self._run(tmp, task_vars)
 
     def _run(self, tmp, task_vars):
         task_vars = {} if task_vars is None else task_vars

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._html import (
     Column,
     DataTable,
+    alike,
     el,
     render_page,
     shown,
@@ -27,6 +28,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import (
     clean_text,
     csv_bytes,
     fmt_time,
+    gc_paused,
     get,
     json_bytes,
     natural_key,
@@ -157,6 +159,7 @@ def _product_counts(entries):
     return [products[k] for k in sorted(products, key=lambda k: (natural_key(k[0]), natural_key(k[1])))]
 
 
+@gc_paused
 def build_execute_report(hosts, generated_at, gate, check_mode=False, title=None):
     """The execute report document.
 
@@ -414,21 +417,31 @@ def _hosts_table(document):
     waves = {}
     for index, wave in enumerate(s["by_wave"]):
         waves.setdefault(wave["name"], index)
-    for entry in sorted(document["hosts"], key=lambda e: (rank.get(e["status"], 99), natural_key(e["name"]))):
+
+    def row(entry):
+        """The row's cells and sort keys (the name and the finishing time are the row's own: add_like)."""
         more = _more(entry)
         reason = el("", None, shown(entry["reason"] or "", 600),
                     el("details", None, el("summary", None, "more"), el("div", "details-body", more)) if more else None)
         expected = [_label(i) for i in entry["expected"]]
         removed = [_label(i) for i in entry["removed"]]
         empty = "nothing removed" if entry["status"] in UNTOUCHED else "\u2014"
-        table.add([entry["name"], table.share(("wave", entry["wave"]), el, "code", None, entry["wave"] or "?"),
-                   table.share(("products", "\u2014") + tuple(expected), _products, expected),
-                   table.share(("badge", entry["status"]), _badge, entry["status"]),
-                   table.share(("products", empty) + tuple(removed), _products, removed, empty),
-                   table.share(_replacement_key(entry), _replacement_cell, entry), reason,
-                   fmt_time(entry["finished_at"]) if entry["finished_at"] else ""],
-                  keys=("%03d" % waves.get(entry["wave"], 999), "%02d %s" % (rank.get(entry["status"], 99), entry["status"]),
-                        entry["finished_at"] or ""))
+        return ([None, table.share(("wave", entry["wave"]), el, "code", None, entry["wave"] or "?"),
+                 table.share(("products", "\u2014") + tuple(expected), _products, expected),
+                 table.share(("badge", entry["status"]), _badge, entry["status"]),
+                 table.share(("products", empty) + tuple(removed), _products, removed, empty),
+                 table.share(_replacement_key(entry), _replacement_cell, entry), reason, None],
+                ["%03d" % waves.get(entry["wave"], 999), "%02d %s" % (rank.get(entry["status"], 99), entry["status"]),
+                 None])
+
+    times = {}
+    for entry in sorted(document["hosts"], key=lambda e: (rank.get(e["status"], 99), natural_key(e["name"]))):
+        finished = entry["finished_at"]
+        when = times.get(finished) if finished else ""
+        if when is None:
+            when = times[finished] = fmt_time(finished)
+        table.add_like(alike(entry, ("name", "finished_at")), {0: entry["name"], 7: when, 10: finished or ""},
+                       row, entry)
     return table
 
 
@@ -440,6 +453,7 @@ def _not_in_plan_table(document):
     return table
 
 
+@gc_paused
 def render_html(document):
     """The execute report as one self-contained HTML page (UTF-8 bytes): ``execute.html.j2``."""
     s = document["summary"]

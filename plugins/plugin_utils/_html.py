@@ -25,10 +25,13 @@ too much for a browser to lay out. Their rows are therefore small trees of eleme
 ``[tag, class, child ...]``, text children already display text) embedded in the page as JSON
 (``<script type="application/json" id="divest-data">``, ``<`` ``>`` ``&`` U+2028/2029 and every
 invisible character escaped), which ``divest.js`` renders a page of rows at a time, with sorting
-and filtering over all rows. The first page of rows is also rendered here (:func:`node_html`),
-so a small fleet shows every row without JavaScript, and a larger one its first rows and a
-pointer to the JSON and CSV files. Cells that many rows share (the same findings, the same plan
-steps) are stored once (:meth:`DataTable.share`).
+and filtering over all rows. The data is stored by column: each column's distinct cells once,
+and per row the number of its cell (:meth:`DataTable.data`). The first page of rows is also
+rendered here (:func:`node_html`), so a small fleet shows every row without JavaScript, and a
+larger one its first rows and a pointer to the JSON and CSV files; the script keeps those rows
+until the reader sorts, filters or pages. Parts of cells that many rows share (the same
+findings, the same plan steps) are stored once (:meth:`DataTable.share`), and rows of hosts
+that are alike but for their name are built once (:meth:`DataTable.add_like`, :func:`alike`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import base64
 import hashlib
 import html
 import json
+import marshal
 import os
 import re
 
@@ -53,7 +57,8 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import (
 )
 
 __all__ = ["ASSETS", "CSS", "SCRIPT", "CSP", "PAGE_ROWS", "PRINT_ROWS", "TAGS", "Markup", "esc", "Node", "Shown",
-           "shown", "el", "badge", "status_badge", "cell", "node_html", "node_text", "Column", "DataTable", "data_json",
+           "shown", "el", "badge", "status_badge", "cell", "node_html", "node_text", "Column", "DataTable", "alike",
+           "data_json",
            "inline_sources", "render_page", "ENVIRONMENT"]
 
 #: The directory of the templates, the CSS file and the JS file.
@@ -215,6 +220,13 @@ class Column(object):
         return " ".join(c for c in ("num" if self.numeric else None, self.cells) if c) or None
 
 
+def _freeze(node):
+    """A :class:`Node` tree as nested tuples (a key of equal cells); text and numbers keep their type."""
+    return tuple(_freeze(child) if child.__class__ is Node else
+                 (child if child.__class__ is str or child.__class__ is Shown else (child.__class__, child))
+                 for child in node)
+
+
 class DataTable(object):
     """A host table: rendered by the page script from the page's data, a page of rows at a time.
 
@@ -222,6 +234,12 @@ class DataTable(object):
     ``filter_placeholder``: the text of the filter box. ``empty``: the one row shown when there
     is no row. ``files``: what the ``<noscript>`` line names as the complete copies. Add rows
     with :meth:`add`; the template macro ``data_table`` renders the table.
+
+    The rows are stored by column (:meth:`data`): each column holds its distinct cells once and,
+    per row, the number of the row's cell among them (a column whose cells are all different
+    texts, such as the host names, holds its texts in row order). At 100,000 hosts a page's data
+    is then a few numbers per host, which a browser parses in a fraction of the time it takes
+    to parse a tree of elements per host.
     """
 
     #: Rows per page (the first page is rendered into the page itself).
@@ -233,18 +251,81 @@ class DataTable(object):
         self.filter = filter_placeholder
         self.empty = empty
         self.files = files
-        self.rows = []
+        self.count = 0
         self.shared = []
         self._index = {}
+        self._keys = max([c.key for c in self.columns if c.key is not None] or [-1]) + 1
+        width = len(self.columns) + self._keys
+        self._values = [[] for dummy in range(width)]  # per column: its distinct cells
+        self._seen = [{} for dummy in range(width)]    # per column: {cell key: number among _values}
+        self._cells = [[] for dummy in range(width)]   # per column: per row, the number of its cell
+        self._like = {}                                # add_like: {like: the numbers of its first row}
+
+    def __len__(self):
+        return self.count
+
+    def _put(self, column, value):
+        kind = value.__class__
+        if kind is str or kind is Shown:
+            key = value
+        elif kind is Node:
+            key = ("@", value[1]) if value[0] == "@" else _freeze(value)
+        else:
+            key = (kind, value)
+        seen = self._seen[column]
+        number = seen.get(key)
+        if number is None:
+            number = seen[key] = len(self._values[column])
+            self._values[column].append(value)
+        self._cells[column].append(number)
 
     def add(self, cells, keys=()):
         """Add a row: one cell per column (display text, a number or :func:`el` elements), then the
         row's sort keys (text, for the columns with ``key``)."""
-        if len(cells) != len(self.columns):
-            raise ValueError("a row of %s has %d cells for %d columns" % (self.id, len(cells), len(self.columns)))
-        row = [cell(value) for value in cells]
-        row.extend(clean_text(key, None) for key in keys)
-        self.rows.append(row)
+        width = len(self.columns)
+        if len(cells) != width:
+            raise ValueError("a row of %s has %d cells for %d columns" % (self.id, len(cells), width))
+        if len(keys) != self._keys:
+            raise ValueError("a row of %s has %d sort keys for %d" % (self.id, len(keys), self._keys))
+        put = self._put
+        for column, value in enumerate(cells):
+            put(column, cell(value))
+        for offset, key in enumerate(keys):
+            put(width + offset, clean_text(key, None))
+        self.count += 1
+
+    def add_like(self, like, own, build, *args):
+        """Add a row whose cells rows alike share: ``build(*args)`` returns the row's ``(cells,
+        keys)`` as :meth:`add` takes them, and is called once per distinct hashable ``like``
+        (``None``: every time; :func:`alike` makes one from a host's entry); ``own``:
+        ``{position: value}``, the cells that are this row's own (such as its host name), by
+        column number, then the sort keys after the columns: they replace what ``build`` returned
+        there. ``like`` must say everything else the row depends on."""
+        width = len(self.columns)
+        numbers = self._like.get(like) if like is not None else None
+        if numbers is None:
+            cells, keys = build(*args)
+            cells, keys = list(cells), list(keys)
+            for position, value in own.items():
+                if position < width:
+                    cells[position] = value
+                else:
+                    keys[position - width] = value
+            self.add(cells, keys)
+            if like is not None:
+                self._like[like] = [column[-1] for column in self._cells]
+            return
+        for position, column in enumerate(self._cells):
+            if position in own:
+                value = own[position]
+                self._put(position, cell(value) if position < width else clean_text(value, None))
+            else:
+                column.append(numbers[position])
+        self.count += 1
+
+    def row(self, index):
+        """Row ``index`` (in the order of :meth:`add`): its cells, then its sort keys."""
+        return [values[cells[index]] for values, cells in zip(self._values, self._cells)]
 
     def share(self, key, build, *args):
         """A cell many rows share: ``build(*args)`` is called once per distinct hashable ``key``
@@ -254,24 +335,35 @@ class DataTable(object):
         try:
             index = self._index[key]
         except KeyError:
+            node = build(*args)  # which may share cells of its own first
             index = self._index[key] = len(self.shared)
-            self.shared.append(build(*args))
+            self.shared.append(node)
         except TypeError:  # an unhashable key (hand-made data): not shared
             return build(*args)
         return Node(("@", index))
 
     def data(self):
-        """What the page script needs of the table (plain JSON data)."""
+        """What the page script needs of the table (plain JSON data): ``columns``, ``count`` (rows),
+        ``cells`` (per column, then per sort key: ``{"values": [distinct cells], "index": [per row,
+        the number of its cell]}``, or the list of the row's texts when they all differ),
+        ``shared`` (:meth:`share`), ``empty``."""
+        cells = []
+        for values, numbers in zip(self._values, self._cells):
+            if len(values) == self.count and all(v.__class__ is str or v.__class__ is Shown for v in values):
+                cells.append(values)  # all different texts: numbers is 0, 1, 2 ...
+            else:
+                cells.append({"values": values, "index": numbers})
         return {
             "columns": [{"header": c.header, "numeric": c.numeric, "cls": c.cell_class or "",
                          "key": -1 if c.key is None else len(self.columns) + c.key} for c in self.columns],
-            "rows": self.rows,
+            "count": self.count,
+            "cells": cells,
             "shared": self.shared,
             "empty": self.empty,
         }
 
     def row_html(self, row):
-        """One row as HTML, as the page script renders it."""
+        """One row (:meth:`row`) as HTML, as the page script renders it."""
         out = ["<tr>"]
         for column, value in zip(self.columns, row):
             name = "th" if column.header else "td"
@@ -284,14 +376,28 @@ class DataTable(object):
 
     def first_rows(self):
         """The first :data:`PAGE_ROWS` rows as HTML (:class:`Markup`), or the ``empty`` row."""
-        if not self.rows:
+        if not self.count:
             return Markup('<tr><td colspan="%d" class="empty">%s</td></tr>' % (len(self.columns), esc(self.empty)))
-        return Markup("".join(self.row_html(row) for row in self.rows[:PAGE_ROWS]))
+        return Markup("".join(self.row_html(self.row(index)) for index in range(min(self.count, PAGE_ROWS))))
 
     @property
     def paged(self):
         """Whether the table has more rows than one page."""
-        return len(self.rows) > PAGE_ROWS
+        return self.count > PAGE_ROWS
+
+
+def alike(entry, besides=("name",)):
+    """A key of the rows (:meth:`DataTable.add_like`) of entries that are equal but for the fields
+    ``besides``: the rest of ``entry`` (a mapping of plain data) as bytes (``marshal`` format 2:
+    equal data, equal bytes; ``1``, ``1.0`` and ``true`` differ), or ``None`` when it is not
+    plain data."""
+    same = dict(entry)
+    for field in besides:
+        same.pop(field, None)
+    try:
+        return marshal.dumps(same, 2)
+    except ValueError:
+        return None
 
 
 def data_json(tables):

@@ -38,6 +38,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import (
     clean_text,
     escape_invisible,
     fmt_time,
+    gc_paused,
     md_code,
     natural_key,
     platform_text,
@@ -737,6 +738,10 @@ def _products_cell(entry):
     return ", ".join(clean_text(i, 120) for i in items)
 
 
+def _blockers_badge(count):
+    return badge("ready" if not count else plural(count, "blocker"), "clean" if not count else "residual")
+
+
 def _hosts_table(document, host_json):
     waves = {w["name"]: i for i, w in enumerate(document["waves"])}
     table = DataTable(
@@ -747,9 +752,10 @@ def _hosts_table(document, host_json):
         files="divest-plan.json and divest-plan.yml")
     for name, entry in document["hosts"].items():
         nblock = len(entry["blockers"])
-        table.add([name, el("code", None, entry["wave"]), entry["status"], _platform_text(entry["platform"]),
-                   _products_cell(entry), table.share(_hosts_key(entry, host_json.get(name)), _steps, entry),
-                   badge("ready" if not nblock else plural(nblock, "blocker"), "clean" if not nblock else "residual")],
+        table.add([name, table.share(("wave", entry["wave"]), el, "code", None, entry["wave"]), entry["status"],
+                   _platform_text(entry["platform"]), _products_cell(entry),
+                   table.share(_hosts_key(entry, host_json.get(name)), _steps, entry),
+                   table.share(("blockers", nblock), _blockers_badge, nblock)],
                   keys=("%05d" % waves.get(entry["wave"], 99999), str(nblock)))
     return table
 
@@ -773,6 +779,7 @@ def _not_scanned_table(document):
     return table
 
 
+@gc_paused
 def render_html(document, host_json=None, groups=None):
     """``divest-plan.html``: one self-contained page an agency can hand in as its day-60 plan
     (``plan.html.j2``). ``groups``: :func:`recipe_groups`, when the caller has them already."""
@@ -791,7 +798,7 @@ def render_html(document, host_json=None, groups=None):
     hosts = _hosts_table(document, host_json)
     blocked = _blocked_table(document)
     not_scanned = _not_scanned_table(document) if document["not_scanned"] else None
-    tables = [t for t in (blocked, not_scanned, hosts) if t is not None and (t is not blocked or t.rows)]
+    tables = [t for t in (blocked, not_scanned, hosts) if t is not None and (t is not blocked or t.count)]
     return render_page(
         "plan.html.j2",
         title="Removal plan \u2014 %s" % generated,
@@ -803,7 +810,7 @@ def render_html(document, host_json=None, groups=None):
         products=[(prod, ", ".join("%s: %d" % (w, n) for w, n in prod["by_wave"].items())) for prod in s["by_product"]],
         directive=_directive_rows(document), recipes=_recipes(groups),
         blockers=[(badge(BLOCKER_TEXT[k][0], "residual"), v, BLOCKER_TEXT[k][1]) for k, v in s["blockers"].items() if v],
-        blocked=blocked if blocked.rows else None, not_scanned=not_scanned, hosts=hosts,
+        blocked=blocked if blocked.count else None, not_scanned=not_scanned, hosts=hosts,
         policy=_policy_rows(document["policy"]), names_limit=5000)
 
 

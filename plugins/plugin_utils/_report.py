@@ -21,6 +21,7 @@ Text safety is ``_text``'s, the statuses and their words ``_vocabulary``'s, the 
 from __future__ import annotations
 
 import datetime
+import marshal
 from collections.abc import Mapping
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._files import REPORT_FORMATS as FORMATS
@@ -28,6 +29,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._files import Repo
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._html import (
     Column,
     DataTable,
+    alike,
     el,
     render_page,
     shown,
@@ -38,6 +40,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import (
     clean_text,
     csv_bytes,
     fmt_time,
+    gc_paused,
     get,
     json_bytes,
     natural_key,
@@ -276,6 +279,7 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome
     return entry
 
 
+@gc_paused
 def build_identify_report(hosts, generated_at, fact="divest", scan_result="divest_scan",
                           title="Identify report", outcome="divest_outcome"):
     """Return the identify report document for ``hosts``.
@@ -782,6 +786,28 @@ def _products_node(entry):
     return el("ul", "plain", products) if products else ""
 
 
+def _details_key(entry):
+    """What a host's details show (:func:`_host_details`), as a key of shared cells: hosts with
+    the same findings, outcome, errors ... share one; ``None`` when the host has no details
+    (``False``: not shared, hand-made data)."""
+    scan = entry.get("scan")
+    notes = isinstance(scan, Mapping) and (scan.get("errors") or scan.get("skipped"))
+    if not (entry.get("findings") or entry.get("alerts") or entry.get("error") or entry.get("last_status")
+            or entry.get("containers") or isinstance(entry.get("execute"), Mapping) or notes):
+        return None
+    dated = entry.get("alerts") or entry.get("last_status")
+    try:
+        # marshal (format 2: no references between objects) writes equal plain data as equal
+        # bytes, with its types (1, 1.0 and true differ), about 3 times faster than json
+        return marshal.dumps([entry.get(key) for key in _DETAILS_KEYS] + [
+            entry.get("scanned_at") if dated else None], 2)
+    except ValueError:  # not plain data (hand-made): not shared
+        return False
+
+
+_DETAILS_KEYS = ("findings", "alerts", "error", "last_status", "containers", "execute", "scan")
+
+
 def _status_node(entry, table):
     """The "Status" cell: the alerts' badges (else the status's), the scan's own status, the
     error now, and what execute last did (cells of ``table`` that hosts share)."""
@@ -811,7 +837,12 @@ def _hosts_table(document):
     hosts = sorted(document["hosts"], key=lambda e: (_RANK.get(e["status"], len(STATUSES)), natural_key(e["name"])))
     platforms, times = {}, {}
     no_details = table.share(("no details",), el, "span", "muted", "\u2014")
-    for entry in hosts:
+
+    def details(entry):
+        return _host_details(entry, table) or no_details
+
+    def row(entry):
+        """The row's cells and sort keys (the name and the scan time are the row's own: add_like)."""
         plat = entry.get("platform")
         pkey = (plat.get("system"), plat.get("distribution"), plat.get("version")) if isinstance(plat, dict) else None
         platform = platforms.get(pkey) if pkey is not None else None
@@ -819,15 +850,20 @@ def _hosts_table(document):
             platform = clean_text(platform_text(plat))
             if pkey is not None:
                 platforms[pkey] = platform
+        key = _details_key(entry)
+        return ([None, _status_node(entry, table), shown(platform, None),
+                 table.share(_products_key(entry), _products_node, entry),
+                 None, no_details if key is None else table.share(key or None, details, entry)],
+                ["%d %s" % (_RANK.get(entry["status"], 9), entry["status"]), str(len(entry.get("findings") or [])), None])
+
+    for entry in hosts:
         scanned = entry.get("scanned_at")
         when = times.get(scanned) if scanned else ""
         if when is None:
             when = times[scanned] = clean_text(fmt_time(scanned))
-        table.add([entry["name"], _status_node(entry, table), shown(platform, None),
-                   table.share(_products_key(entry), _products_node, entry),
-                   shown(when, None), _host_details(entry, table) or no_details],
-                  keys=("%d %s" % (_RANK.get(entry["status"], 9), entry["status"]),
-                        str(len(entry.get("findings") or [])), scanned or ""))
+        # the details say when the host was scanned only with an alert or a last status
+        own = ("name",) if entry.get("alerts") or entry.get("last_status") else ("name", "scanned_at")
+        table.add_like(alike(entry, own), {0: entry["name"], 4: shown(when, None), 8: scanned or ""}, row, entry)
     return table
 
 
@@ -850,6 +886,7 @@ def _banner(document):
             "unsure": unsure}
 
 
+@gc_paused
 def render_html(document):
     """The identify report as one self-contained HTML page (UTF-8 bytes): ``identify.html.j2``."""
     summary = document["summary"]

@@ -2,14 +2,18 @@
    page and allowed by its sha256 hash (plugins/plugin_utils/_html.py).
 
    Host tables: their rows are in the page's data block (the script element of type
-   application/json, id divest-data), each cell a tree of [tag, class, child ...] whose
-   children are text or trees (tag "": the children alone; ["@", n]: the table's shared cell
-   n; tags other than the data's "tags" are not built). The script renders "page" rows at a
-   time, sorts all rows when a column header is clicked (numbers as numbers, text in natural
-   order, by the row's sort key when the column has one) and filters all rows on the text typed
-   in the filter box. Text is only ever set as text: no HTML is parsed. When printing, every
-   matching row (up to "print" of them) is rendered and every details element opened. Without
-   JavaScript the page shows the first page of rows, rendered on the server. */
+   application/json, id divest-data), stored by column: a column is either the list of its
+   rows' texts, or {values: its distinct cells, index: per row, the number of the row's cell};
+   the row's sort keys are more such columns. A cell is text or a tree of [tag, class, child ...]
+   whose children are text or trees (tag "": the children alone; ["@", n]: the table's shared
+   cell n; tags other than the data's "tags" are not built). The first page of rows is in the
+   page already (rendered on the server, also for readers without JavaScript); the script
+   renders "page" rows at a time after that, sorts all rows when a column header is clicked
+   (numbers as numbers, text in natural order, by the row's sort key when the column has one)
+   and filters all rows on the text typed in the filter box (the rows with a cell that contains
+   it). Sorting and filtering work on each column's distinct cells once, then on the rows'
+   numbers. Text is only ever set as text: no HTML is parsed. When printing, every matching row
+   (up to "print" of them) is rendered and every details element opened. */
 (function () {
   'use strict';
   document.documentElement.classList.add('js');
@@ -51,25 +55,37 @@
   function hostTable(table, spec) {
     var body = table.tBodies[0];
     var columns = spec.columns;
-    var rows = spec.rows;
+    var count = spec.count;
     var shared = spec.shared;
     var memo = {};
-    var order = rows.map(function (row, index) { return index; });
-    var shown = order.slice();
+    // per column (then per sort key): the texts of the rows, or the distinct cells and the rows' numbers
+    var cells = spec.cells.map(function (column) {
+      return Array.isArray(column) ? {texts: column, values: null, index: null} :
+        {texts: null, values: column.values, index: column.index};
+    });
+    var order = new Array(count);
+    for (var o = 0; o < count; o += 1) { order[o] = o; }
+    var shown = order;
     var page = 0;
     var expanded = false;
-    var texts = null;
-    var sortValues = {};
+    var pristine = body.rows.length > 0;   // the first page, as the server rendered it
+    var lower = {};
+    var ranks = {};
 
-    function rowText(index) {
-      if (texts === null) {
-        texts = rows.map(function (row) {
-          var out = '';
-          for (var i = 0; i < columns.length; i += 1) { out += textOf(row[i], shared, memo); }
-          return out.toLowerCase();
+    function cellOf(row, index) {
+      var column = cells[index];
+      return column.texts ? column.texts[row] : column.values[column.index[row]];
+    }
+
+    // the texts (lower case) of a column's distinct cells, or of its rows when they all differ
+    function lowerTexts(index) {
+      if (!lower.hasOwnProperty(index)) {
+        var column = cells[index];
+        lower[index] = (column.texts || column.values).map(function (value) {
+          return textOf(value, shared, memo).toLowerCase();
         });
       }
-      return texts[index];
+      return lower[index];
     }
 
     function rowElement(row) {
@@ -78,7 +94,7 @@
         var cell = document.createElement(column.header ? 'th' : 'td');
         if (column.header) { cell.setAttribute('scope', 'row'); }
         if (column.cls) { cell.className = column.cls; }
-        cell.appendChild(build(row[index], shared));
+        cell.appendChild(build(cellOf(row, index), shared));
         tr.appendChild(cell);
       });
       if (expanded) {
@@ -96,11 +112,11 @@
     var toggle = document.createElement('button');
     toggle.type = 'button';
     toggle.textContent = 'Expand all details';
-    var count = document.createElement('span');
-    count.className = 'count';
+    var counter = document.createElement('span');
+    counter.className = 'count';
     bar.appendChild(input);
     bar.appendChild(toggle);
-    bar.appendChild(count);
+    bar.appendChild(counter);
     var wrap = table.parentNode;
     wrap.parentNode.insertBefore(bar, wrap);
 
@@ -125,20 +141,22 @@
     function render(printing) {
       var start = printing ? 0 : page * PAGE_ROWS;
       var end = Math.min(shown.length, start + (printing ? PRINT_ROWS : PAGE_ROWS));
-      var fragment = document.createDocumentFragment();
-      if (!rows.length) {
-        var empty = document.createElement('tr');
-        var cell = document.createElement('td');
-        cell.colSpan = columns.length;
-        cell.className = 'empty';
-        cell.textContent = spec.empty;
-        empty.appendChild(cell);
-        fragment.appendChild(empty);
+      if (!pristine) {
+        var fragment = document.createDocumentFragment();
+        if (!count) {
+          var empty = document.createElement('tr');
+          var cell = document.createElement('td');
+          cell.colSpan = columns.length;
+          cell.className = 'empty';
+          cell.textContent = spec.empty;
+          empty.appendChild(cell);
+          fragment.appendChild(empty);
+        }
+        for (var i = start; i < end; i += 1) { fragment.appendChild(rowElement(shown[i])); }
+        body.textContent = '';
+        body.appendChild(fragment);
       }
-      for (var i = start; i < end; i += 1) { fragment.appendChild(rowElement(rows[shown[i]])); }
-      body.textContent = '';
-      body.appendChild(fragment);
-      count.textContent = 'Showing ' + shown.length + ' of ' + rows.length;
+      counter.textContent = 'Showing ' + shown.length + ' of ' + count;
       pager.hidden = shown.length <= PAGE_ROWS;
       position.textContent = 'Rows ' + (shown.length ? start + 1 : 0) + '\u2013' + end + ' of ' + shown.length;
       previous.disabled = start === 0;
@@ -147,40 +165,71 @@
         'Printed: the first ' + end + ' of ' + shown.length + ' rows. Every row is in the JSON and CSV files.' : '';
     }
 
-    function filter() {
-      var query = input.value.trim().toLowerCase();
-      shown = query === '' ? order.slice() : order.filter(function (index) {
-        return rowText(index).indexOf(query) !== -1;
-      });
-      page = 0;
-      render(false);
+    function redraw(printing) {
+      pristine = false;
+      render(printing);
     }
 
-    function valuesOf(index) {
-      if (!sortValues.hasOwnProperty(index)) {
+    // the rows (in the current order) with a cell that contains query
+    function filter() {
+      var query = input.value.trim().toLowerCase();
+      if (query === '') {
+        shown = order;
+      } else {
+        var tests = columns.map(function (column, index) {
+          var texts = lowerTexts(index);
+          if (cells[index].texts) { return {texts: texts, hit: null, index: null}; }
+          return {texts: null, hit: texts.map(function (value) { return value.indexOf(query) !== -1; }),
+                  index: cells[index].index};
+        });
+        shown = order.filter(function (row) {
+          for (var i = 0; i < tests.length; i += 1) {
+            var test = tests[i];
+            if (test.texts ? test.texts[row].indexOf(query) !== -1 : test.hit[test.index[row]]) { return true; }
+          }
+          return false;
+        });
+      }
+      page = 0;
+      redraw(false);
+    }
+
+    // per row, the rank of its value in column index (equal values: equal ranks)
+    function ranksOf(index) {
+      if (!ranks.hasOwnProperty(index)) {
         var column = columns[index];
-        sortValues[index] = rows.map(function (row) {
-          var raw = column.key >= 0 ? row[column.key] : textOf(row[index], shared, memo);
+        var source = cells[column.key >= 0 ? column.key : index];
+        var values = (source.texts || source.values).map(function (value) {
+          var raw = textOf(value, shared, memo);
           if (!column.numeric) { return raw.trim(); }
           var number = parseFloat(raw);
           return isNaN(number) ? -Infinity : number;
         });
+        var compare = column.numeric ? function (x, y) { return x < y ? -1 : (x > y ? 1 : 0); } : collator.compare;
+        var sorted = values.map(function (value, place) { return place; });
+        sorted.sort(function (a, b) { return compare(values[a], values[b]); });
+        var rank = new Int32Array(values.length);
+        for (var i = 1; i < sorted.length; i += 1) {
+          rank[sorted[i]] = rank[sorted[i - 1]] + (compare(values[sorted[i - 1]], values[sorted[i]]) ? 1 : 0);
+        }
+        if (source.texts) {
+          ranks[index] = rank;
+        } else {
+          var rows = new Int32Array(count);
+          for (var r = 0; r < count; r += 1) { rows[r] = rank[source.index[r]]; }
+          ranks[index] = rows;
+        }
       }
-      return sortValues[index];
+      return ranks[index];
     }
 
     function sortBy(header, index) {
-      var numeric = columns[index].numeric;
       var direction = header.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
-      var values = valuesOf(index);
-      var at = new Array(rows.length);
+      var rank = ranksOf(index);
+      var at = new Int32Array(count);
       order.forEach(function (row, place) { at[row] = place; });
-      order.sort(function (a, b) {
-        var x = values[a];
-        var y = values[b];
-        var result = numeric ? (x < y ? -1 : (x > y ? 1 : 0)) : collator.compare(x, y);
-        return result * direction || at[a] - at[b];
-      });
+      order = order.slice();
+      order.sort(function (a, b) { return (rank[a] - rank[b]) * direction || at[a] - at[b]; });
       Array.prototype.forEach.call(header.parentNode.cells, function (other) {
         if (other !== header && other.hasAttribute('aria-sort')) { other.setAttribute('aria-sort', 'none'); }
       });
@@ -203,17 +252,17 @@
     var timer = null;
     input.addEventListener('input', function () {
       if (timer) { clearTimeout(timer); }
-      timer = setTimeout(filter, rows.length > 2000 ? 150 : 0);
+      timer = setTimeout(filter, count > 2000 ? 150 : 0);
     });
     toggle.addEventListener('click', function () {
       expanded = !expanded;
       Array.prototype.forEach.call(body.querySelectorAll('details'), function (item) { item.open = expanded; });
       toggle.textContent = expanded ? 'Collapse all details' : 'Expand all details';
     });
-    previous.addEventListener('click', function () { page -= 1; render(false); });
-    next.addEventListener('click', function () { page += 1; render(false); });
-    window.addEventListener('beforeprint', function () { render(true); });
-    window.addEventListener('afterprint', function () { render(false); });
+    previous.addEventListener('click', function () { page -= 1; redraw(false); });
+    next.addEventListener('click', function () { page += 1; redraw(false); });
+    window.addEventListener('beforeprint', function () { redraw(true); });
+    window.addEventListener('afterprint', function () { redraw(false); });
     render(false);
   }
 

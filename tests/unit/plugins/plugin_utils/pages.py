@@ -7,6 +7,7 @@
   executable ``<script>`` elements (``raw``), and of the ``<script type="application/json">``
   data blocks (``data``);
 * :func:`page_data`: the page's data block (the rows of its host tables), parsed;
+* :func:`table_rows`: the rows of a host table's data, row by row;
 * :func:`table_text`: the text of every row of a host table, as the page shows it.
 """
 
@@ -55,10 +56,24 @@ def parse(page):
 
 
 def page_data(page):
-    """The page's data block, parsed (``{"tags": [...], "tables": {id: {columns, rows, shared, empty}}}``)."""
+    """The page's data block, parsed (``{"tags": [...], "tables": {id: {columns, count, cells, shared, empty}}}``)."""
     blocks = parse(page).data
     assert len(blocks) == 1, "a page has one data block"
     return json.loads(blocks[0])
+
+
+def table_rows(table):
+    """``[[cell, ..., sort key, ...], ...]``: the rows of a host table's data (``page_data(...)["tables"][id]``),
+    cells as :class:`_html.Node` trees or text, the way the page script reads them."""
+    columns = []
+    for column in table["cells"]:
+        if isinstance(column, list):
+            columns.append(column)
+        else:
+            assert len(column["index"]) == table["count"]
+            columns.append([column["values"][number] for number in column["index"]])
+    assert all(len(column) == table["count"] for column in columns)
+    return [list(_nodes(row)) for row in zip(*columns)] if columns else []
 
 
 def table_text(page, table_id):
@@ -66,7 +81,7 @@ def table_text(page, table_id):
     table = page_data(page)["tables"][table_id]
     shared = [_html.Node(node) if isinstance(node, list) else node for node in _nodes(table["shared"])]
     count = len(table["columns"])
-    return [[_html.node_text(cell, shared) for cell in _nodes(row[:count])] for row in table["rows"]]
+    return [[_html.node_text(cell, shared) for cell in row[:count]] for row in table_rows(table)]
 
 
 def _nodes(values):

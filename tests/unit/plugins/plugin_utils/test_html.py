@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _html as h
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report as r
 from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.hostile_text import invisible
-from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.pages import page_data, parse
+from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.pages import page_data, parse, table_rows
 
 XSS = "<script>alert(1)</script>"
 
@@ -111,12 +111,19 @@ def test_host_table_rows_shared_cells_and_sort_keys():
     assert calls == ["z", "y"]
     data = table.data()
     assert data["shared"] == [["strong", "", "z"]]
-    assert data["rows"][0] == ["<c>", 3, ["@", 0], "now", "003\ufffd"]
-    assert data["rows"][2][2] == ["strong", "", "y"]
+    assert data["count"] == len(table) == 3
+    assert table_rows(data)[0] == ["<c>", 3, ["@", 0], "now", "003\ufffd"]
+    assert table_rows(data)[2][2] == ["strong", "", "y"]
+    assert table.row(1) == ["grp", 2, ["@", 0], "", ""]
+    # stored by column: distinct cells once, a number per row; all-different texts as they are
+    assert data["cells"][0] == ["<c>", "grp", "lst"]
+    assert data["cells"][2] == {"values": [["@", 0], ["strong", "", "y"]], "index": [0, 0, 1]}
     assert [c["key"] for c in data["columns"]] == [-1, -1, -1, 4]
     assert [c["cls"] for c in data["columns"]] == ["nowrap", "num", "", "nowrap"]
     with pytest.raises(ValueError):
         table.add(["too", "few"])
+    with pytest.raises(ValueError):
+        table.add(["a", 1, "b", "c"])                         # the sort key is missing
     out = render("{{ m.data_table(t) }}", t=table)
     assert '<table class="data sortable" id="t" data-filter="Filter">' in out
     assert '<th scope="col" class="nowrap">Name</th>' in out
@@ -169,7 +176,7 @@ def test_data_block_is_inert_inside_its_script_element():
     text = h.data_json([table])
     assert "<" not in text and ">" not in text and "&" not in text
     assert "\u2028" not in text and "\u2029" not in text and invisible(text) == []
-    assert json.loads(text)["tables"]["t"]["rows"] == [[value]]
+    assert table_rows(json.loads(text)["tables"]["t"]) == [[value]]
     data = json.loads(text)
     assert data["tags"] == list(h.TAGS) and (data["page"], data["print"]) == (h.PAGE_ROWS, h.PRINT_ROWS)
 
@@ -179,7 +186,9 @@ def test_page_has_one_script_its_data_and_the_hashed_assets():
     parsed = parse(page)
     assert [a for t, a in parsed.tags if t == "script"] == [{"type": "application/json", "id": "divest-data"}, {}]
     assert parsed.raw["script"] == [h.SCRIPT] and parsed.raw["style"] == [h.CSS]
-    assert page_data(page)["tables"]["hosts-table"]["rows"][0][0] == "a"
+    assert table_rows(page_data(page)["tables"]["hosts-table"])[0][0] == "a"
+    # the data comes before the content (the browser lays the page out once), the script after it
+    assert page.index(b'id="divest-data"') < page.index(b"<main>") < page.index(b"<script>")
 
 
 def test_csp_allows_exactly_the_asset_files():
@@ -195,3 +204,44 @@ def test_inline_sources_refuse_closing_tags():
         h.inline_sources("p{}", "x</script>")
     with pytest.raises(ValueError):
         h.inline_sources("p{}</STYLE>", "x")
+
+
+# ------------------------------------------------------------------------------ rows alike
+
+def test_rows_alike_are_built_once_and_keep_their_own_cells():
+    cols = [h.Column("Host", header=True), h.Column("Status", key=0), h.Column("When", key=1)]
+    plain = h.DataTable("p", cols, "F")
+    alike = h.DataTable("a", cols, "F")
+    calls = []
+
+    def build(status):
+        calls.append(status)
+        return [None, h.badge(status, status), None], ["0 " + status, None]
+
+    rows = [("web1", "clean", "10:00"), ("web2", "clean", "11:00"), ("web3", "affected", "10:00"),
+            ("web4", "clean", "12:00"), ("web5", "affected", "13:00")]
+    for name, status, when in rows:
+        plain.add([name, h.badge(status, status), when], keys=["0 " + status, when])
+        alike.add_like(("status", status), {0: name, 2: when, 4: when}, build, status)
+    assert calls == ["clean", "affected"]                      # once per distinct like
+    assert [alike.row(i) for i in range(5)] == [plain.row(i) for i in range(5)]
+    assert table_rows(alike.data()) == table_rows(plain.data())
+    assert len(alike) == 5 and alike.data()["cells"][1]["index"] == [0, 0, 1, 0, 1]
+    # without a like (None) the row is built every time
+    alike.add_like(None, {0: "web6", 2: "", 4: ""}, build, "clean")
+    alike.add_like(None, {0: "web7", 2: "", 4: ""}, build, "clean")
+    assert calls == ["clean", "affected", "clean", "clean"] and alike.row(6)[0] == "web7"
+
+
+def test_alike_is_the_entry_but_the_named_fields_with_their_types():
+    assert h.alike({"name": "a", "v": 1}) == h.alike({"name": "b", "v": 1})
+    assert h.alike({"name": "a", "v": 1}) != h.alike({"name": "a", "v": True})
+    assert h.alike({"name": "a", "v": 1}) != h.alike({"name": "a", "v": 1.0})
+    assert h.alike({"name": "a", "v": "1"}) != h.alike({"name": "a", "v": 1})
+    assert h.alike({"name": "a", "at": "10:00", "v": [1]}, ("name", "at")) == h.alike({"v": [1], "at": "11:00"},
+                                                                                      ("name", "at"))
+    assert h.alike({"name": "a", "v": {"x": [1, None]}}) != h.alike({"name": "a", "v": {"x": [1, False]}})
+    assert h.alike({"name": "a", "v": object()}) is None           # not plain data: never alike
+    entry = {"name": "a", "v": 1}
+    h.alike(entry)
+    assert entry == {"name": "a", "v": 1}                          # the entry is left as it is

@@ -21,7 +21,7 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils import _html as h
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report as r
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _text as t
 from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.hostile_text import invisible
-from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.pages import page_data, parse, table_text
+from ansible_collections.fleetsec.divest.tests.unit.plugins.plugin_utils.pages import page_data, parse, table_rows, table_text
 
 NOW = "2026-11-27T10:05:00Z"
 LATER = "2026-11-28T08:00:00Z"
@@ -559,7 +559,7 @@ def test_large_fleet_is_linear_work():
     assert doc["summary"]["by_status"]["affected"] == 1000
     assert len(csv_rows(doc)) == 10_001
     page = r.render_html(doc)
-    assert len(page_data(page)["tables"]["hosts-table"]["rows"]) == 10_000
+    assert len(table_rows(page_data(page)["tables"]["hosts-table"])) == 10_000
     assert page.count(b"<tr") == h.PAGE_ROWS + 1 + len(doc["summary"]["by_platform"]) + 1 + 1 + 1
 
 
@@ -918,3 +918,32 @@ def test_an_unknown_scope_is_shown_with_its_reason():
 def test_csv_rows_stay_one_per_host_and_finding_with_containers():
     rows = csv_rows(build(container_fleet()))
     assert [(row[0], row[6]) for row in rows[1:]] == [("node1", ""), ("node2", "kesl"), ("plain", "")]
+
+
+def test_hosts_alike_share_their_cells_and_keep_their_own():
+    """Hosts whose entries are equal but for the name (and the scan time, when the details do not
+    show it) share their cells in the page's data; every other difference, also of a value's
+    type alone, shows."""
+    def flagged(flag):
+        return kesl(evidence=[{"kind": "package", "name": "kesl", "flag": flag}])
+
+    hosts = {"web1": scanned("affected", [kesl()]), "web2": scanned("affected", [kesl()]),
+             "web3": scanned("affected", [kesl()], scanned_at="2026-11-26T09:00:00Z"),
+             "web4": scanned("affected", [flagged(True)]), "web5": scanned("affected", [flagged(1)]),
+             "db1": dict(scanned("affected", [kesl()]), **failed()),
+             "db2": dict(scanned("affected", [kesl()], scanned_at="2026-11-25T08:00:00Z"), **failed())}
+    page = r.render_html(build(hosts))
+    rows = {row[0]: row for row in table_text(page, "hosts-table")}
+    table = page_data(page)["tables"]["hosts-table"]
+    evidence = table["cells"][5]
+    assert len(evidence["values"]) == 5                     # web1-3, web4, web5, db1, db2
+    assert rows["web1"][1:] == rows["web2"][1:]
+    assert rows["web3"][4] == "2026-11-26 09:00 UTC" and rows["web1"][4] == "2026-11-27 10:00 UTC"
+    assert rows["web3"][5] == rows["web1"][5]
+    assert "flag True" in rows["web4"][5] and "flag 1" in rows["web5"][5] and "flag True" not in rows["web5"][5]
+    # an unreachable host's details name its last scan's date: its own
+    assert "Last known scan (2026-11-27 10:00 UTC)" in rows["db1"][5]
+    assert "Last known scan (2026-11-25 08:00 UTC)" in rows["db2"][5]
+    keys = {row[0]: row[-1] for row in table_rows(table)}     # the rows' own sort keys by scan time
+    assert (keys["web1"], keys["web3"], keys["db2"]) == ("2026-11-27T10:00:00Z", "2026-11-26T09:00:00Z",
+                                                         "2026-11-25T08:00:00Z")

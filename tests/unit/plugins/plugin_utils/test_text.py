@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import unicodedata
 
@@ -189,3 +190,30 @@ def test_json_bytes_layout_and_foreign_types():
         "{", '  "report": "x",', '  "hosts": [', '    {"name": "a\\u202e"},', '    {"name": "b"}', "  ],",
         '  "when": [', "    1", "  ],", '  "b": "\\\\xff"', "}"]
     assert json.loads(data) == {"report": "x", "hosts": [{"name": "a\u202e"}, {"name": "b"}], "when": [1], "b": "\\xff"}
+
+
+def test_gc_paused_pauses_the_collector_and_restores_it():
+    seen = []
+
+    @t.gc_paused
+    def work(fail=False):
+        seen.append(gc.isenabled())
+        if fail:
+            raise RuntimeError("boom")
+        return "done"
+
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        assert work() == "done" and seen == [False] and gc.isenabled()
+        with pytest.raises(RuntimeError):
+            work(fail=True)
+        assert gc.isenabled()                          # on again after an exception
+        gc.disable()
+        assert work() == "done" and not gc.isenabled()  # left off when it was off
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
+    assert work.__name__ == "work"
