@@ -26,8 +26,8 @@ from ansible.utils.display import Display
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _plan_report, _planner
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import CatalogError, load_catalogs
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import FactReadError, HostFacts, host_value
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._files import ReportWriteError, prepare
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import FactReadError, HostFacts, host_value, map_hosts
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._files import ReportWriteError, previous_head, write_files
 
 display = Display()
 
@@ -80,14 +80,19 @@ def vendor_profiles(catalogs):
 # ------------------------------------------------------------------------------ reading hosts
 
 
-def read_host(facts, name):
+def read_host(facts, name, warnings=None):
     """``{"divest", "groups", "error"}`` of host ``name`` for the planner (``facts``: a
     ``HostFacts``), or ``None`` for a host the inventory does not know. A host whose cached
-    facts cannot be read is planned as not scanned, with a warning."""
+    facts cannot be read is planned as not scanned, with a warning (added to ``warnings``
+    when given, else shown)."""
     try:
         view = facts.read(name, KEYS)
     except FactReadError as exc:
-        display.warning("fleetsec.divest.removal_plan: cannot read the cached facts of %s: %s" % (name, exc))
+        warning = "fleetsec.divest.removal_plan: cannot read the cached facts of %s: %s" % (name, exc)
+        if warnings is None:
+            display.warning(warning)
+        else:
+            warnings.append(warning)
         return {"divest": None, "groups": facts.groups(name), "error": None}
     if view is None:
         return None
@@ -97,22 +102,54 @@ def read_host(facts, name):
 # ---------------------------------------------------------------------------------- writing
 
 
-def part_fingerprint(part):
-    """A small stand-in for a host's plan part, equal for equal parts: the SHA-256 of its
-    canonical JSON (the part itself when it is not plain JSON data). The plan remembers only
-    this of each host's stored part: the whole cached facts of a fleet are large."""
-    if part is None:
-        return None
-    try:
-        text = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
-        return ("value", part)
+def _fingerprint(entry_json, digest, proof):
+    text = "%s\n%s\n%s" % (entry_json, _planner.canonical_json(digest), _planner.canonical_json(proof))
     return ("sha256", hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
 
 
+def part_fingerprint(part):
+    """A small stand-in for a host's plan part, equal for equal parts: the SHA-256 of its entry,
+    digest and proof as canonical JSON (the part itself when it is not plain JSON data). The
+    plan remembers only this of each host's stored part: the whole cached facts of a fleet are
+    large. The new parts' fingerprints come from the canonical entries the digest was computed
+    from (:func:`new_part_fingerprint`), with no part serialised again."""
+    if part is None:
+        return None
+    try:
+        if not isinstance(part, Mapping):
+            raise TypeError("not a mapping")
+        entry = {k: v for k, v in part.items() if k not in _planner.PART_KEYS}
+        return _fingerprint(_planner.canonical_json(entry), part.get("digest"), part.get("proof"))
+    except (TypeError, ValueError):
+        return ("value", part)
+
+
+def new_part_fingerprint(entry_json, digest, proof):
+    """:func:`part_fingerprint` of the part made of ``entry_json`` (the entry's canonical
+    JSON, ``_planner.host_json``), ``digest`` and ``proof``."""
+    return _fingerprint(entry_json, digest, proof)
+
+
 def stored_part(facts):
-    """What :class:`HostFacts` keeps of a host's cached facts for the plan (its ``keep``)."""
-    return part_fingerprint(facts.get(FACT)) if isinstance(facts, Mapping) else None
+    """What :class:`HostFacts` keeps of a host's cached facts for the plan (its ``keep``): the
+    digest of its stored part (``""``: a part without one; ``None``: no part). A part of
+    another plan changes whatever it holds; only the parts of a plan with the same digest
+    are read again and compared whole (:func:`part_fingerprint`)."""
+    part = facts.get(FACT) if isinstance(facts, Mapping) else None
+    if part is None:
+        return None
+    digest = part.get("digest") if isinstance(part, Mapping) else None
+    return digest if isinstance(digest, str) else ""
+
+
+def stored_part_fingerprint(facts, name):
+    """:func:`part_fingerprint` of the part host ``name`` has in the fact cache (read again)."""
+    try:
+        view = facts.read(name, (FACT,))
+    except FactReadError:
+        return None
+    cached = view.get("ansible_facts") if isinstance(view, Mapping) else None
+    return part_fingerprint(cached.get(FACT) if isinstance(cached, Mapping) else None)
 
 
 def _diff_text(plan):
@@ -160,51 +197,79 @@ class ActionModule(ActionModuleBase):
         facts = HostFacts(task_vars, loader=self._loader, keep=stored_part if args["store_host_facts"] else False)
         names = args["hosts"] if args["hosts"] is not None else facts.names(args["pattern"])
         names = list(dict.fromkeys(names))
-        hosts = {name: read_host(facts, name) for name in names}
         now = utc_now()
 
+        # The catalogs first, so that each host is planned as it is read (its facts are not kept:
+        # a fleet's findings are large); a broken catalog fails only a run that plans.
+        vendors, catalog_error = None, None
+        if args["mode"] != "stale":
+            try:
+                vendors = vendor_profiles(load_catalogs(args["catalogs"]))
+            except CatalogError as exc:
+                catalog_error = "catalog error: %s" % exc
+        try:
+            planner = _planner.Planner(policy, now=now, vendors=vendors)
+        except _planner.PolicyError as exc:
+            raise AnsibleActionFail("invalid plan policy: %s" % exc)
+
+        def place(chunk):
+            """Read and place ``chunk``'s hosts (in this process or a forked one)."""
+            share, warnings = _planner.Planner(policy, now=now, vendors=vendors), []
+            for name in chunk:
+                share.add(name, read_host(facts, name, warnings))
+            return share.export(), facts.cached, warnings
+
+        for state, cached, warnings in map_hosts(place, names):
+            planner.absorb(state)
+            facts.cached.update(cached)
+            for warning in warnings:
+                display.warning(warning)
+
         if args["mode"] in ("stale", "auto"):
-            stale = _planner.stale_hosts(hosts, policy, now)
+            stale = planner.stale()
             result.update(stale_hosts=stale, hosts=len(names), fresh=len(names) - len(stale))
             if args["mode"] == "stale" or (stale and policy["scan"]):
                 result.update(changed=False, planned=False)
                 return
 
+        if catalog_error:
+            raise AnsibleActionFail(catalog_error)
         try:
-            vendors = vendor_profiles(load_catalogs(args["catalogs"]))
-        except CatalogError as exc:
-            raise AnsibleActionFail("catalog error: %s" % exc)
-        try:
-            plan, parts = _planner.build_plan_parts(hosts, policy, now=now, vendors=vendors)
+            plan, parts = planner.finish()
         except _planner.PolicyError as exc:
             raise AnsibleActionFail("invalid plan policy: %s" % exc)
+        del planner
 
         check = self.check_mode
         stored, wait_for_store = 0, None
         if args["store_host_facts"]:
-            # Started first: the fact cache is written by a child process while this one
-            # renders and writes the plan files (see _hostfacts.in_background).
+            # Started first: the fact cache is written by writer processes while this one
+            # renders and writes the plan files (see _hostfacts.FactStore.start_json).
             stored, wait_for_store = self._store_host_facts(plan, parts, facts, check, result)
 
         formats = list(dict.fromkeys(args["formats"]))
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
         files = {fmt: os.path.join(dest, _plan_report.FILENAMES[fmt]) for fmt in formats}
-        # same plan (same digest): keep its time, so the files stay byte-identical
-        prepared = prepare(files, plan, lambda doc: _plan_report.render(doc, formats, parts), digest=plan["digest"])
-        plan, changed_files = prepared.document, prepared.changed
-
-        if self._task.diff:
-            before = (_load_previous(files["json"]) if "json" in files and prepared.previous["digest"] != plan["digest"]
-                      else plan)
-            result["diff"] = {"before": _diff_text(before) if before else "", "after": _diff_text(plan),
-                              "before_header": "previous plan", "after_header": "new plan"}
-
+        before = plan
+        if self._task.diff and "json" in files and previous_head(files, with_digest=True)["digest"] != plan["digest"]:
+            before = _load_previous(files["json"])      # read before the new plan replaces it
+        # one format at a time (the page and the Markdown share their recipe groups): the files of a
+        # fleet-wide plan are tens of megabytes each; same plan (same digest): its time is kept,
+        # so the files stay byte-identical
+        batches = [[fmt] for fmt in formats if fmt not in ("html", "md")] + [[fmt for fmt in formats if fmt in ("html", "md")]]
         error = None
-        if not check:
-            try:
-                prepared.write()
-            except ReportWriteError as exc:
-                error = "cannot write the plan: %s" % exc
+        try:
+            prepared = write_files(files, plan, lambda doc, batch: _plan_report.render(doc, batch, parts),
+                                   digest=plan["digest"], batches=[b for b in batches if b], check=check)
+        except ReportWriteError as exc:
+            error, prepared = "cannot write the plan: %s" % exc, None
+        if prepared is not None:
+            plan, changed_files = prepared.document, prepared.changed
+            if self._task.diff:
+                if isinstance(before, Mapping) and before.get("digest") == plan["digest"]:
+                    before = plan       # the same plan, with the time its files keep
+                result["diff"] = {"before": _diff_text(before) if before else "", "after": _diff_text(plan),
+                                  "before_header": "previous plan", "after_header": "new plan"}
         if wait_for_store is not None:
             try:
                 wait_for_store()
@@ -239,13 +304,17 @@ class ActionModule(ActionModuleBase):
             result["host_facts"] = {"stored": 0, "unchanged": 0, "cache": store.name,
                                     "skipped": "non-persistent fact cache"}
             return 0, None
-        pending = []
-        for name, part in _planner.host_parts(plan, hosts_json).items():
-            if facts.cached.get(name) != part_fingerprint(part):
-                # the writer reads the host's current facts again, in its own process
-                pending.append((name, {FACT: part}, None))
+        parts = _planner.PartTexts(plan, hosts_json)
+        digest, stored = plan["digest"], facts.cached
+        facts.keep = False
+        pending = [index for index, name in enumerate(parts.names)
+                   if stored.get(name) != digest or stored_part_fingerprint(facts, name) != new_part_fingerprint(
+                       hosts_json[name], digest, parts.proof(index))]
+        stored.clear()
         result["host_facts"] = {"stored": 0 if check else len(pending), "unchanged": len(plan["hosts"]) - len(pending),
                                 "cache": store.name}
         if check or not pending:
             return len(pending), None
-        return len(pending), store.start(pending)
+        # each part's text is made as the writers take it (the writer reads the host's current
+        # facts again, in its own process)
+        return len(pending), store.start_json(((parts.names[i], FACT, parts.text(i)) for i in pending), count=len(pending))

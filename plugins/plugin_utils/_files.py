@@ -5,8 +5,8 @@
 keeping ``generated_at`` while the content stays the same.
 
 Controller side (plugin_utils), standard library only. The plan action and the report action
-(identify, execute) write their files through :func:`prepare` (or :func:`write_reports`, which
-also names the files):
+(identify, execute) write their files through :func:`write_files` (or :func:`write_reports`, which
+also names the files), one format at a time (:func:`prepare` renders them all at once):
 
 1. the ``generated_at`` of the files already on disk is read from their heads (JSON, YAML,
    HTML ``<meta>``, the Markdown comment);
@@ -26,7 +26,7 @@ import re
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._atomic import atomic_write
 
-__all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "prepare", "Prepared",
+__all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "prepare", "Prepared", "write_files",
            "report_filenames", "write_reports", "REPORT_FORMATS"]
 
 #: Formats of the identify and execute reports, in the order they are written.
@@ -150,6 +150,37 @@ def prepare(files, document, render, digest=None):
     return Prepared(files, document, render(document), previous)
 
 
+def write_files(files, document, render, digest=None, batches=None, check=False):
+    """:func:`prepare` and :meth:`Prepared.write` in one, rendering and writing a batch of
+    formats at a time, so that the bytes of only one batch are in memory at once (the files of a
+    fleet-wide plan or report are tens of megabytes each).
+
+    ``render(document, formats)`` returns ``{format: bytes}`` for the ``formats`` asked;
+    ``batches``: lists of formats rendered together (default: one batch per format); ``check``:
+    decide, write nothing. Same decisions as :func:`prepare`; a document without ``digest``
+    whose earlier rendering differs is known to have changed at its first differing file.
+    Returns :class:`Prepared` with ``rendered`` empty. Raises :class:`ReportWriteError`."""
+    batches = [list(batch) for batch in (batches or [[fmt] for fmt in files])]
+    previous = previous_head(files, with_digest=digest is not None)
+    earlier = previous["generated_at"]
+    if earlier and earlier != document.get("generated_at"):
+        candidate = dict(document, generated_at=earlier)
+        if digest is not None:
+            if previous["digest"] == digest:
+                document = candidate
+        elif all(not differs(files[fmt], data) for batch in batches
+                 for fmt, data in render(candidate, batch).items()):
+            return Prepared(files, candidate, {}, previous, changed=[])
+    changed = []
+    for batch in batches:
+        for fmt, data in render(document, batch).items():
+            if differs(files[fmt], data):
+                changed.append(fmt)
+                if not check:
+                    write_bytes_atomic(files[fmt], data)
+    return Prepared(files, document, {}, previous, changed=sorted(changed))
+
+
 def report_filenames(dest, report, formats=REPORT_FORMATS):
     """``{format: path}`` of a report's files: ``<dest>/divest-<report>.<format>``."""
     return {fmt: os.path.join(dest, "divest-%s.%s" % (report, fmt)) for fmt in formats}
@@ -165,6 +196,5 @@ def write_reports(dest, document, formats, renderers):
     Raises :class:`ReportWriteError`.
     """
     files = report_filenames(os.path.abspath(dest), document.get("report", "report"), formats)
-    prepared = prepare(files, document, lambda doc: {fmt: renderers[fmt](doc) for fmt in formats})
-    prepared.write()
+    prepared = write_files(files, document, lambda doc, batch: {fmt: renderers[fmt](doc) for fmt in batch})
     return files, bool(prepared.changed), prepared.document

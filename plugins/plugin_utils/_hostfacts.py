@@ -29,8 +29,17 @@ only one; ``HostFacts(task_vars, fast=False)`` takes it on purpose, to compare. 
 come from reading each action's keys for the 10,000 hosts of the plan benchmark's fleet
 (``tests/bench/plan_bench.py``).
 
+* ansible-core's own jsonfile files are read as bytes and decoded with the standard library
+  (:func:`_file_reader`; the first file is read the plugin's way too, to make sure), and a fleet
+  is read by several processes at once where the caller can split its work (:func:`map_hosts`:
+  the plan reads and places 100,000 hosts on every CPU).
+
 Writing (:class:`FactStore`). The plan stores each planned host's part as its
-``divest_plan`` fact in the configured fact cache, for thousands of hosts in one task.
+``divest_plan`` fact in the configured fact cache, for thousands of hosts in one task. For
+ansible-core's jsonfile cache (the CLI's and AWX's) :meth:`FactStore.start_json` has them
+written by fresh writer processes (:class:`_FastFileWriter`) in exactly the encoding the plugin
+writes, checked on the first host, which the plugin writes; anything else goes through the
+plugin's ``set``.
 
 Between AWX jobs (:class:`AwxFactFiles`, :class:`FindingsStore`; docs/awx.md). AWX writes each
 host's stored facts as ``<fact cache dir>/<host>`` (plain JSON) before a job and reads the same
@@ -46,6 +55,7 @@ findings in a directory on a persistent path, which the later jobs read.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Mapping
@@ -55,10 +65,11 @@ from ansible import constants as C
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
 
 __all__ = ["FactReadError", "HostFacts", "FactStore", "AwxFactFiles", "FindingsStore", "host_value", "fast_get",
-           "in_background", "safe_host_file"]
+           "in_background", "map_hosts", "safe_host_file"]
 
 _MEMORY = ("memory", "ansible.builtin.memory")
 _TAGGED = '"__ansible_'
+_TAGGED_BYTES = _TAGGED.encode("ascii")
 
 
 class FactReadError(Exception):
@@ -95,18 +106,81 @@ def _file_plugin(cache):
     return plugin if isinstance(plugin._cache, dict) else None  # pylint: disable=protected-access
 
 
-def _file_reader(plugin):
-    """``read(key)``: the entry ``key`` of the file cache ``plugin`` read from its file with the
-    plugin's own ``_load``, without keeping it in the plugin's memory (the plugin's ``get``
-    keeps every entry it read until the process ends: all hosts' facts, for a fleet-wide
-    action). ``None`` when the plugin's own ``get`` must answer: the entry is in its memory
-    (set or read earlier in this process), expired, missing or unreadable."""
+def _is_builtin_jsonfile(plugin):
+    """Whether ``plugin`` is ansible-core's own jsonfile cache plugin, whose files hold plain
+    JSON (ansible-core 2.16-2.18: the facts, sorted and indented; 2.19+: ``{"__payload__":
+    "<JSON text>"}``) that the standard library reads as the plugin's ``_load`` does when no
+    value carries Ansible's tags (``"__ansible_``)."""
+    load = getattr(type(plugin), "_load", None)
+    code = getattr(load, "__code__", None)
+    filename = getattr(code, "co_filename", "") or ""
+    return filename.replace(os.sep, "/").endswith("/ansible/plugins/cache/jsonfile.py")
+
+
+def _cache_file_namer(plugin):
+    """``name(key)``: the file of ``key`` in the file cache ``plugin``, as its own
+    ``_get_cache_file_name`` names it, without the plugin remembering every name (it keeps a
+    dict of names in ansible-core 2.19+: a fleet's worth). Checked against the plugin on the
+    first key; keys the plugin would hash (characters unsafe in a file name) are asked of it."""
     # pylint: disable=protected-access
+    try:
+        prefix = plugin.get_option("_prefix") or ""
+    except Exception:  # pylint: disable=broad-exception-caught  # options not loaded: the plugin names them
+        return plugin._get_cache_file_name
+    directory = getattr(plugin, "_cache_dir", None)
+    unsafe = tuple(getattr(plugin, "_PATH_CHARS", "") or "")
+    if not isinstance(directory, str) or not isinstance(prefix, str):
+        return plugin._get_cache_file_name
+    state = {"checked": False, "ok": False}
+
+    def name(key):
+        if unsafe and any(char in key for char in unsafe):
+            return plugin._get_cache_file_name(key)
+        mine = "%s/%s%s" % (directory, prefix, key)
+        if not state["checked"]:
+            state["checked"] = True
+            state["ok"] = os.path.normpath(plugin._get_cache_file_name(key)) == os.path.normpath(mine)
+        return mine if state["ok"] else plugin._get_cache_file_name(key)
+    return name
+
+
+def _file_reader(plugin):
+    """``read(key)``: the entry ``key`` of the file cache ``plugin`` read from its file, without
+    keeping it in the plugin's memory (the plugin's ``get`` keeps every entry it read until the
+    process ends: all hosts' facts, for a fleet-wide action). ``None`` when the plugin's own
+    ``get`` must answer: the entry is in its memory (set or read earlier in this process),
+    expired, missing or unreadable.
+
+    ansible-core's jsonfile files are read with the standard library (bytes, then
+    ``json.loads``) instead of the plugin's ``_load`` (``pathlib`` text, or ``codecs`` and a
+    tag-aware decoder before 2.19): a file holding no Ansible tag decodes to the same data,
+    and the first file is read both ways to make sure (any doubt: the plugin's ``_load``)."""
+    # pylint: disable=protected-access
+    file_name = _cache_file_namer(plugin)
+    load = plugin._load
+    state = {"checked": not _is_builtin_jsonfile(plugin), "ok": False}
+
+    def read_plain(path):
+        with open(path, "rb") as handle:
+            data = handle.read()
+        if _TAGGED_BYTES in data:
+            return load(path)
+        if not state["checked"]:
+            state["checked"] = True
+            official = load(path)
+            try:
+                state["ok"] = json.loads(data) == official
+            except ValueError:
+                state["ok"] = False
+            return official
+        return json.loads(data) if state["ok"] else load(path)
+
     def read(key):
         if key in plugin._cache or not key or plugin.has_expired(key):
             return None
         try:
-            return plugin._load(plugin._get_cache_file_name(key))
+            path = file_name(key)
+            return load(path) if state["checked"] and not state["ok"] else read_plain(path)
         except Exception:  # pylint: disable=broad-exception-caught  # the plugin's get says why (or KeyError)
             return None
     return read
@@ -398,6 +472,345 @@ class FactStore(object):
         a write failed."""
         return in_background(self.merge_many, items)
 
+    def start_json(self, items, minimum=200, count=None):
+        """Start adding, for each ``(host, key, text)`` of ``items``, the fact ``key`` whose value
+        is the JSON ``text`` to ``host``'s cached facts; returns a function that waits and raises
+        ``RuntimeError`` if a write failed. ``items``: a list (emptied: its texts are taken over),
+        or an iterator of ``count`` items, taken as the writing goes (the texts need not all be
+        in memory at once).
+
+        For ansible-core's jsonfile cache (and ``minimum`` hosts or more) the entries are
+        written by :class:`_FastFileWriter`: fresh writer processes with a small heap, in
+        parallel with this one, encoding with the standard library exactly what the plugin
+        writes (checked on the first host, written the plugin's way). Any other cache, or a
+        doubt, takes :meth:`start` (the plugin's own ``set``)."""
+        if count is None:
+            count = len(items)
+        items = _drain(items) if isinstance(items, list) else iter(items)
+        if not count:
+            return lambda: None
+        writer = _FastFileWriter.for_store(self) if count >= minimum else None
+        if writer is None:
+            return self.start([(host, {key: json.loads(text)}, None) for host, key, text in items])
+        return writer.start(items)
+
+
+def _drain(items):
+    """Iterate over the list ``items``, emptying it (each item let go once taken)."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
+#: The program of a fact cache writer process (:class:`_FastFileWriter`); standard library only.
+#: argv: codec, file mode (octal), cache timeout (seconds, 0: none). Each line of its input is
+#: ``host<TAB>path<TAB>key<TAB>value``: ``host``, ``path``, ``key`` as JSON strings, ``value``
+#: JSON text without a newline. It writes each host's file with the fact added, and prints at
+#: the end the input lines of the hosts it left to the plugin (expired, tagged or unreadable
+#: entries).
+_WRITER = r"""
+import json, os, sys, time
+codec, mode, timeout = sys.argv[1], int(sys.argv[2], 8), float(sys.argv[3])
+decoder = json.JSONDecoder()
+tmp_name = ".divest-facts-%d.tmp" % os.getpid()
+left = []
+
+
+def splice(payload, key, value):
+    # The facts' JSON text as json.dumps wrote it, with key set to value (json.dumps' format):
+    # what json.dumps of the updated facts gives, without decoding and encoding all of them:
+    # key appended when it is nowhere in the text, replaced when it is the last member.
+    name = json.dumps(key)
+    if not payload.startswith("{") or not payload.endswith("}"):
+        return None
+    if name not in payload:
+        return "{%s: %s}" % (name, value) if payload == "{}" else "%s, %s: %s}" % (payload[:-1], name, value)
+    at = payload.find(name + ": ")
+    if at < 1 or payload.count(name) != 1 or payload[at - 1] not in "{ ":
+        return None
+    try:
+        dummy, end = decoder.raw_decode(payload, at + len(name) + 2)
+    except ValueError:
+        return None
+    if end != len(payload) - 1:
+        return None
+    return payload[:at + len(name) + 2] + value + "}"
+
+
+for line in sys.stdin.buffer:
+    host, path, key, value = line.rstrip(b"\n").split(b"\t", 3)
+    path = json.loads(path)
+    try:
+        if b'"__ansible_' in value:
+            raise LookupError(path)
+        key, value = json.loads(key), json.loads(value)
+        try:
+            with open(path, "rb") as handle:
+                if timeout and time.time() - os.fstat(handle.fileno()).st_mtime > timeout:
+                    raise LookupError(path)
+                data = handle.read()
+        except FileNotFoundError:
+            data = b'{"__payload__": "{}"}' if codec == "payload" else b"{}"
+        if b'"__ansible_' in data:
+            raise LookupError(path)
+        facts = json.loads(data)
+        if codec == "payload":
+            payload = facts["__payload__"]
+            text = splice(payload, key, json.dumps(value))
+            if text is None:
+                facts = json.loads(payload)
+                if not isinstance(facts, dict):
+                    raise LookupError(path)
+                facts[key] = value
+                text = json.dumps(facts)
+            text = json.dumps({"__payload__": text})
+        else:
+            if not isinstance(facts, dict):
+                raise LookupError(path)
+            facts[key] = value
+            text = json.dumps(facts, sort_keys=True, indent=4)
+        tmp = os.path.join(os.path.dirname(path), tmp_name)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(fd, mode)
+            handle.write(text)
+        os.replace(tmp, path)
+    except (LookupError, ValueError, TypeError, KeyError):
+        left.append(line)
+sys.stdout.buffer.write(b"".join(left))
+"""
+
+
+def _encode_entry(codec, facts):
+    """The text ansible-core's jsonfile plugin writes for ``facts`` (plain JSON data): from 2.19
+    on ``{"__payload__": "<JSON text>"}``, before the facts sorted and indented."""
+    if codec == "payload":
+        return json.dumps({"__payload__": json.dumps(facts)})
+    return json.dumps(facts, sort_keys=True, indent=4)
+
+
+def _decode_entry(codec, data):
+    facts = json.loads(data)
+    if codec == "payload":
+        facts = json.loads(facts["__payload__"])
+    return facts
+
+
+class _FastFileWriter(object):
+    """Writes many hosts' entries of ansible-core's jsonfile fact cache fast and with a small
+    footprint (``FactStore.start_json``).
+
+    The plugin's ``set`` (2.19+: through its wrapper, which encodes each host's facts with a
+    tag-aware encoder) costs about as much per host as the rest of the plan together, and
+    writing in children forked from a worker that holds the whole fleet's plan counted that
+    heap once per child. Here the first host is written the plugin's way, its file is read back
+    and the codec (``payload``: 2.19+, ``sorted``: 2.16-2.18) that re-encodes it to exactly the
+    same bytes is chosen (none: the plugin's way for every host); the other hosts are written by
+    fresh Python processes (``_WRITER``, standard library only: a few MiB each) fed through
+    pipes, with the file mode the plugin gave. Entries holding Ansible tags, expired or
+    unreadable ones, and those the plugin holds in this process' memory are written by the
+    plugin, here.
+    """
+
+    PROCESSES = 4
+    #: Input lines per write to a writer process.
+    CHUNK = 256
+
+    def __init__(self, store, plugin, key_of, name_of, codec, mode, timeout):
+        self.store = store
+        self.plugin = plugin
+        self.key_of = key_of
+        self.name_of = name_of
+        self.codec = codec
+        self.mode = mode
+        self.timeout = timeout
+        self._first = None
+
+    @classmethod
+    def for_store(cls, store):
+        """The writer for ``store``'s cache, or ``None`` when it is not ansible-core's jsonfile
+        plugin reachable the way this class knows."""
+        # pylint: disable=protected-access
+        cache = store.cache
+        plugin = _file_plugin(cache)
+        if plugin is None or not _is_builtin_jsonfile(plugin) or not hasattr(os, "replace"):
+            return None
+        if getattr(cache, "__wrapped__", None) is plugin and callable(getattr(cache, "_get_key", None)):
+            key_of = cache._get_key                     # ansible-core 2.19+: s1_<host>
+        elif getattr(cache, "_plugin", None) is plugin or cache is plugin:
+            key_of = str                                # 2.16-2.18: FactCache over the plugin
+        else:
+            return None
+        try:
+            timeout = float(plugin._timeout)
+        except (AttributeError, TypeError, ValueError):
+            return None
+        return cls(store, plugin, key_of, _cache_file_namer(plugin), None, None, timeout)
+
+    def _learn(self, host):
+        """After the plugin wrote ``host``: the codec and mode that give its file exactly."""
+        path = self.name_of(self.key_of(host))
+        with open(path, "rb") as handle:
+            data = handle.read()
+        mode = os.stat(path).st_mode & 0o7777
+        try:
+            official = self.store.cache.get(host)
+        except KeyError:
+            return False
+        for codec in ("payload", "sorted"):
+            try:
+                facts = _decode_entry(codec, data)
+                if _encode_entry(codec, facts).encode("utf-8") == data and facts == official:
+                    self.codec, self.mode = codec, mode
+                    return True
+            except (ValueError, TypeError, KeyError):
+                continue
+        return False
+
+    def start(self, items):
+        """See :meth:`FactStore.start_json`; ``items``: an iterator, taken as the writing goes."""
+        # pylint: disable=protected-access
+        host, key, text = next(items)
+        self.store.merge(host, {key: json.loads(text)})
+        try:
+            learned = _TAGGED_BYTES not in text.encode("utf-8") and self._learn(host)
+        except OSError:
+            learned = False
+        if not learned:
+            return self.store.start([(h, {k: json.loads(t)}, None) for h, k, t in items])
+        import subprocess
+        import sys
+        import threading
+        command = [sys.executable, "-I", "-S", "-c", _WRITER, self.codec, "%o" % self.mode, repr(self.timeout)]
+        self._items, self._lock, self._here, self._errors = items, threading.Lock(), [], []
+        children = []
+        try:
+            for dummy in range(max(1, min(os.cpu_count() or 1, self.PROCESSES))):
+                proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+                feeder = threading.Thread(target=self._feed, args=(proc,), daemon=True)
+                children.append((proc, feeder))
+                feeder.start()
+        except OSError:     # no process to be had: the plugin writes what no started writer took
+            if not children:
+                return self.store.start([(h, {k: json.loads(t)}, None) for h, k, t in items])
+        return lambda: self._finish(children)
+
+    def _next_lines(self):
+        """The writers' input for the next ``CHUNK`` items (bytes; empty at the end). Items whose
+        entry the plugin holds in this process' memory are kept for the plugin (:meth:`_finish`)."""
+        # pylint: disable=protected-access
+        with self._lock:
+            batch = list(itertools.islice(self._items, self.CHUNK))
+        lines = []
+        for host, key, text in batch:
+            if self.key_of(host) in self.plugin._cache:
+                self._here.append((host, key, text))
+                continue
+            if "\n" in text:
+                text = json.dumps(json.loads(text))
+            path = self.name_of(self.key_of(host))
+            lines.append("%s\t%s\t%s\t%s\n" % (json.dumps(host), json.dumps(path), json.dumps(key), text))
+        return "".join(lines).encode("utf-8") if batch else b"", bool(batch)
+
+    def _collect(self, children):
+        """Wait for the writer processes; ``(errors, records they left to the plugin)``."""
+        errors, left = [], []
+        for proc, feeder in children:
+            feeder.join()
+            proc.stdin = None   # closed by the feeder
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                lines = err.decode("utf-8", "replace").strip().splitlines()
+                errors.append(lines[-1] if lines else "fact writer process exited with status %d" % proc.returncode)
+            left.extend(_records([out]))
+        return errors, left
+
+    def _finish(self, children):
+        errors, left = self._collect(children)
+        errors.extend(self._errors)
+        if errors:
+            raise RuntimeError("; ".join(dict.fromkeys(errors)))
+        for host, key, text in self._here + left:
+            self.store.merge(host, {key: json.loads(text)})
+
+    def _feed(self, proc):
+        """Feed writer ``proc`` until the items run out (a few threads share them); the lines of a
+        batch are made under the GIL in one go, and written while it is free."""
+        try:
+            while True:
+                data, more = self._next_lines()
+                if not more:
+                    break
+                if data:
+                    proc.stdin.write(data)
+        except (BrokenPipeError, ValueError):
+            pass            # the writer died: wait() reports its error (its items are lost to it)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # reported by wait()
+            self._errors.append("%s: %s" % (type(exc).__name__, exc))
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+
+def _records(chunks):
+    """``(host, key, value text)`` of the writer's input lines in ``chunks`` (bytes)."""
+    for data in chunks:
+        for line in data.decode("utf-8").split("\n"):
+            if line:
+                host, dummy, key, value = line.split("\t", 3)
+                yield json.loads(host), json.loads(key), value
+
+
+def map_hosts(work, names, processes=None, minimum=2000):
+    """``[work(chunk), ...]`` over ``names`` split into interleaved chunks, one per CPU (at most
+    4), worked on at once: the first in this process, the others in forked child processes that
+    send their result back pickled. Reading and reducing a fleet's facts is CPU work (file
+    reads, JSON decoding, per-host planning) that one process does at one CPU's pace.
+
+    Forking is safe here for the reasons :func:`in_background` gives (the children only read and
+    compute, and leave with ``os._exit``); they are forked before this process holds anything
+    of the fleet, and share its pages. A child that fails, or whose result cannot be read, has
+    its chunk worked on here again (so its error, if any, is raised here). Fewer than
+    ``minimum`` names, one CPU, or no ``fork``: ``[work(names)]``. ``work`` must return
+    picklable data and must not depend on the other chunks."""
+    count = max(1, min(processes or os.cpu_count() or 1, 4, len(names)))
+    if count < 2 or len(names) < minimum or not hasattr(os, "fork"):
+        return [work(names)]
+    import pickle
+    chunks = [names[index::count] for index in range(count)]
+    children = []
+    for chunk in chunks[1:]:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            code = 0
+            try:
+                os.close(read_fd)
+                try:
+                    data = pickle.dumps(("ok", work(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException:  # pylint: disable=broad-exception-caught  # the parent does it again
+                    data, code = pickle.dumps(("failed", None)), 1
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pipe.write(data)
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        children.append((pid, read_fd, chunk))
+    results = [work(chunks[0])]
+    for pid, read_fd, chunk in children:
+        with os.fdopen(read_fd, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        try:
+            status, value = pickle.loads(data)
+        except Exception:  # pylint: disable=broad-exception-caught  # a child killed half-way
+            status, value = "failed", None
+        results.append(value if status == "ok" else work(chunk))
+    return results
+
 
 def in_background(func, items, minimum=200):
     """Run ``func(items)`` in forked child processes (one per CPU, at most 4) and return a
@@ -523,6 +936,7 @@ class AwxFactFiles(object):
         self.active = True
         self._wrapped = cache.__wrapped__
         self._key_of = key_of
+        self._read = fast_get(cache)    # the plugin's get would keep every host's facts in memory
 
     def _plain(self, name):
         path = safe_host_file(self.directory, name)
@@ -538,8 +952,15 @@ class AwxFactFiles(object):
         of the plugin gets the file's facts as its entry. Returns how many hosts were loaded."""
         if not self.active:
             return 0
+        try:
+            # one listing instead of a stat per host: hosts without AWX's file have nothing to take in
+            present = set(os.listdir(self.directory))
+        except OSError:
+            present = None
         loaded = 0
         for name in names:
+            if present is not None and name not in present:
+                continue
             if self._wrapped.contains(self._key_of(name)):
                 continue
             dummy, facts = self._plain(name)
@@ -562,7 +983,7 @@ class AwxFactFiles(object):
             if path is None:
                 continue
             try:
-                facts = self.cache.get(name)
+                facts = self._read(name)
             except KeyError:
                 continue
             merged = dict(plain or {})

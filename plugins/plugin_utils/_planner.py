@@ -481,7 +481,24 @@ def _holds(evidence):
     return sorted(out, key=lambda e: (_natural_key_cached(e["package"]), e["hold"]))
 
 
-def _findings(facts):
+def _shared(value, shared):
+    """``to_jsonable_fast(value)``, one object for equal values when ``shared`` (a dict) is given:
+    hosts with the same product share its removal recipe, and a fleet-wide plan holds tens of
+    thousands of them (nothing changes a recipe once planned)."""
+    if shared is None:
+        return to_jsonable_fast(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)   # key order kept: it is shown
+        text.encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        return to_jsonable_fast(value)
+    found = shared.get(text)
+    if found is None:
+        found = shared[text] = json.loads(text)   # what to_jsonable_fast gives
+    return found
+
+
+def _findings(facts, shared=None):
     out = []
     for item in _get(facts, "findings") or []:
         if not isinstance(item, Mapping):
@@ -494,7 +511,7 @@ def _findings(facts):
             "role": _opt_text(_get(item, "role")),
             "version": _opt_text(_get(item, "version")),
             "state": _text(_get(item, "state")),
-            "removal": to_jsonable_fast(removal) if isinstance(removal, Mapping) else {},
+            "removal": _shared(removal, shared) if isinstance(removal, Mapping) else {},
             "holds": _holds(_get(item, "evidence")),
         })
     return out
@@ -522,13 +539,13 @@ def normalize_vendors(vendors):
     return out
 
 
-def _plan_host(facts, policy, exceptions, today, vendors=None):
+def _plan_host(facts, policy, exceptions, today, vendors=None, shared=None):
     """The host's entry (without ``wave``) for usable ``facts``; ``vendors``: see
-    :func:`normalize_vendors`."""
+    :func:`normalize_vendors`; ``shared``: see :func:`_shared`."""
     vendors = vendors or {}
     platform = _platform(_get(facts, "platform"))
     system = (platform["system"] or "").lower()
-    findings = _findings(facts)
+    findings = _findings(facts, shared)
     status = _text(_get(facts, "status"))
     blockers = []
     notes = []
@@ -762,9 +779,11 @@ def build_plan_parts(hosts, policy, *, now, vendors=None):
     under ``policy`` at time ``now``, and the per-host pieces its digest was computed from.
 
     ``hosts``: ``{name: {"divest": facts or None, "groups": [...], "error": ... or None}}``
-    (a value of ``None``: a name the inventory does not know). ``policy``: see
-    :func:`normalize_policy`. ``now``: aware datetime or ISO 8601 text; it decides which
-    findings are too old and which exceptions are in force, and is the ``generated_at``.
+    (a value of ``None``: a name the inventory does not know), or an iterable of such
+    ``(name, value)`` pairs with distinct names (read one at a time: see :class:`Planner`).
+    ``policy``: see :func:`normalize_policy`. ``now``: aware datetime or ISO 8601 text; it
+    decides which findings are too old and which exceptions are in force, and is the
+    ``generated_at``.
 
     Each host lands in exactly one of: a wave (``hosts`` map; affected, residual or
     unknown-status hosts the selector selects), ``clean``, ``not_selected`` or
@@ -772,86 +791,139 @@ def build_plan_parts(hosts, policy, *, now, vendors=None):
     fails on a host. ``vendors``: what the catalogs say of each vendor as a whole
     (:func:`normalize_vendors`).
     """
-    policy = normalize_policy(policy)
-    vendors = normalize_vendors(vendors)
-    now = _now(now)
-    today = now.date().isoformat()
-    selector = compile_selector(policy["selector"])
-    by_host = {}
-    for exc in policy["exceptions"]:
-        by_host.setdefault(exc["host"], []).append(exc)
+    planner = Planner(policy, now=now, vendors=vendors)
+    if isinstance(hosts, Mapping):
+        hosts = {_text(n): v for n, v in hosts.items()}.items()
+    for name, entry in hosts:
+        planner.add(name, entry)
+    return planner.finish()
 
-    names = sorted((_text(n) for n in hosts), key=natural_key)
-    raw = {_text(n): v for n, v in hosts.items()}
-    planned, groups_of = [], {}
-    clean, not_selected, not_scanned = [], [], []
-    notes = []
-    for name in names:
-        entry = raw[name]
-        facts, reason = scan_state(entry, policy["max_age_seconds"], now)
+
+class Planner(object):
+    """:func:`build_plan_parts` one host at a time: :meth:`add` each host (distinct names, any
+    order), then :meth:`finish`. Each host's facts are reduced to its place in the plan as it
+    is added, so a fleet's findings need not be in memory at once; the document is the same
+    whatever the order of the hosts. :meth:`stale` gives the hosts :func:`stale_hosts` would.
+    Raises :class:`PolicyError` as :func:`build_plan_parts` does (a failing selector: in
+    :meth:`finish`, for the first such host in natural order)."""
+
+    def __init__(self, policy, *, now, vendors=None):
+        self.policy = normalize_policy(policy)
+        self.vendors = normalize_vendors(vendors)
+        self.now = _now(now)
+        self.today = self.now.date().isoformat()
+        self.selector = compile_selector(self.policy["selector"])
+        self.by_host = {}
+        for exc in self.policy["exceptions"]:
+            self.by_host.setdefault(exc["host"], []).append(exc)
+        self.count = 0
+        self.planned, self.groups_of = [], {}
+        self.clean, self.not_selected, self.not_scanned = [], [], []
+        self.selector_errors = []
+        self.shared = {}
+
+    def add(self, name, entry):
+        """Place host ``name`` (``entry``: ``{"divest", "groups", "error"}`` or ``None``)."""
+        name = _text(name)
+        policy = self.policy
+        self.count += 1
+        facts, reason = scan_state(entry, policy["max_age_seconds"], self.now)
         if facts is None:
             divest = _get(entry, "divest")
-            not_scanned.append({"host": name, "reason": reason,
-                                "scanned_at": _opt_text(_get(divest, "scanned_at")),
-                                "error": _error_text(_get(entry, "error"))})
-            continue
+            self.not_scanned.append({"host": name, "reason": reason,
+                                     "scanned_at": _opt_text(_get(divest, "scanned_at")),
+                                     "error": _error_text(_get(entry, "error"))})
+            return
         if _get(facts, "status") == "clean":
-            clean.append(name)
-            continue
+            self.clean.append(name)
+            return
         groups = _groups_of(entry)
-        if selector is not None:
+        if self.selector is not None:
             try:
-                chosen = selector.search(_selector_input(name, groups, facts))
+                chosen = self.selector.search(_selector_input(name, groups, facts))
             except JMESPathError as exc:
-                raise PolicyError("selector %r failed on host %s: %s"
-                                  % (policy["selector"], name, " ".join(_text(exc).split())))
+                self.selector_errors.append((name, " ".join(_text(exc).split())))
+                return
             if not chosen:
-                not_selected.append(name)
-                continue
-        groups_of[name] = groups
-        planned.append((name, _plan_host(facts, policy, by_host.get(name, ()), today, vendors)))
+                self.not_selected.append(name)
+                return
+        self.groups_of[name] = groups
+        self.planned.append((name, _plan_host(facts, policy, self.by_host.get(name, ()), self.today, self.vendors,
+                                              self.shared)))
 
-    waves = _assign_waves(planned, groups_of, policy["waves"], notes)
-    entries = dict(planned)
-    for wave in waves:
-        for name in wave["hosts"]:
-            entries[name]["wave"] = wave["name"]
+    #: What :meth:`export` hands over, besides the count.
+    _STATE = ("planned", "groups_of", "clean", "not_selected", "not_scanned", "selector_errors")
 
-    state = {}
-    for name, dummy in planned:
-        state[name] = "planned"
-    state.update((n, "clean") for n in clean)
-    state.update((n, "not_selected") for n in not_selected)
-    state.update((e["host"], "not_scanned") for e in not_scanned)
-    exceptions = []
-    for exc in policy["exceptions"]:
-        host_state = state.get(exc["host"], "not_in_run")
-        exceptions.append(dict(exc, state="in_force" if exc["expires"] >= today else "expired", host_state=host_state))
-        if host_state != "planned":
-            notes.append("exception for %s has no effect: the host is %s" % (exc["host"], host_state.replace("_", " ")))
+    def export(self):
+        """The hosts placed so far, as picklable data for :meth:`absorb` (a planner in another
+        process adding its share of a fleet)."""
+        return dict({key: getattr(self, key) for key in self._STATE}, count=self.count)
 
-    document = {
-        "schema": SCHEMA,
-        "kind": KIND,
-        "digest": None,
-        "generated_at": _iso(now),
-        "directive": _directive(policy["directive_start"]),
-        "policy": policy,
-        "summary": _summary(names, planned, waves, clean, not_selected, not_scanned, exceptions),
-        "waves": waves,
-        "hosts": entries,
-        "clean": clean,
-        "not_selected": not_selected,
-        "not_scanned": not_scanned,
-        "exceptions": exceptions,
-        "notes": notes,
-    }
-    parts = host_json(entries)
-    document["digest"] = digest(document, parts)
-    return document, parts
+    def absorb(self, state):
+        """Take over the hosts another planner with the same policy placed (:meth:`export`)."""
+        self.count += state["count"]
+        self.groups_of.update(state["groups_of"])
+        for key in ("planned", "clean", "not_selected", "not_scanned", "selector_errors"):
+            getattr(self, key).extend(state[key])
+
+    def stale(self):
+        """The hosts added so far that need a scan before planning (:func:`stale_hosts`)."""
+        return sorted((item["host"] for item in self.not_scanned), key=natural_key)
+
+    def finish(self):
+        """``(plan, {host: canonical JSON of its entry})``, see :func:`build_plan_parts`."""
+        policy, today = self.policy, self.today
+        if self.selector_errors:
+            name, text = min(self.selector_errors, key=lambda item: natural_key(item[0]))
+            raise PolicyError("selector %r failed on host %s: %s" % (policy["selector"], name, text))
+        planned = sorted(self.planned, key=lambda item: natural_key(item[0]))
+        clean = sorted(self.clean, key=natural_key)
+        not_selected = sorted(self.not_selected, key=natural_key)
+        not_scanned = sorted(self.not_scanned, key=lambda item: natural_key(item["host"]))
+        notes = []
+        waves = _assign_waves(planned, self.groups_of, policy["waves"], notes)
+        entries = dict(planned)
+        for wave in waves:
+            for name in wave["hosts"]:
+                entries[name]["wave"] = wave["name"]
+
+        state = {}
+        for name, dummy in planned:
+            state[name] = "planned"
+        state.update((n, "clean") for n in clean)
+        state.update((n, "not_selected") for n in not_selected)
+        state.update((e["host"], "not_scanned") for e in not_scanned)
+        exceptions = []
+        for exc in policy["exceptions"]:
+            host_state = state.get(exc["host"], "not_in_run")
+            exceptions.append(dict(exc, state="in_force" if exc["expires"] >= today else "expired",
+                                   host_state=host_state))
+            if host_state != "planned":
+                notes.append("exception for %s has no effect: the host is %s"
+                             % (exc["host"], host_state.replace("_", " ")))
+
+        document = {
+            "schema": SCHEMA,
+            "kind": KIND,
+            "digest": None,
+            "generated_at": _iso(self.now),
+            "directive": _directive(policy["directive_start"]),
+            "policy": policy,
+            "summary": _summary(self.count, planned, waves, clean, not_selected, not_scanned, exceptions),
+            "waves": waves,
+            "hosts": entries,
+            "clean": clean,
+            "not_selected": not_selected,
+            "not_scanned": not_scanned,
+            "exceptions": exceptions,
+            "notes": notes,
+        }
+        parts = host_json(entries)
+        document["digest"] = digest(document, parts)
+        return document, parts
 
 
-def _summary(names, planned, waves, clean, not_selected, not_scanned, exceptions):
+def _summary(total, planned, waves, clean, not_selected, not_scanned, exceptions):
     entries = dict(planned)
     blocked = sum(1 for dummy, e in planned if e["blockers"])
     by_status = dict.fromkeys(PLANNED_STATUSES, 0)
@@ -893,7 +965,7 @@ def _summary(names, planned, waves, clean, not_selected, not_scanned, exceptions
         by_wave.append({"name": wave["name"], "kind": wave["kind"], "hosts": len(wave["hosts"]),
                         "ready": len(wave["hosts"]) - stuck, "blocked": stuck})
     return {
-        "hosts": {"total": len(names), "planned": len(planned), "ready": len(planned) - blocked, "blocked": blocked,
+        "hosts": {"total": total, "planned": len(planned), "ready": len(planned) - blocked, "blocked": blocked,
                   "clean": len(clean), "not_selected": len(not_selected), "not_scanned": len(not_scanned)},
         "by_status": by_status,
         "by_platform": dict(sorted(by_platform.items())),
@@ -929,6 +1001,12 @@ def _dumps(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def canonical_json(value):
+    """``value`` as the canonical JSON text the digest is computed over (sorted keys, compact,
+    not ASCII-escaped; ``ValueError`` for NaN / infinity, ``TypeError`` for what is not JSON)."""
+    return _dumps(value)
+
+
 def host_json(hosts):
     """``{name: canonical JSON of the host's entry}``: the leaves of the digest.
 
@@ -946,33 +1024,44 @@ def _node(left, right):
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def _tree(hosts_json, with_proofs=False):
-    """``(root, {name: proof})``: the root over the hosts' leaves and, when asked, each host's
-    proof (``["L:<hex>" | "R:<hex>", ...]``: the sibling hash at each level, and on which side)."""
+def _levels(hosts_json):
+    """``(names, levels)``: the host names in code-point order and every level of the hash tree
+    over their leaves, from the leaves (``levels[0]``) up to the root (``levels[-1]``, one node;
+    no level without a host). 2n hashes in all: each host's proof is read from them when asked
+    (:func:`_proof`), not built for every host at once."""
     names = sorted(hosts_json)
     level = [leaf_hash(name, hosts_json[name]) for name in names]
-    if not level:
-        return _EMPTY_ROOT, {}
-    proofs = {name: [] for name in names} if with_proofs else None
-    # members[i]: the names under node i of the current level
-    members = [[name] for name in names] if with_proofs else None
+    levels = [level]
     while len(level) > 1:
-        up, up_members = [], []
-        for i in range(0, len(level) - 1, 2):
-            left, right = level[i], level[i + 1]
-            up.append(_node(left, right))
-            if with_proofs:
-                for name in members[i]:
-                    proofs[name].append("R:" + right.hex())
-                for name in members[i + 1]:
-                    proofs[name].append("L:" + left.hex())
-                up_members.append(members[i] + members[i + 1])
+        up = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             up.append(level[-1])
-            if with_proofs:
-                up_members.append(members[-1])
-        level, members = up, up_members
-    return level[0], proofs
+        levels.append(up)
+        level = up
+    return names, (levels if names else [])
+
+
+def _proof(levels, index):
+    """The proof of the leaf at ``index``: ``["L:<hex>" | "R:<hex>", ...]``, the sibling hash at
+    each level and on which side (an odd last node, which moves up unchanged, has none)."""
+    path = []
+    for level in levels[:-1]:
+        if index % 2:
+            path.append("L:" + level[index - 1].hex())
+        elif index + 1 < len(level):
+            path.append("R:" + level[index + 1].hex())
+        index //= 2
+    return path
+
+
+def _tree(hosts_json, with_proofs=False):
+    """``(root, {name: proof})``: the root over the hosts' leaves and, when asked, each host's
+    proof (:func:`_proof`)."""
+    names, levels = _levels(hosts_json)
+    if not names:
+        return _EMPTY_ROOT, {}
+    proofs = {name: _proof(levels, index) for index, name in enumerate(names)} if with_proofs else None
+    return levels[-1][0], proofs
 
 
 def _body_hash(document):
@@ -1029,6 +1118,41 @@ def host_parts(document, hosts_json=None):
         part["proof"] = {"body": body, "hosts": len(pieces), "path": proofs[name]}
         out[name] = part
     return out
+
+
+class PartTexts(object):
+    """Each planned host's part (:func:`host_parts`) as JSON text, made when asked from the
+    canonical entries of :func:`host_json` (no entry serialised again) and the hash tree's levels
+    (no proof built before it is needed): a fleet-wide plan stores tens of thousands of parts.
+
+    :attr:`names`: the planned hosts in code-point order; :meth:`proof` and :meth:`text` take an
+    index into it. ``json.loads`` of a text equals the host's part; its keys come in another
+    order (``digest``, ``proof``, then the entry's, sorted)."""
+
+    def __init__(self, document, hosts_json):
+        self.hosts_json = hosts_json
+        self.names, self._levels = _levels(hosts_json)
+        self._body = _body_hash(document)
+        self._head = '{"digest":%s,"proof":' % _dumps(document["digest"])
+
+    def proof(self, index):
+        """The ``proof`` of the host at ``index``."""
+        return {"body": self._body, "hosts": len(self.names), "path": _proof(self._levels, index)}
+
+    def text(self, index, proof=None):
+        """The part of the host at ``index`` as JSON text (``proof``: :meth:`proof`, when known)."""
+        entry = self.hosts_json[self.names[index]]
+        proof = self.proof(index) if proof is None else proof
+        return self._head + _dumps(proof) + ("," + entry[1:] if entry != "{}" else "}")
+
+
+def iter_part_texts(document, hosts_json):
+    """``(name, entry JSON, proof, part JSON)`` of each planned host, in code-point order of the
+    names (:class:`PartTexts`)."""
+    parts = PartTexts(document, hosts_json)
+    for index, name in enumerate(parts.names):
+        proof = parts.proof(index)
+        yield name, hosts_json[name], proof, parts.text(index, proof)
 
 
 def host_part(document, name):

@@ -264,20 +264,22 @@ def run_measured(command, env, cwd, log, tree=False):
     its largest process, CPU seconds: user + system of every process of the run), and with
     ``tree`` also the peak of the RSS summed over ansible-playbook and all its children at the
     same moment (sampled every 50 ms, MiB; forked workers share pages, so this sum is an upper
-    bound)."""
+    bound) and the peak of their PSS summed (proportional set size: each shared page counted
+    once, split among the processes sharing it; sampled every 250 ms, MiB): the memory the run
+    really uses."""
     wrapper = [sys.executable, os.path.abspath(__file__), "--child", log, "--"] + command
     out = subprocess.run(wrapper, env=env, cwd=cwd, stdout=subprocess.PIPE, check=False)
     figures = tuple(json.loads(out.stdout.decode().strip().splitlines()[-1]))
     return figures if tree else figures[:4]
 
 
-def _tree_rss(pid):
-    """RSS (MiB) of ``pid`` and its descendants, from /proc (0 where /proc is not there)."""
+def tree_pids(pid):
+    """``pid`` and its descendants, with their RSS in bytes, from /proc (nothing where there is no /proc)."""
     children, rss = {}, {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return 0.0
+        return {}
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -288,28 +290,83 @@ def _tree_rss(pid):
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
         rss[int(entry)] = int(fields[21]) * resource.getpagesize()
-    total, todo = 0, [pid]
+    found, todo = {}, [pid]
     while todo:
         current = todo.pop()
-        total += rss.get(current, 0)
+        found[current] = rss.get(current, 0)
         todo.extend(children.get(current, []))
+    return found
+
+
+def _tree_rss(pid):
+    """RSS (MiB) of ``pid`` and its descendants summed."""
+    return sum(tree_pids(pid).values()) / 1048576.0
+
+
+def tree_pss(pids):
+    """PSS (MiB) of ``pids`` summed, from /proc/<pid>/smaps_rollup (0 where it is not readable)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % pid, "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
     return total / 1048576.0
 
 
 def child(log, command):
     start = time.perf_counter()
-    peak = 0.0
+    peak = pss = 0.0
+    ticks = 0
     with open(log, "wb") as handle:
         proc = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            pids = tree_pids(proc.pid)
+            peak = max(peak, sum(pids.values()) / 1048576.0)
+            if ticks % 5 == 0:
+                pss = max(pss, tree_pss(pids))
+            ticks += 1
             time.sleep(0.05)
         rc = proc.returncode
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     rss = usage.ru_maxrss / 1024.0  # KiB on Linux
-    print(json.dumps([rc, wall, rss, usage.ru_utime + usage.ru_stime, peak]))
+    print(json.dumps([rc, wall, rss, usage.ru_utime + usage.ru_stime, peak, pss]))
     return 0
+
+
+def profiled(path, args):
+    """Run ansible-playbook ``args`` in this process under cProfile: the main process' profile to
+    ``path``, each task's worker process' (where an action's own work runs) to
+    ``path.<pid>.<task>``."""
+    import cProfile
+    import re
+    from ansible.executor.process import worker
+    from ansible.cli.playbook import main as playbook
+    main = cProfile.Profile()
+    run = worker.WorkerProcess._run
+
+    def run_profiled(self):
+        main.disable()            # inherited from the main process by the fork
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            return run(self)
+        finally:
+            prof.disable()
+            prof.dump_stats("%s.%d.%s" % (path, os.getpid(), re.sub(r"[^A-Za-z0-9]+", "_", self._task.get_name())[:60]))
+    worker.WorkerProcess._run = run_profiled
+    sys.argv = ["ansible-playbook"] + args
+    main.enable()
+    try:
+        return playbook()
+    finally:
+        main.disable()
+        main.dump_stats(path)
 
 
 def check_plan(reports, count):
@@ -367,7 +424,7 @@ def bench(count, keep, repeat, profile):
                 command = ["ansible-playbook", "-i", inventory, PLAYBOOK, "-e", "divest_report_dir=%s" % reports,
                            "-e", "divest_plan_max_age=1d", "-e", "divest_directive_start=2026-10-%02d" % (run + 1)]
                 if profile and run == 0 and kind == "new":
-                    command = [sys.executable, "-m", "cProfile", "-o", profile, shutil.which("ansible-playbook")] + command[1:]
+                    command = [sys.executable, os.path.abspath(__file__), "--profiled", profile, "--"] + command[1:]
                 log = os.path.join(directory, "run%d-%s.log" % (run + 1, kind))
                 rc, wall, rss, cpu = run_measured(command, env, ROOT, log)
                 if rc != 0:
@@ -395,11 +452,15 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="repetitions; the best and the median are shown")
     parser.add_argument("--keep", help="generate into this directory and keep it (one size only)")
     parser.add_argument("--tmpdir", help="where the temporary fleets go (default: the system's temporary directory)")
-    parser.add_argument("--profile", help="write a cProfile of the first ansible-playbook process to this file")
+    parser.add_argument("--profile", help="write a cProfile of the first new plan's ansible-playbook process to this file, "
+                        "and of each of its task workers to FILE.<pid>.<task>")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--profiled", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.child:
         return child(args.child, rest[1:] if rest[:1] == ["--"] else rest)
+    if args.profiled:
+        return profiled(args.profiled, rest[1:] if rest[:1] == ["--"] else rest)
     if args.keep and len(args.sizes) > 1:
         parser.error("--keep takes one size")
     if args.tmpdir:

@@ -7,6 +7,7 @@ reads what the public ``hostvars.raw_get`` gives, over a real inventory and fact
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 from unittest.mock import MagicMock
 
@@ -16,10 +17,12 @@ from ansible.release import __version__ as ansible_version
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import (
     FactReadError,
+    FactStore,
     HostFacts,
     fast_get,
     host_value,
     in_background,
+    map_hosts,
 )
 
 INVENTORY = {"all": {"children": {
@@ -201,3 +204,72 @@ def test_a_truncated_cache_file_reads_as_ansible_reads_it(make_fleet):
     official = _outcome(make_fleet(INVENTORY).variable_manager._fact_cache.get, broken)
     assert fast == official
     assert fast[0] == "error" or not fast[1].get("divest")
+
+
+def test_hosts_are_mapped_in_chunks_by_forked_processes():
+    names = ["h%d" % i for i in range(10)]
+    parent = os.getpid()
+    results = map_hosts(lambda chunk: (os.getpid(), list(chunk)), names, processes=2, minimum=1)
+    assert sorted(name for dummy, chunk in results for name in chunk) == sorted(names)
+    assert results[0][0] == parent and results[1][0] != parent          # the second chunk in a child
+    assert map_hosts(list, names, processes=2, minimum=100) == [names]   # few: here
+
+
+def test_a_failing_mapping_process_has_its_chunk_done_again_here():
+    parent = os.getpid()
+
+    def work(chunk):
+        if os.getpid() != parent:
+            raise MemoryError("child gave up")
+        return list(chunk)
+    results = map_hosts(work, ["a", "b", "c", "d"], processes=2, minimum=1)
+    assert results == [["a", "c"], ["b", "d"]]
+
+    def fails(chunk):
+        raise ValueError("everywhere: %s" % chunk)
+    with pytest.raises(ValueError, match="everywhere"):
+        map_hosts(fails, ["a", "b"], processes=2, minimum=1)
+
+
+def _written(fleet, names):
+    from ansible.plugins.loader import cache_loader
+    cache = cache_loader.get("jsonfile")      # a later job's reading
+    out = {}
+    for name in names:
+        try:
+            out[name] = cache.get(name)
+        except KeyError:
+            out[name] = None
+    return out
+
+
+@pytest.mark.parametrize("popen_fails", [False, True])
+def test_facts_written_fast_read_back_as_the_plugin_writes_them(make_fleet, monkeypatch, popen_fails):
+    cached = {"web1": {"divest": {"status": "clean"}, "divest_plan": {"old": True}, "x": "é"},
+              "web2": {"divest": {"status": "affected"}},
+              "db1": {"divest": {"tag": {"__ansible_unsafe": "{{ x }}"}}}}    # holds a tag: the plugin's way
+    fleet = make_fleet(INVENTORY, cached)
+    expected = {name: dict(cached.get(name) or {}, divest_plan={"wave": name, "n": [1, None]})
+                for name in ("web1", "web2", "db1", "new1")}
+    if popen_fails:
+        import subprocess
+
+        def no_process(*args, **kwargs):
+            raise OSError("no processes left")
+        monkeypatch.setattr(subprocess, "Popen", no_process)
+    else:       # the writer processes write all but the tagged entry, which the plugin writes here
+        monkeypatch.setattr(FactStore, "start", lambda self, items: pytest.fail("written the plugin's way: %r" % items)
+                            if items else (lambda: None))
+    store = FactStore(fleet.variable_manager)
+    items = [(name, "divest_plan", json.dumps({"wave": name, "n": [1, None]})) for name in ("web2", "web1", "db1", "new1")]
+    store.start_json(items, minimum=1)()
+    assert items == []                                    # the texts were taken over
+    written = _written(fleet, expected)
+    files = {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()}
+    official = make_fleet(INVENTORY, cached)               # the same, written by the plugin alone
+    plain = FactStore(official.variable_manager)
+    for name in expected:
+        plain.merge(name, {"divest_plan": {"wave": name, "n": [1, None]}})
+    assert written == _written(official, expected)
+    assert files == {path.name: path.read_bytes() for path in pathlib.Path(official.cache_dir).iterdir()}   # byte for byte
+    assert written["web1"] == expected["web1"] and written["new1"] == {"divest_plan": {"wave": "new1", "n": [1, None]}}

@@ -212,6 +212,53 @@ def test_many_hosts_are_stored_by_child_processes(make_fleet, monkeypatch):
     assert fleet.cached("web1")["divest_plan"]["digest"] == result["digest"]
 
 
+def test_an_edited_part_of_the_same_plan_is_rewritten(make_fleet):
+    fleet = make_fleet(INVENTORY, cached_facts())
+    plan = run(fleet, policy=POLICY, store_host_facts=True)["plan"]
+    edited = dict(fleet.cached("web1"))
+    edited["divest_plan"] = dict(edited["divest_plan"], blockers=[])      # same digest, other content
+    edited["divest_plan"]["actions"] = edited["divest_plan"]["actions"][:1]
+    later = make_fleet(INVENTORY, {"web1": edited})
+    result = run(later, policy=POLICY, store_host_facts=True)
+    assert result["host_facts"]["stored"] == 1 and result["host_facts"]["unchanged"] == 3
+    assert later.cached("web1")["divest_plan"] == _planner.host_part(plan, "web1")
+
+
+def test_many_hosts_are_stored_by_writer_processes_as_ansible_stores_them(make_fleet, monkeypatch):
+    """The fast writer (fresh processes, the standard library's JSON) leaves each host's facts as
+    ansible-core's own cache plugin reads them; a host whose cache file holds Ansible's tags is
+    written by the plugin."""
+    cached = cached_facts()
+    cached["web2"]["note"] = {"__ansible_unsafe": "tagged"}        # the writer leaves it to the plugin
+    fleet = make_fleet(INVENTORY, cached)
+    note = fleet.cached("web2")["note"]
+    monkeypatch.setattr(_hostfacts.FactStore.start_json, "__defaults__", (1, None))   # however few hosts
+    with patch.object(_hostfacts, "in_background", side_effect=AssertionError("no forked writer")):
+        result = run(fleet, policy=POLICY, store_host_facts=True)
+    assert result["host_facts"]["stored"] == 4
+    plan = result["plan"]
+    for name in ("web1", "web2", "win1", "ksc1"):
+        cached_now = fleet.cached(name)
+        assert cached_now["divest_plan"] == _planner.host_part(plan, name)
+        assert cached_now["divest"] == FACTS[name] and cached_now["discovered_interpreter_python"] == "/usr/bin/python3"
+    assert fleet.cached("web2")["note"] == note
+    again = make_fleet(INVENTORY)
+    assert run(again, policy=POLICY, store_host_facts=True)["host_facts"]["stored"] == 0
+
+
+def test_hosts_read_by_several_processes_give_the_same_plan(make_fleet, monkeypatch):
+    cached = cached_facts()
+    cached["web2"]["divest"] = dict(FACTS["web2"], schema=9)           # not usable: not scanned, with why
+    expected = run(make_fleet(INVENTORY, cached), policy=POLICY)["plan"]
+    monkeypatch.setattr(_hostfacts.map_hosts, "__defaults__", (2, 1))  # two processes, however few hosts
+    forked = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forked.append(1) or real_fork())
+    got = run(make_fleet(INVENTORY, cached), policy=POLICY)["plan"]
+    assert forked and got == expected
+    assert got["not_scanned"][0]["host"] == "new1" and {"web2", "old1", "new1"} == {i["host"] for i in got["not_scanned"]}
+
+
 def test_memory_cache_warns_and_stores_nothing(make_fleet):
     fleet = make_fleet(INVENTORY, cached_facts(), plugin="memory")
     with patch.object(action_plan.display, "warning") as warning:

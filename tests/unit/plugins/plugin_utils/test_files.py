@@ -113,3 +113,32 @@ def test_prepare_without_digest_compares_the_bytes(tmp_path):
     assert changed.changed == ["csv", "html", "json"] and changed.document["generated_at"] == "2026-11-28T08:00:00Z"
     changed.write()
     assert json.loads(open(files["json"], "rb").read())["generated_at"] == "2026-11-28T08:00:00Z"
+
+
+def test_write_files_renders_and_writes_one_batch_at_a_time(tmp_path):
+    files = {fmt: str(tmp_path / ("divest-identify." + fmt)) for fmt in r.FORMATS}
+    batches = []
+
+    def render(doc, batch):
+        batches.append(list(batch))
+        for fmt in files:     # each batch is written before the next is rendered
+            assert os.path.exists(files[fmt]) == (fmt in sum(batches[:-1], []))
+        return {fmt: r.RENDERERS[fmt](doc) for fmt in batch}
+    report = r.build_identify_report({"a": {}}, "2026-11-27T10:05:00Z")
+    checked = f.write_files(files, report, lambda doc, batch: {fmt: r.RENDERERS[fmt](doc) for fmt in batch}, check=True)
+    assert checked.changed == ["csv", "html", "json"] and not any(os.path.exists(p) for p in files.values())
+    first = f.write_files(files, report, render)
+    assert batches == [["json"], ["csv"], ["html"]] and first.changed == ["csv", "html", "json"]
+    assert all(open(files[fmt], "rb").read() == r.RENDERERS[fmt](report) for fmt in files)
+    # the same report later: the earlier time is kept and nothing is written
+    later = r.build_identify_report({"a": {}}, "2026-11-28T08:00:00Z")
+    before = {fmt: os.stat(path).st_mtime_ns for fmt, path in files.items()}
+    same = f.write_files(files, later, lambda doc, batch: {fmt: r.RENDERERS[fmt](doc) for fmt in batch})
+    assert same.changed == [] and same.document["generated_at"] == "2026-11-27T10:05:00Z"
+    assert before == {fmt: os.stat(path).st_mtime_ns for fmt, path in files.items()}
+    # another report: the new time, every file rewritten
+    other = r.build_identify_report({"a": {}, "b": {}}, "2026-11-28T08:00:00Z")
+    changed = f.write_files(files, other, lambda doc, batch: {fmt: r.RENDERERS[fmt](doc) for fmt in batch},
+                            batches=[["json", "csv"], ["html"]])
+    assert changed.changed == ["csv", "html", "json"] and changed.document is other
+    assert json.loads(open(files["json"], "rb").read())["generated_at"] == "2026-11-28T08:00:00Z"

@@ -11,12 +11,15 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import lo
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import match
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._planner import (
     BLOCKER_KINDS,
+    Planner,
     PolicyError,
     build_plan,
+    build_plan_parts,
     compact_summary,
     digest,
     host_part,
     host_parts,
+    iter_part_texts,
     verify_part,
     normalize_policy,
     parse_duration,
@@ -896,3 +899,57 @@ def test_held_packages_are_shown_on_their_remove_action():
 def test_a_bad_vendor_profile_is_refused():
     with pytest.raises(PolicyError):
         build_plan({}, {}, now=NOW, vendors={"kaspersky": {"solaris": {}}})
+
+
+# ------------------------------------------------------------------- one host at a time, parts
+
+
+def mixed_fleet():
+    hosts = fleet(7)
+    hosts.update(fleet(3, linux_facts(), prefix="clean"))
+    hosts.update(fleet(2, windows_facts(windows_finding()), prefix="win"))
+    hosts["old1"] = host(linux_facts(KESL, scanned_at="2026-10-01T00:00:00Z"), "all")
+    hosts["none1"] = host(None, error={"kind": "unreachable", "message": "no route"})
+    hosts["ghost"] = None
+    return hosts
+
+
+def test_hosts_added_one_at_a_time_in_any_order_give_the_same_plan():
+    hosts = mixed_fleet()
+    policy = {"max_age": "7d", "waves": {"canary": 1, "size": 3}, "selector": "status != 'clean' && host != 'web3'"}
+    expected, expected_parts = build_plan_parts(hosts, policy, now=NOW)
+    backwards = build_plan_parts(reversed(list(hosts.items())), policy, now=NOW)
+    assert backwards == (expected, expected_parts)
+    # split between two planners (two processes of the plan action), then one takes the other's over
+    first, second = Planner(policy, now=NOW), Planner(policy, now=NOW)
+    for index, (name, entry) in enumerate(sorted(hosts.items())):
+        (first if index % 2 else second).add(name, entry)
+    first.absorb(json.loads(json.dumps(second.export())))
+    assert first.stale() == stale_hosts(hosts, policy, NOW) == ["ghost", "none1", "old1"]
+    assert first.finish() == (expected, expected_parts)
+    assert expected["not_selected"] == ["web3"] and expected["summary"]["hosts"]["total"] == len(hosts)
+
+
+def test_a_selector_failing_on_several_hosts_names_the_first_in_natural_order():
+    planner = Planner({"selector": "abs(host)"}, now=NOW)
+    for name in ("h10", "h9", "h2"):
+        planner.add(name, host(linux_facts(KESL)))
+    with pytest.raises(PolicyError, match=r"failed on host h2: "):
+        planner.finish()
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 13])
+def test_part_texts_are_the_parts(count):
+    plan, parts = build_plan_parts(fleet(count), {"waves": {"canary": 1, "size": 2}}, now=NOW)
+    texts = list(iter_part_texts(plan, parts))
+    assert [name for name, dummy, dummy2, dummy3 in texts] == sorted(plan["hosts"])
+    expected = host_parts(plan)
+    for name, entry_json, proof, text in texts:
+        assert json.loads(text) == expected[name] and entry_json == parts[name]
+        assert proof == expected[name]["proof"] and verify_part(name, json.loads(text), plan["digest"]) is None
+
+
+def test_hosts_with_the_same_product_share_one_removal_recipe():
+    plan = plan_of(fleet(3))
+    recipes = [next(a for a in entry["actions"] if a["action"] == "remove")["removal"] for entry in plan["hosts"].values()]
+    assert recipes[0] is recipes[1] is recipes[2]
