@@ -84,6 +84,9 @@ _LOCK = threading.Lock()
 # Parsed catalogs as JSON, per user; DIVEST_CATALOG_CACHE=off (or "0", "false", "no") disables it.
 PARSE_CACHE_ENV = "DIVEST_CATALOG_CACHE"
 _PYTHON = "%d.%d" % sys.version_info[:2]
+# In the cache files' names: checkouts of different versions of the collection can share the
+# folder (one user, one machine), and each reads only the files written in its own format.
+CACHE_FORMAT = "f2"
 
 
 class CatalogError(ValueError):
@@ -475,7 +478,7 @@ def _parse(data, source):
     """``(document, patterns_compiled, remember)``: ``remember()`` notes in the cache that the
     document's patterns all compiled (called once a ``Catalog`` was built from it)."""
     folder = parse_cache_dir()
-    name = "catalog-%s.json" % hashlib.sha256(data).hexdigest()
+    name = "catalog-%s-%s.json" % (CACHE_FORMAT, hashlib.sha256(data).hexdigest())
     if folder is not None:
         hit = _cached_document(folder, name)
         if hit is not None:

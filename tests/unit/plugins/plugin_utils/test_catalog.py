@@ -311,3 +311,23 @@ def test_no_usable_temporary_folder_or_a_full_disk_only_costs_the_cache(tmp_path
     assert fresh_load(path).vendor == "acme"
     assert fresh_load(path).products[0].id == "acme-av"
     assert not [p for p in cache_home.rglob("*") if p.is_file()]
+
+
+def test_cache_files_of_another_format_are_left_to_the_version_that_wrote_them(tmp_path, cache_home):
+    import hashlib
+    import json
+    import os
+
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _catalog
+
+    # another checkout of the collection (same user) cached the document in an older format
+    path = write(tmp_path, ACME)
+    data = open(path, "rb").read()
+    folder = cache_home / ("fleetsec-divest-%d" % os.getuid())
+    folder.mkdir(mode=0o700)
+    theirs = folder / ("catalog-%s.json" % hashlib.sha256(data).hexdigest())
+    theirs.write_text(json.dumps({"schema": 1, "vendor": "older", "products": []}))
+    assert fresh_load(path).vendor == "acme"
+    assert json.loads(theirs.read_text())["vendor"] == "older", "another version's file was overwritten"
+    (mine,) = folder.glob("catalog-%s-*.json" % _catalog.CACHE_FORMAT)
+    assert json.loads(mine.read_text())["document"]["vendor"] == "acme"
