@@ -137,11 +137,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _defender
+# ansible-core loads every filter file of the collection in each worker process (one per host
+# and task) to find one filter by name: the logic is imported when this filter is called.
 
 
 def defender_assess(info, stage="active", max_signature_age_days=3, reboot_required=False, failures=None,
                     eicar=None, settings=None):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _defender
+
     if not isinstance(info, dict):
         raise AnsibleFilterError("defender_assess: the input must be a win_defender_info result (a mapping)")
     try:

@@ -62,10 +62,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
+# ansible-core loads every filter file of the collection in each worker process (one per host
+# and task) to find one filter by name: the logic is imported when this filter is called.
 
 
 def drift(expect, facts, previous=None):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
+
     if expect is not None and not isinstance(expect, list):
         raise AnsibleFilterError("drift: the input must be a plan part's expect list")
     return _execute.drift(expect or [], facts, previous if isinstance(previous, dict) else None)

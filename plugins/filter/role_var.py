@@ -64,7 +64,8 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._survey import SurveyError, coerce
+# ansible-core loads every filter file of the collection in each worker process (one per host
+# and task) to find one filter by name: the logic is imported when this filter is called.
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 
@@ -78,7 +79,7 @@ def role_options(role):
     path = os.path.join(ROLES, role, "meta", "argument_specs.yml")
     try:
         with open(path, encoding="utf-8") as handle:
-            specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+            specs = (yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("argument_specs") or {}
     except OSError:
         raise AnsibleFilterError("role_var: the collection has no role %r (no %s)" % (role, path))
     options = {}
@@ -89,6 +90,8 @@ def role_options(role):
 
 
 def role_var(value, role, name):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils._survey import SurveyError, coerce
+
     spec = role_options(role).get(name)
     if spec is None:
         raise AnsibleFilterError("role_var: role %s documents no variable %r in meta/argument_specs.yml" % (role, name))

@@ -76,17 +76,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import (
-    CatalogError,
-    load_catalogs,
-)
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import (
-    InventoryError,
-    match,
-)
+# ansible-core loads every filter file of the collection in each worker process (one per host
+# and task) to find one filter by name: the logic is imported when this filter is called.
 
 
 def vendor_findings(inventory, catalogs=None, scanned_at=None):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import CatalogError, load_catalogs
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import InventoryError, match
+
     try:
         loaded = load_catalogs(catalogs or ["kaspersky"])
         return match(inventory, loaded, scanned_at=scanned_at)

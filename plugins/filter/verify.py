@@ -55,10 +55,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
+# ansible-core loads every filter file of the collection in each worker process (one per host
+# and task) to find one filter by name: the logic is imported when this filter is called.
 
 
 def verify(facts, absent=None, allow_drift=False):
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
+
     if not isinstance(facts, dict):
         raise AnsibleFilterError("verify: the input must be a host's divest facts")
     return _execute.verify(facts, absent or [], bool(allow_drift))
