@@ -74,6 +74,14 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def working_state(state, what):
+    """A copy of the working state an event returned (plain JSON types), or AnsibleActionFail."""
+    if not isinstance(state, Mapping) or not isinstance(state.get("outcome"), Mapping) \
+            or not isinstance(state.get("run"), Mapping):
+        raise AnsibleActionFail("%s needs the state returned by the previous event (state)" % what)
+    return to_jsonable(state)
+
+
 def apply(args, check_mode=False, now=None):
     """The new state for one event (``args`` validated as ARGUMENT_SPEC says)."""
     event = args["event"]
@@ -84,11 +92,7 @@ def apply(args, check_mode=False, now=None):
     if event == "start":
         return _outcome.start(to_jsonable(args["part"]), to_jsonable(args.get("previous")), args["gate"], now,
                               check_mode=check_mode)
-    state = args.get("state")
-    if not isinstance(state, Mapping) or not isinstance(state.get("outcome"), Mapping) \
-            or not isinstance(state.get("run"), Mapping):
-        raise AnsibleActionFail("event %s needs the state returned by the previous event (state)" % event)
-    state = to_jsonable(state)
+    state = working_state(args.get("state"), "event %s" % event)
     if event == "scanned":
         journal = _reached(args.get("journal"), "reading the host's journal")
         if isinstance(journal, Mapping) and "journal" in journal:

@@ -37,7 +37,8 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._vocabulary import OUTCOME_STATUSES as STATUSES
 
 __all__ = ["STATUSES", "FINAL", "MAX_HISTORY", "PLATFORMS", "REPLACEMENTS", "start", "scanned", "replacement",
-           "removing", "removed", "rebooted", "changed", "verified", "failed", "finish", "protection", "EVENTS"]
+           "removing", "removed", "rebooted", "changed", "verified", "failed", "finish", "protection", "EVENTS",
+           "LINUX_STEPS", "runs", "begin", "guard", "needs_repair", "verdict_failure"]
 
 #: Runs of the same plan kept in ``history`` (the oldest are dropped and counted).
 MAX_HISTORY = 10
@@ -359,6 +360,60 @@ def failed(state, step, message, down=False, health=None):
     if step == "verify" and run.get("verdict") and not run["verdict"]["ok"]:
         outcome["remaining"] = run["verdict"]["remaining"]
     return _final(state, status, step, reason)
+
+
+# ------------------------------------------------------------------- the steps of a Linux host
+
+#: The Linux steps that ``fleetsec.divest.linux_step`` runs, with the outcome's name of each.
+LINUX_STEPS = {"identify": "re-identify", "remove": "remove", "cleanup": "cleanup", "block": "block_reinstall",
+               "verify": "verify"}
+
+
+def runs(state, step, check_mode=False, enabled=True):
+    """Whether a Linux step does its work on the host in this run: re-identify unless the host
+    is done (``stop``); remove in ``act`` only; cleanup and the reinstall block (``enabled``:
+    divest_block_reinstall) in ``act`` and ``converge``; verify there too, in real runs only. A
+    step that does not run records nothing."""
+    mode = state["run"].get("mode")
+    if step == "identify":
+        return mode != "stop"
+    if step == "remove":
+        return mode == "act"
+    if step == "verify":
+        return mode in ("act", "converge") and not check_mode
+    return mode in ("act", "converge") and (enabled or step != "block")
+
+
+def begin(state, step):
+    """A Linux step that runs begins: the outcome names it, so that a failure is recorded at it."""
+    state["outcome"]["step"] = LINUX_STEPS.get(step, step)
+    return state
+
+
+def guard(state, check_mode=False):
+    """Never unprotected: None when a product may be removed (the replacement was proven
+    healthy, or the plan waives it; check mode may not know yet), else why not."""
+    repl = state["outcome"].get("replacement") or {}
+    if repl.get("healthy") is True or repl.get("waived") or check_mode:
+        return None
+    return _clip(repl.get("reason") or "no health check result", 600)
+
+
+def needs_repair(state, health):
+    """After the scan of the verify step: True when the replacement's read-only check (``health``,
+    None when it could not be made) did not prove it healthy, so that the replacement role runs
+    again to make it protect the host (and fails, with its reason, when it cannot)."""
+    if state["run"].get("mode") not in ("act", "converge") or state["run"].get("replacement") != "clamav":
+        return False
+    return not (isinstance(health, Mapping) and health.get("healthy") is True)
+
+
+def verdict_failure(state):
+    """Why the verify step fails (something of the vendor is still there), or None."""
+    verdict = state["run"].get("verdict")
+    if verdict is not None and not verdict.get("ok"):
+        return verdict.get("message") or "something of the vendor is still there"
+    return None
 
 
 # ----------------------------------------------------------------------------------- finish

@@ -37,7 +37,8 @@ def test_every_documented_default_passes_unchanged(role):
 CONDITIONS = ("when", "that", "until", "changed_when", "failed_when")
 #: Module options that type survey text themselves (the action's SURVEY_TEXT): a variable handed
 #: to one of them as it is needs no filter (none templated for each host of a fleet).
-SURVEY_TYPED = {("fleetsec.divest.vendor_facts", "catalogs"): "divest_catalogs"}
+SURVEY_TYPED = {("fleetsec.divest.vendor_facts", "catalogs"): "divest_catalogs",
+                ("fleetsec.divest.linux_step", "catalogs"): "divest_catalogs"}
 
 
 def expressions(path):

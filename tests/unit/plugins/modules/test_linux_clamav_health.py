@@ -295,12 +295,22 @@ def test_a_command_that_cannot_run_counts_as_failed(capsys, host):
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"probes": ["health"]}, "eicar is required"),
     ({"probes": ["packages"]}, "package_query is required"),
 ])
 def test_required_options(capsys, args, message):
     code, result, _out = run_main(capsys, module, args)
     assert code == 1 and message in result["msg"]
+
+
+def test_without_eicar_the_module_streams_its_own_copy(capsys, host):
+    """A caller without the string (execute's verify step) gets the standard one, and it still
+    travels on clamdscan's stdin only and appears nowhere in the result."""
+    args, calls = host()
+    del args["eicar"]
+    assert "".join(module.EICAR_PIECES) == EICAR
+    code, result, out = run_main(capsys, module, dict(args, probes=["health"]))
+    assert code == 0 and result["health"]["healthy"] is True, result
+    assert not any(EICAR in json.dumps(c) for c in calls()) and EICAR not in out
 
 
 def test_documentation_matches_the_argument_spec():

@@ -464,3 +464,69 @@ def test_a_restart_pending_before_execute(result, policy, expected):
 def test_no_restart_pending_before_records_nothing():
     state = _outcome.scanned(begin(part(KES, replacement="defender", platform="windows")), facts(KES))
     assert _outcome.rebooted(state, {"skipped": True}, "when_required", before=True, pending=False)["outcome"]["reboot"] is None
+
+
+# ------------------------------------------------------------ the steps of a Linux host (linux_step)
+
+@pytest.mark.parametrize("mode, check, enabled, expected", [
+    ("act", False, True, {"identify", "remove", "cleanup", "block", "verify"}),
+    ("act", True, True, {"identify", "remove", "cleanup", "block"}),       # check mode verifies nothing
+    ("act", False, False, {"identify", "remove", "cleanup", "verify"}),    # divest_block_reinstall: false
+    ("converge", False, True, {"identify", "cleanup", "block", "verify"}),
+    ("check", False, True, {"identify"}),
+    ("stop", False, True, set()),
+])
+def test_which_linux_steps_run_in_each_mode(mode, check, enabled, expected):
+    state = begin(part(KESL))
+    state["run"]["mode"] = mode
+    assert {s for s in _outcome.LINUX_STEPS if _outcome.runs(state, s, check_mode=check, enabled=enabled)} == expected
+
+
+def test_a_step_that_begins_names_itself_so_a_failure_is_recorded_at_it():
+    state = _outcome.scanned(begin(part(KESL)), facts(KESL))
+    state = _outcome.replacement(state, HEALTHY)
+    for step, name in (("cleanup", "cleanup"), ("block", "block_reinstall"), ("verify", "verify")):
+        _outcome.begin(state, step)
+        assert state["outcome"]["step"] == name
+        failed = _outcome.failed(copy.deepcopy(state), state["outcome"]["step"], "boom")
+        assert failed["outcome"]["reason"].startswith(name + ": boom")
+
+
+@pytest.mark.parametrize("health, check, refused", [
+    (HEALTHY, False, None),
+    (MASKED, False, MASKED["reason"]),
+    (None, False, "no health check result"),
+    (NOT_INSTALLED_CHECK, True, None),     # check mode may not know yet
+])
+def test_the_guard_removes_nothing_while_the_replacement_is_not_proven(health, check, refused):
+    state = _outcome.scanned(begin(part(KESL), check=check), facts(KESL))
+    state = _outcome.replacement(state, health)
+    assert _outcome.guard(state, check_mode=check) == refused
+
+
+def test_the_guard_lets_a_waived_replacement_through():
+    state = _outcome.scanned(begin(part(KESL, replacement="none")), facts(KESL))
+    state = _outcome.replacement(state, None)
+    assert _outcome.guard(state) is None
+
+
+@pytest.mark.parametrize("health, mode, replacement, repair", [
+    (HEALTHY, "act", "clamav", False),
+    (MASKED, "act", "clamav", True),       # the role runs again: it heals clamd or says why not
+    (None, "converge", "clamav", True),    # no probe settings known (the replacement step did not run)
+    (MASKED, "act", "none", False),        # waived: nothing to repair
+    (MASKED, "check", "clamav", False),
+])
+def test_verify_repairs_a_replacement_its_check_did_not_prove(health, mode, replacement, repair):
+    state = begin(part(KESL, replacement=replacement))
+    state["run"]["mode"] = mode
+    assert _outcome.needs_repair(state, health) is repair
+
+
+def test_the_verdict_of_the_scan_after_fails_the_verify_step():
+    state = act_all(_outcome.scanned(begin(part(KESL)), facts(KESL)), KESL)
+    assert _outcome.verdict_failure(state) is None          # not scanned yet
+    clean = _outcome.verified(copy.deepcopy(state), facts(), None)
+    assert _outcome.verdict_failure(clean) is None
+    left = _outcome.verified(copy.deepcopy(state), facts(finding("kesl", state="residual")), None)
+    assert _outcome.verdict_failure(left).startswith("still found after the removal: kaspersky/kesl")
