@@ -19,6 +19,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _outcome
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import record_for_awx
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import to_jsonable
 
 FACT = "divest_outcome"
@@ -121,6 +122,22 @@ def apply(args, check_mode=False, now=None):
     return _outcome.finish(state, now)
 
 
+def hand_to_awx(action, task_vars, result):
+    """In an AWX job on ansible-core 2.19+, the facts ``result`` sets go into AWX's ``<host>``
+    fact file at once, so that a cancelled or killed job still leaves AWX each host's outcome as
+    recorded so far (docs/awx.md, section 5). A file that cannot be written is a warning: the
+    job's last task writes it again."""
+    facts = result.get("ansible_facts")
+    if not facts:
+        return
+    name = task_vars.get("inventory_hostname")
+    try:
+        record_for_awx(task_vars, action._loader, name, facts)  # pylint: disable=protected-access
+    except (OSError, ValueError) as exc:
+        result.setdefault("warnings", []).append(
+            "AWX's fact file of %s was not updated now (the job's end hands the facts over): %s" % (name, exc))
+
+
 class ActionModule(ActionModuleBase):
 
     ARGUMENT_SPEC = ARGUMENT_SPEC
@@ -134,3 +151,4 @@ class ActionModule(ActionModuleBase):
         # A check run never replaces the outcome of a real one in the fact cache.
         if not check_mode:
             result["ansible_facts"] = {FACT: outcome}
+            hand_to_awx(self, task_vars, result)

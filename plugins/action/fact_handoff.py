@@ -18,11 +18,6 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import 
 )
 
 
-def in_awx(task_vars):
-    """Whether this run is an AWX job (AWX passes its job variables as extra variables)."""
-    return any(task_vars.get(prefix + "_job_id") not in (None, "") for prefix in _awx.PREFIXES)
-
-
 def sliced_without_store(found):
     return ("This identify job is one slice of the sliced AWX job template %r (workflow job %s), and AWX stores "
             "no facts for sliced jobs (ansible/awx#13863): the findings of this slice would reach neither the "
@@ -58,7 +53,7 @@ class ActionModule(ActionModuleBase):
             else:
                 if args["phase"] == "identify" and sliced is not None and store is None:
                     raise AnsibleActionFail(sliced_without_store(sliced))
-                self._finish(names, facts, files, store, in_awx(task_vars), result)
+                self._finish(names, facts, files, store, _awx.in_job(task_vars), result)
         except OSError as exc:
             raise AnsibleActionFail("cannot hand the facts over between jobs: %s" % exc)
         result["msg"] = ("%s: %d host(s); fact cache naming %s: %d loaded from AWX's files, %d handed back; "

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.fleetsec.divest.plugins.action.execute_outcome import FACT, working_state, utc_now
+from ansible_collections.fleetsec.divest.plugins.action.execute_outcome import FACT, hand_to_awx, working_state, utc_now
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _outcome
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import CatalogError, load_catalogs
@@ -113,6 +113,7 @@ class ActionModule(ActionModuleBase):
             result.update(failed=True, msg=failed)
         elif not self.check_mode:
             result.setdefault("ansible_facts", {})[FACT] = outcome
+            hand_to_awx(self, task_vars, result)
 
     # ------------------------------------------------------------------------------- modules
 

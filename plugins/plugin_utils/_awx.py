@@ -18,7 +18,7 @@ template of one's own with exactly the job template's name looks the same: the m
 
 from __future__ import annotations
 
-__all__ = ["PREFIXES", "job_slice", "slice_message"]
+__all__ = ["PREFIXES", "in_job", "job_slice", "slice_message"]
 
 #: AWX sets every job variable under both prefixes.
 PREFIXES = ("awx", "tower")
@@ -32,6 +32,11 @@ WHY = {
     "report": ("the fleet report must count every host; a slice would replace it with the slice's hosts only",
                "Nothing was written."),
 }
+
+
+def in_job(task_vars):
+    """Whether this run is an AWX job (AWX passes its job variables as extra variables)."""
+    return any(task_vars.get(prefix + "_job_id") not in (None, "") for prefix in PREFIXES)
 
 
 def job_slice(task_vars):

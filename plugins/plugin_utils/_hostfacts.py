@@ -62,10 +62,11 @@ from collections.abc import Mapping
 
 from ansible import constants as C
 
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _awx
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
 
 __all__ = ["FactReadError", "HostFacts", "FactStore", "AwxFactFiles", "FindingsStore", "host_value", "fast_get",
-           "in_background", "map_hosts", "safe_host_file"]
+           "in_background", "map_hosts", "record_for_awx", "safe_host_file"]
 
 _MEMORY = ("memory", "ansible.builtin.memory")
 _TAGGED = '"__ansible_'
@@ -993,6 +994,37 @@ class AwxFactFiles(object):
             _write_json_file(path, merged)
             saved += 1
         return saved
+
+    def record(self, name, facts):
+        """While the job runs: ``facts`` (facts a task just set for host ``name``) merged into
+        AWX's ``<host>`` file, so that what a step recorded reaches AWX's database even when the
+        job is cancelled or killed before its last task hands every host's facts back
+        (:meth:`save`, which rewrites the file whole). Returns whether the file was written."""
+        if not self.active or not facts:
+            return False
+        path, plain = self._plain(name)
+        if path is None:
+            return False
+        merged = dict(plain or {})
+        merged.update(facts)
+        if plain is not None and merged == plain:
+            return False
+        _write_json_file(path, merged)
+        return True
+
+
+def record_for_awx(task_vars, loader, name, facts):
+    """In an AWX job on ansible-core 2.19+ (where AWX's ``<host>`` files are not the cache's own,
+    :class:`AwxFactFiles`), write ``facts`` of host ``name`` into AWX's file at once: an execute
+    step's outcome then survives a cancelled job. Elsewhere nothing to do (before 2.19 the fact
+    cache writes AWX's file itself). Returns whether a file was written; ``OSError`` when it
+    could not be."""
+    if not _awx.in_job(task_vars):
+        return False
+    facts_view = HostFacts(task_vars, loader=loader)
+    cache = getattr(facts_view.variable_manager, "_fact_cache", None)
+    files = AwxFactFiles(cache) if facts_view.fast else AwxFactFiles(None)
+    return files.record(name, facts)
 
 
 class FindingsStore(object):

@@ -90,3 +90,51 @@ def test_host_names_that_are_not_plain_file_names_are_never_written(tmp_path, na
     store = FindingsStore(str(tmp_path))
     assert store.write([(name, {"status": "clean"})]) == 0
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_an_outcome_recorded_in_an_awx_job_reaches_awxs_file_at_once(make_fleet):
+    """A cancelled or killed execute job never runs its last hand-off task: each recorded outcome
+    must already be in AWX's <host> file (ansible-core 2.19+; before, the cache's file is AWX's)."""
+    from ansible_collections.fleetsec.divest.plugins.action import execute_outcome
+
+    fleet = make_fleet(INVENTORY)
+    awx_writes(fleet, "web1", {"os": "x", "divest_outcome": {"status": "removed", "digest": "sha256:old"}})
+    part = {"wave": "canary", "platform": "linux", "replacement": "clamav", "blockers": [],
+            "expect": [{"vendor": "kaspersky", "product": "kesl", "version": "12.1.0.1508", "state": "installed"}]}
+    args = {"event": "start", "part": part, "gate": {"digest": "sha256:new", "run_id": "r1"}}
+    outside = fleet.action(execute_outcome, args).run(task_vars=dict(fleet.task_vars(), inventory_hostname="web1"))
+    assert awx_reads(fleet, "web1")["divest_outcome"]["digest"] == "sha256:old", "written outside an AWX job"
+    result = fleet.action(execute_outcome, args).run(task_vars=dict(fleet.task_vars(**AWX), inventory_hostname="web1"))
+    assert not result.get("failed") and not result.get("warnings"), result
+    back = awx_reads(fleet, "web1")
+    naming = fact_handoff.AwxFactFiles(getattr(fleet.variable_manager, "_fact_cache", None)).naming
+    if naming == "prefixed":
+        # AWX would store the running outcome of this job, its other facts kept
+        assert back["divest_outcome"] == result["ansible_facts"]["divest_outcome"] and back["os"] == "x"
+        assert back["divest_outcome"]["status"] == "running" and back["divest_outcome"]["digest"] == "sha256:new"
+    else:
+        # 2.16 - 2.18: the cache's own file is AWX's; nothing is written beside it
+        assert back == {"os": "x", "divest_outcome": {"status": "removed", "digest": "sha256:old"}}
+    assert outside["outcome"]["status"] == "running"
+    # check mode records nothing, in AWX's file either
+    dry = fleet.action(execute_outcome, args, check_mode=True).run(
+        task_vars=dict(fleet.task_vars(**AWX), inventory_hostname="web2"))
+    assert "ansible_facts" not in dry and not os.path.exists(os.path.join(fleet.cache_dir, "web2"))
+
+
+def test_an_awx_fact_file_that_cannot_be_written_is_a_warning(make_fleet, monkeypatch):
+    from ansible_collections.fleetsec.divest.plugins.action import execute_outcome
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts
+
+    fleet = make_fleet(INVENTORY)
+    if fact_handoff.AwxFactFiles(getattr(fleet.variable_manager, "_fact_cache", None)).naming != "prefixed":
+        pytest.skip("ansible-core before 2.19: the fact cache writes AWX's file itself")
+
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(_hostfacts, "_write_json_file", full)
+    part = {"wave": "canary", "platform": "linux", "replacement": "clamav", "blockers": [], "expect": []}
+    result = fleet.action(execute_outcome, {"event": "start", "part": part, "gate": {"digest": "sha256:n", "run_id": "r"}}).run(
+        task_vars=dict(fleet.task_vars(**AWX), inventory_hostname="web1"))
+    assert not result.get("failed") and result["ansible_facts"]["divest_outcome"]["status"] == "running"
+    assert any("No space left" in w for w in result["warnings"])
