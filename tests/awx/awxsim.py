@@ -123,10 +123,12 @@ class Awx(object):
 
     # -------------------------------------------------------------------------------- jobs
 
-    def run(self, playbook, extravars=None, template=None, slice_of=None, workflow=None):
+    def run(self, playbook, extravars=None, template=None, slice_of=None, workflow=None, cancel_on=None):
         """Run one job of ``playbook`` (a file of the project). ``slice_of``: ``(number, count)``
         of a sliced job template (the job's inventory holds that slice; no facts stored).
-        ``workflow``: the id of the workflow job that launched it."""
+        ``workflow``: the id of the workflow job that launched it. ``cancel_on(event)``: cancel
+        the job (AWX's Cancel button: ansible-runner's cancel callback) once it returns true for
+        one of the job's events; AWX still reads the fact cache back after a cancelled job."""
         self.jobs += 1
         ident = str(self.jobs)
         pdd = os.path.join(self.work, "job-%s" % ident)
@@ -150,8 +152,16 @@ class Awx(object):
         env = dict(self.envvars, ANSIBLE_CACHE_PLUGIN="jsonfile",
                    ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(artifacts, "fact_cache"))
         self.start_fact_cache(hosts, artifacts)
+        seen = []
+
+        def event_handler(event):
+            if cancel_on is not None and not seen and cancel_on(event):
+                seen.append(event)
+            return True
+
         runner = ansible_runner.run(private_data_dir=pdd, playbook=playbook, ident=ident, extravars=extra,
-                                    envvars=env, quiet=True)
+                                    envvars=env, quiet=True, event_handler=event_handler,
+                                    cancel_callback=lambda: bool(seen))
         if not slice_of:  # ansible/awx#13863: no facts stored for a sliced job
             self.finish_fact_cache(artifacts)
         stats = [e for e in runner.events if e.get("event") == "playbook_on_stats"]

@@ -140,6 +140,18 @@ def test_identify_sliced_report_plan_execute(awx):
     for host in AFFECTED:
         assert awx.db[host]["facts"]["divest_plan"]["digest"] == digest, host
 
+    # An execute job cancelled as soon as it has recorded the first host's start: AWX still gets
+    # the outcome recorded so far (ansible-core 2.19+ names the cache files s1_<host>: each record
+    # is written into AWX's <host> file at once; 2.18's cache files are AWX's own).
+    def started(event):
+        data = event.get("event_data") or {}
+        return (event.get("event") == "runner_on_ok" and data.get("task_action", "").endswith("execute_outcome")
+                and data.get("host") in AFFECTED)
+    cancelled = awx.run("execute.yml", dict(awx.common, **plan.artifacts), workflow=1, cancel_on=started)
+    assert cancelled.status == "canceled", (cancelled.status, cancelled.stdout[-3000:])
+    recorded = [h for h in AFFECTED if (awx.db.get(h) or {}).get("facts", {}).get("divest_outcome", {}).get("digest") == digest]
+    assert recorded, "no outcome of the cancelled job reached AWX"
+
     # execute, later node of the same workflow: the plan job's artifacts are its extra variables
     wrong = awx.run("execute.yml", dict(awx.common, **dict(plan.artifacts, divest_plan_digest="sha256:" + "0" * 64)),
                     workflow=1)
