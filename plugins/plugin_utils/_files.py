@@ -6,7 +6,7 @@ keeping ``generated_at`` while the content stays the same.
 
 Controller side (plugin_utils), standard library only. The plan action and the report action
 (identify, execute) write their files through :func:`write_files` (or :func:`write_reports`, which
-also names the files), one format at a time (:func:`prepare` renders them all at once):
+also names the files), one batch of formats at a time:
 
 1. the ``generated_at`` of the files already on disk is read from their heads (JSON, YAML,
    HTML ``<meta>``, the Markdown comment);
@@ -26,7 +26,7 @@ import re
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._atomic import atomic_write
 
-__all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "prepare", "Prepared", "write_files",
+__all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "Prepared", "write_files",
            "report_filenames", "write_reports", "REPORT_FORMATS"]
 
 #: Formats of the identify and execute reports, in the order they are written.
@@ -107,59 +107,30 @@ def previous_head(files, with_digest=False):
 
 
 class Prepared(object):
-    """What :func:`prepare` decided: the ``document`` to publish (with the ``generated_at`` its
-    files carry), its ``rendered`` bytes per format, the formats whose files ``changed``
-    (sorted), the ``previous`` head found on disk (:func:`previous_head`), and :meth:`write`."""
+    """What :func:`write_files` decided: the ``document`` published (with the ``generated_at`` its
+    files carry), the formats whose files ``changed`` (sorted) and the ``previous`` head found on
+    disk (:func:`previous_head`)."""
 
-    __slots__ = ("files", "document", "rendered", "changed", "previous")
+    __slots__ = ("files", "document", "changed", "previous")
 
-    def __init__(self, files, document, rendered, previous, changed=None):
+    def __init__(self, files, document, previous, changed):
         self.files = files
         self.document = document
-        self.rendered = rendered
         self.previous = previous
-        self.changed = sorted(fmt for fmt in files if differs(files[fmt], rendered[fmt])) if changed is None else changed
-
-    def write(self):
-        """Write the files whose bytes changed; raises :class:`ReportWriteError`."""
-        for fmt in self.changed:
-            write_bytes_atomic(self.files[fmt], self.rendered[fmt])
-
-
-def prepare(files, document, render, digest=None):
-    """Decide what to write for ``document`` to ``files`` (``{format: path}``), without writing.
-
-    ``render(document)`` returns ``{format: bytes}`` for every format of ``files``. The
-    document keeps the ``generated_at`` of the files on disk when its content is unchanged
-    (see the module documentation): with ``digest`` (a content digest that leaves
-    ``generated_at`` out, written in the files' heads) when the files carry the same digest,
-    else when rendering with the earlier time gives the bytes on disk. Returns
-    :class:`Prepared`; the document passed in is not modified.
-    """
-    previous = previous_head(files, with_digest=digest is not None)
-    earlier = previous["generated_at"]
-    if earlier and earlier != document.get("generated_at"):
-        candidate = dict(document, generated_at=earlier)
-        if digest is not None:
-            if previous["digest"] == digest:
-                document = candidate
-        else:
-            rendered = render(candidate)
-            if not any(differs(path, rendered[fmt]) for fmt, path in files.items()):
-                return Prepared(files, candidate, rendered, previous, changed=[])
-    return Prepared(files, document, render(document), previous)
+        self.changed = changed
 
 
 def write_files(files, document, render, digest=None, batches=None, check=False):
-    """:func:`prepare` and :meth:`Prepared.write` in one, rendering and writing a batch of
-    formats at a time, so that the bytes of only one batch are in memory at once (the files of a
-    fleet-wide plan or report are tens of megabytes each).
+    """Decide what to write for ``document`` to ``files`` (``{format: path}``) and write it
+    (steps 1-3 above), rendering and writing a batch of formats at a time, so that the bytes of
+    only one batch are in memory at once (the files of a fleet-wide plan or report are tens of
+    megabytes each). The document passed in is not modified.
 
     ``render(document, formats)`` returns ``{format: bytes}`` for the ``formats`` asked;
     ``batches``: lists of formats rendered together (default: one batch per format); ``check``:
-    decide, write nothing. Same decisions as :func:`prepare`; a document without ``digest``
+    decide, write nothing. A document without ``digest``
     whose earlier rendering differs is known to have changed at its first differing file.
-    Returns :class:`Prepared` with ``rendered`` empty. Raises :class:`ReportWriteError`."""
+    Returns :class:`Prepared`. Raises :class:`ReportWriteError`."""
     batches = [list(batch) for batch in (batches or [[fmt] for fmt in files])]
     previous = previous_head(files, with_digest=digest is not None)
     earlier = previous["generated_at"]
@@ -170,7 +141,7 @@ def write_files(files, document, render, digest=None, batches=None, check=False)
                 document = candidate
         elif all(not differs(files[fmt], data) for batch in batches
                  for fmt, data in render(candidate, batch).items()):
-            return Prepared(files, candidate, {}, previous, changed=[])
+            return Prepared(files, candidate, previous, changed=[])
     changed = []
     for batch in batches:
         for fmt, data in render(document, batch).items():
@@ -178,7 +149,7 @@ def write_files(files, document, render, digest=None, batches=None, check=False)
                 changed.append(fmt)
                 if not check:
                     write_bytes_atomic(files[fmt], data)
-    return Prepared(files, document, {}, previous, changed=sorted(changed))
+    return Prepared(files, document, previous, changed=sorted(changed))
 
 
 def report_filenames(dest, report, formats=REPORT_FORMATS):
@@ -190,7 +161,7 @@ def write_reports(dest, document, formats, renderers):
     """Write ``document`` in ``formats`` under ``dest``; return ``(files, changed, document)``.
 
     Files are ``<dest>/divest-<report>.<format>`` (``report``: the document's); ``renderers``
-    maps a format to a ``document -> bytes`` function. Idempotent (:func:`prepare`): when the
+    maps a format to a ``document -> bytes`` function. Idempotent (:func:`write_files`): when the
     files on disk hold the same report except for ``generated_at``, they are left alone and
     the returned document carries the earlier ``generated_at`` (``changed`` is ``False``).
     Raises :class:`ReportWriteError`.

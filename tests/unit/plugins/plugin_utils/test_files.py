@@ -79,39 +79,43 @@ def test_previous_head_of_every_format(tmp_path):
         {"generated_at": None, "digest": None}
 
 
-def test_prepare_keeps_the_time_of_the_same_plan(tmp_path):
+def test_write_files_keeps_the_time_of_the_same_plan(tmp_path):
     document, parts = plan()
     files = plan_files(tmp_path, ("json", "html"))
-    first = f.prepare(files, document, lambda doc: pr.render(doc, ("json", "html"), parts), digest=document["digest"])
+    first = f.write_files(files, document, lambda doc, batch: pr.render(doc, batch, parts), digest=document["digest"],
+                          check=True)
     assert first.changed == ["html", "json"] and first.document is document
-    first.write()
+    f.write_files(files, document, lambda doc, batch: pr.render(doc, batch, parts), digest=document["digest"])
     # the same plan later: the earlier time is kept, nothing to write, the document passed in is unchanged
     again, parts = plan(LATER)
     assert again["digest"] == document["digest"] and again["generated_at"] != document["generated_at"]
     files = plan_files(tmp_path, ("json", "html", "md"))   # a format more: written with the earlier time too
-    second = f.prepare(files, again, lambda doc: pr.render(doc, ("json", "html", "md"), parts), digest=again["digest"])
+    second = f.write_files(files, again, lambda doc, batch: pr.render(doc, batch, parts), digest=again["digest"],
+                           check=True)
     assert second.document["generated_at"] == document["generated_at"] != again["generated_at"]
     assert second.changed == ["md"] and second.previous["digest"] == document["digest"]
     # another plan: the new time
     other, parts = plan(LATER, "12.1.0.9999")
-    third = f.prepare(files, other, lambda doc: pr.render(doc, ("json", "html", "md"), parts), digest=other["digest"])
+    third = f.write_files(files, other, lambda doc, batch: pr.render(doc, batch, parts), digest=other["digest"],
+                          check=True)
     assert third.document is other and third.changed == ["html", "json", "md"]
 
 
-def test_prepare_without_digest_compares_the_bytes(tmp_path):
+def test_write_files_without_digest_compares_the_bytes(tmp_path):
     report = r.build_identify_report({"a": {}}, "2026-11-27T10:05:00Z")
     files = {fmt: str(tmp_path / ("divest-identify." + fmt)) for fmt in r.FORMATS}
 
-    def render(doc):
-        return {fmt: r.RENDERERS[fmt](doc) for fmt in r.FORMATS}
-    f.prepare(files, report, render).write()
+    def render(doc, batch):
+        return {fmt: r.RENDERERS[fmt](doc) for fmt in batch}
+    f.write_files(files, report, render)
     later = r.build_identify_report({"a": {}}, "2026-11-28T08:00:00Z")
-    same = f.prepare(files, later, render)
+    same = f.write_files(files, later, render, check=True)
     assert same.changed == [] and same.document["generated_at"] == "2026-11-27T10:05:00Z"
     assert later["generated_at"] == "2026-11-28T08:00:00Z"
-    changed = f.prepare(files, r.build_identify_report({"a": {}, "b": {}}, "2026-11-28T08:00:00Z"), render)
+    grown = r.build_identify_report({"a": {}, "b": {}}, "2026-11-28T08:00:00Z")
+    changed = f.write_files(files, grown, render, check=True)
     assert changed.changed == ["csv", "html", "json"] and changed.document["generated_at"] == "2026-11-28T08:00:00Z"
-    changed.write()
+    f.write_files(files, grown, render)
     assert json.loads(open(files["json"], "rb").read())["generated_at"] == "2026-11-28T08:00:00Z"
 
 
