@@ -27,6 +27,7 @@ from ansible_collections.fleetsec.divest.plugins.action.execute_outcome import F
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _outcome
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._catalog import CatalogError, load_catalogs
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import FactStore, HostFacts
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._matcher import InventoryError, build_query, match, now_utc
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import to_jsonable
 
@@ -45,8 +46,10 @@ ARGUMENT_SPEC = {
     "catalogs": {"type": "list", "elements": "str", "default": ["kaspersky"]},
     "allow_drift": {"type": "bool", "default": False},
     "action": {"type": "dict"},
+    "actions": {"type": "list", "elements": "dict"},
     "vendor_dirs": {"type": "list", "elements": "str", "default": []},
     "password": {"type": "str", "no_log": True},
+    "passwords": {"type": "dict", "no_log": True, "default": {}},
     "backup": {"type": "bool", "default": True},
     "kill_timeout": {"type": "int", "default": 10},
     "lock_timeout": {"type": "int", "default": 120},
@@ -59,6 +62,7 @@ ARGUMENT_SPEC = {
     "absent": {"type": "list", "elements": "dict", "default": []},
     "probe": {"type": "raw"},
     "ping_timeout": {"type": "int", "default": 300},
+    "replacement": {"type": "dict"},
 }
 
 
@@ -68,6 +72,38 @@ class StepFailed(Exception):
     def __init__(self, msg):
         super(StepFailed, self).__init__(msg)
         self.msg = msg
+
+
+def removals(args):
+    """The products the remove step removes, in plan order (``actions``, or the one ``action``)."""
+    if args.get("actions") is not None:
+        return [a for a in args["actions"] if isinstance(a, Mapping)]
+    return [args["action"]] if args.get("action") else []
+
+
+def vendor_dirs(args, action):
+    """The vendor's own directories for a product's removal: ``vendor_dirs``, else those of the
+    vendor's cleanup item (``cleanups``)."""
+    if args["vendor_dirs"]:
+        return args["vendor_dirs"]
+    for item in args["cleanups"]:
+        if isinstance(item, Mapping) and item.get("vendor") == action.get("vendor"):
+            return list(item.get("vendor_dirs") or [])
+    return []
+
+
+def password_for(args, action):
+    """The uninstall password for a product's removal: ``password`` when given; else, when its
+    recipe needs one (``password`` not ``none``), ``passwords["<vendor>/<product>"]``, else
+    ``passwords["<vendor>"]``; ``None`` when none is given (linux_remove then says what is missing)."""
+    if args.get("password"):
+        return args["password"]
+    if ((action.get("removal") or {}).get("password") or "none") == "none":
+        return None
+    passwords = args.get("passwords") or {}
+    vendor = action.get("vendor")
+    value = passwords.get("%s/%s" % (vendor, action.get("product"))) or passwords.get(vendor)
+    return value or None
 
 
 def kept(answer):
@@ -83,12 +119,18 @@ class ActionModule(ActionModuleBase):
 
     def run_action(self, args, task_vars, result):
         step = args["step"]
-        if step == "remove" and not args.get("action"):
-            raise AnsibleActionFail("step remove needs the plan's action")
+        if step == "remove" and args.get("actions") is None and not args.get("action"):
+            raise AnsibleActionFail("step remove needs the plan's actions")
         state = working_state(args["state"], "step %s" % step)
+        if args.get("replacement") is not None and _outcome.replacement_pending(state):
+            # the replacement's role ran in the task before: its health is recorded here first, as
+            # execute_outcome's replacement event would (a task and its two events less per host)
+            state = _outcome.replacement(state, args["replacement"].get("health"))
         self._vars, self._answers, self._warnings = task_vars, [], []
         result["repair"] = False
         runs = _outcome.runs(state, step, check_mode=self.check_mode, enabled=args["enabled"])
+        if step == "remove" and not removals(args):
+            runs = False      # nothing to remove: the cleanup step checks the guard (its option guard)
         failed = None
         if runs:
             try:
@@ -167,8 +209,20 @@ class ActionModule(ActionModuleBase):
             raise StepFailed(refused)
 
     def _remove(self, args, state, result):
+        """Each product in plan order, the first failure stopping the host. After each product
+        but the last, the outcome so far goes into the fact cache at once (and AWX's file): a run
+        killed during the next one leaves the controller, as the host's journal, what was
+        removed (the last is stored with the task's result)."""
+        actions = removals(args)
+        for number, action in enumerate(actions, 1):
+            state = self._remove_one(args, action, state)
+            if number < len(actions) and not self.check_mode:
+                self._store_now(_outcome.running(state), result)
+        return state
+
+    def _remove_one(self, args, action, state):
         self._guard(state)
-        action, outcome = args["action"], state["outcome"]
+        outcome = state["outcome"]
         product = action.get("product")
         note = {"digest": outcome["digest"], "run_id": outcome["run_id"], "vendor": action.get("vendor"),
                 "product": product, "from_state": action.get("state")}
@@ -178,14 +232,29 @@ class ActionModule(ActionModuleBase):
         # killed in the middle is finished by a rerun of the same plan
         self._module(JOURNAL, dict(note, event="begin"), "noting the removal of %s" % product)
         remove = {"vendor": action.get("vendor"), "product": product, "removal": action.get("removal") or {},
-                  "vendor_dirs": args["vendor_dirs"], "backup": args["backup"], "kill_timeout": args["kill_timeout"],
+                  "vendor_dirs": vendor_dirs(args, action), "backup": args["backup"], "kill_timeout": args["kill_timeout"],
                   "lock_timeout": args["lock_timeout"], "remove_accounts": args["remove_accounts"]}
-        if args.get("password"):
-            remove["password"] = args["password"]
+        password = password_for(args, action)
+        if password:
+            remove["password"] = password
         answer = self._module(REMOVE, remove, "the removal of %s" % product)
         self._module(JOURNAL, dict(note, event="done", packages=answer.get("removed_packages") or []),
                      "noting the removal of %s" % product)
         return _outcome.removed(state, to_jsonable(action), to_jsonable(answer), utc_now())
+
+    def _store_now(self, outcome, result):
+        """The outcome into the fact cache (and, in an AWX job on 2.19+, AWX's file) now, before the
+        task ends; one that cannot be stored is a warning (the task's result stores it)."""
+        facts = {FACT: outcome}
+        name = self._vars.get("inventory_hostname")
+        try:
+            view = HostFacts(self._vars, loader=self._loader)
+            store = FactStore(view.variable_manager)
+            if store.persistent:
+                store.merge(name, facts)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self._warnings.append("the outcome of %s was not stored before the end of the step: %s" % (name, exc))
+        hand_to_awx(self, self._vars, {"ansible_facts": facts})
 
     def _cleanup(self, args, state, result):
         answers = []

@@ -30,10 +30,13 @@ description:
     M(fleetsec.divest.vendor_facts) does (the collector M(fleetsec.divest.linux_inventory_info) and the
     matcher; the findings become the host fact C(divest)) and compares it with the plan - the record chooses
     the mode.
-  - V(remove) - B(never unprotected) - refuses when the replacement was not proven healthy (and is not
-    waived; check mode may not know yet); then notes in the host's journal that this plan is removing the
-    product, removes it with M(fleetsec.divest.linux_remove), notes that it is removed, and records it. A
-    run killed in between is finished by a rerun of the same plan.
+  - V(remove) - each product of O(actions) in order, the first failure stopping the rest - B(never
+    unprotected) - refuses when the replacement was not proven healthy (and is not waived; check mode may not
+    know yet); then notes in the host's journal that this plan is removing the product, removes it with
+    M(fleetsec.divest.linux_remove), notes that it is removed, and records it. After each product but the
+    last the outcome is written into the fact cache (and, in an AWX job on ansible-core 2.19+, AWX's fact
+    file) at once - a run killed during the next product leaves the controller what was removed; a rerun of
+    the same plan finishes it (the host's journal). Nothing to remove - nothing runs (RV(ran) false).
   - V(cleanup) - M(fleetsec.divest.linux_cleanup) once per vendor of O(cleanups). V(block) -
     M(fleetsec.divest.linux_reinstall_block) once per vendor of O(block).
   - V(verify) - scans the host again and records the scan first; then, with O(enabled) and ClamAV as the
@@ -62,17 +65,30 @@ options:
     description: Act on a host whose products changed since the plan (the plan's products only).
     type: bool
     default: false
+  actions:
+    description: The plan's C(remove) actions of the host, in plan order (V(remove); this or O(action) is required there).
+    type: list
+    elements: dict
   action:
-    description: The plan's C(remove) action of the product (V(remove), required there).
+    description: One product's C(remove) action (V(remove)), as O(actions) with one item.
     type: dict
   vendor_dirs:
-    description: The vendor's own directories (V(remove); M(fleetsec.divest.linux_remove)'s O(fleetsec.divest.linux_remove#module:vendor_dirs)).
+    description:
+      - The vendor's own directories (V(remove); M(fleetsec.divest.linux_remove)'s
+        O(fleetsec.divest.linux_remove#module:vendor_dirs)). Empty - those of the vendor's item of O(cleanups).
     type: list
     elements: str
     default: []
   password:
-    description: The uninstall password of a recipe that takes one (V(remove)); no Linux recipe does.
+    description: The uninstall password for every product removed (V(remove)); no Linux recipe takes one.
     type: str
+  passwords:
+    description:
+      - Uninstall passwords by C(<vendor>/<product>) or C(<vendor>) (the variable C(divest_uninstall_passwords));
+        a product whose recipe needs one (its C(password) is not V(none)) gets its own, else its vendor's. Give them
+        only then, with C(no_log) on the task.
+    type: dict
+    default: {}
   backup:
     description: Keep a timestamped copy of every configuration or repository file before editing it.
     type: bool
@@ -128,6 +144,13 @@ options:
     description: Seconds the read-only check of ClamAV waits for clamd to answer (V(verify)).
     type: int
     default: 300
+  replacement:
+    description:
+      - C({health}) - the health the replacement's role left (the fact C(divest_replacement_health), or V(null)).
+        When the replacement's health is not recorded yet in this run, it is recorded first, as
+        M(fleetsec.divest.execute_outcome)'s V(replacement) event records it (the role ran in the task before
+        this one) - before the step's own work, so the never-unprotected guard judges on it.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
@@ -165,7 +188,7 @@ EXAMPLES = r"""
   fleetsec.divest.linux_step:
     step: remove
     state: "{{ outcome.state }}"
-    action: "{{ remove_action }}"
+    actions: "{{ remove_actions }}"
     vendor_dirs: [/opt/kaspersky, /var/opt/kaspersky]
   become: true
   register: outcome

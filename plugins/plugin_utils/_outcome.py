@@ -187,10 +187,12 @@ def scanned(state, facts, journal=None, allow_drift=False):
 
 
 def replacement(state, health):
-    """The replacement's health after the replacement step (or its read-only check)."""
+    """The replacement's health after the replacement step (or its read-only check); noted in
+    the run as recorded (``replaced``: :func:`replacement_pending`)."""
     run = state["run"]
     if run.get("mode") not in ("act", "converge", "check"):
         return state
+    run["replaced"] = True
     if run.get("replacement") not in REPLACEMENTS:
         state["outcome"]["replacement"] = {
             "product": text(run.get("replacement") or "none"), "healthy": None, "checked": False, "waived": True,
@@ -200,6 +202,12 @@ def replacement(state, health):
     if run["mode"] in ("act", "converge"):
         state["outcome"]["step"] = "remove" if run["mode"] == "act" else "cleanup"
     return state
+
+
+def replacement_pending(state):
+    """Whether the replacement's health is still to be recorded in this run: a Linux step records
+    it first when so (the replacement's role ran in the task before it)."""
+    return state["run"].get("mode") in ("act", "converge", "check") and not state["run"].get("replaced")
 
 
 def _health(health, product):

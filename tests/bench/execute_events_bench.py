@@ -14,8 +14,11 @@ Debian mirror for ClamAV and the offline test signature bundle, exactly as the s
    one under ansible-runner (AWX's own execution engine): one private data directory per job.
 
 For each job it prints the number of job events ansible-runner wrote (the rows AWX would store),
-the events per targeted host, their size in bytes, and the tasks that produce the most events.
-Target (issue 13, item 7): execute under 60 events per host. It asserts nothing.
+the events per host of the inventory (the issue's measure: all events over the five hosts), the
+events attributed to each host the job worked on (what a host costs in a large fleet, where the
+job's own events - plays, a task start per batch, the controller's tasks - are spread thin), their
+size in bytes, and the tasks that produce the most events. Target (issue 13, item 7): execute
+under 60 events per host. It asserts nothing.
 
     . tests/harness/env.sh
     python tests/bench/execute_events_bench.py            # or: make bench-events
@@ -118,6 +121,13 @@ def summary(name, events, size, hosts, top):
         name, len(events), len(events) / hosts, hosts, size, size / hosts))
     print("           attributed to a host: %s; to none: %d" % (
         ", ".join("%s %d" % (h, n) for h, n in sorted(per_host.items(), key=lambda kv: str(kv[0])) if h), per_host.get(None, 0)))
+    # the hosts the job worked on (not the controller): what each one costs, without the job's own
+    # events (plays, task starts per batch, the controller's tasks), which a large fleet spreads thin
+    worked = {h: n for h, n in per_host.items() if h and h != "localhost"}
+    if worked:
+        print("           per host worked on (%d): %.1f events attributed to it; the job's own: %d (%d to no host, %d to localhost)" % (
+            len(worked), sum(worked.values()) / len(worked), len(events) - sum(worked.values()),
+            per_host.get(None, 0), per_host.get("localhost", 0)))
     print("           by kind: %s" % ", ".join("%s %d" % kv for kv in kinds.most_common()))
     print("           by role: %s" % ", ".join("%s %d" % kv for kv in roles.most_common()))
     print("           per host, by role: %s" % ", ".join("%s %.1f" % (r, n / hosts) for r, n in roles.most_common()))
@@ -129,6 +139,7 @@ def summary(name, events, size, hosts, top):
     if top:
         print("           most events: %s" % "; ".join("%s: %d" % kv for kv in tasks.most_common(top)))
     return {"events": len(events), "per_host": len(events) / hosts, "bytes": size,
+            "per_worked_host": sum(worked.values()) / len(worked) if worked else None,
             "per_host_by_role": {r: n / hosts for r, n in roles.items()},
             "role_runs": dict(host_runs), "tasks_per_run": {r: starts[r] / n for r, n in batches.items() if n}}
 
@@ -184,6 +195,8 @@ def main(argv=None):
     print()
     print("execute: %.1f events per host (target < 60), %d bytes in all; identify %.1f per host"
           % (figures["execute"]["per_host"], figures["execute"]["bytes"], figures["identify"]["per_host"]))
+    print("execute: %.1f events attributed to each host it worked on (again: %.1f), the job's own events aside"
+          % (figures["execute"]["per_worked_host"] or 0, figures["again"]["per_worked_host"] or 0))
     for name in ("execute", "again"):
         by_role = figures[name]["per_host_by_role"]
         print("%s: per host, the clamav role %.1f events (%.0f%%), the execute role %.1f" % (

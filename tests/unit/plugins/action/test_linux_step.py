@@ -280,3 +280,152 @@ def test_a_block_switched_off_is_passed(make_action):
     result = step(make_action, FakeHost(), step="block", state=_outcome.changed(acting(), "cleanup", []), enabled=False,
                   block={"vendors": ["kaspersky"]})
     assert result["ran"] is False and result["ansible_facts"]["divest_outcome"]["step"] == "verify"
+
+
+# ------------------------------------- the replacement's health, recorded by the step after its role
+
+def scanned_only(*findings, allow_drift=False):
+    """The state after re-identify: the replacement's role runs next, its health not recorded."""
+    findings = findings or (KESL,)
+    return _outcome.scanned(started(KESL), facts(*findings), None, allow_drift)
+
+
+def test_the_first_step_after_the_role_records_its_health_before_removing(make_action):
+    host = FakeHost(linux_remove=[{"changed": True, "removed_packages": ["kesl"]}])
+    result = step(make_action, host, step="remove", state=scanned_only(), action=remove_action(KESL),
+                  replacement={"health": HEALTHY})
+    assert not result.get("failed") and host.modules()[1] == "linux_remove"
+    stored = result["ansible_facts"]["divest_outcome"]
+    assert stored["replacement"]["healthy"] is True and stored["replacement"]["reason"] == HEALTHY["reason"]
+
+
+@pytest.mark.parametrize("health, reason", [(DEAD, DEAD["reason"]), (None, "no health check result")])
+def test_a_role_that_left_no_proof_stops_the_removal_with_its_health_recorded(make_action, health, reason):
+    host = FakeHost()
+    result = step(make_action, host, step="remove", state=scanned_only(), action=remove_action(KESL),
+                  replacement={"health": health})
+    assert host.calls == [] and result["failed"] and result["msg"] == reason
+    assert result["state"]["outcome"]["replacement"]["healthy"] is False
+    assert result["state"]["outcome"]["step"] == "remove"
+
+
+def test_the_health_is_recorded_once_a_later_step_does_not_replace_it(make_action):
+    host = FakeHost(linux_remove=[{"changed": True, "removed_packages": ["kesl"]}])
+    first = step(make_action, host, step="remove", state=scanned_only(), action=remove_action(KESL),
+                 replacement={"health": HEALTHY})
+    later = step(make_action, FakeHost(), step="cleanup", state=first["state"], replacement={"health": DEAD})
+    assert later["state"]["outcome"]["replacement"]["healthy"] is True
+
+
+def test_a_drifted_hosts_check_is_recorded_by_a_step_that_does_not_run(make_action):
+    drifted = _outcome.scanned(started(KESL), facts(AGENT), None, False)
+    assert drifted["run"]["mode"] == "check"
+    host = FakeHost()
+    result = step(make_action, host, step="cleanup", state=drifted, replacement={"health": DEAD})
+    assert host.calls == [] and result["ran"] is False
+    assert result["state"]["outcome"]["replacement"]["reason"] == DEAD["reason"]
+    assert result["ansible_facts"]["divest_outcome"]["replacement"]["healthy"] is False
+
+
+# ------------------------------------------------------- every product of the plan in one remove step
+
+class Stored(object):
+    """Stands for the fact cache the step writes into before its end (FactStore)."""
+
+    def __init__(self):
+        self.writes = []
+
+    def store(self, variable_manager):
+        outer = self
+
+        class Store(object):
+            persistent = True
+
+            def merge(self, host, facts, current=None):
+                outer.writes.append((host, copy.deepcopy(facts)))
+        return Store()
+
+
+@pytest.fixture
+def stored(monkeypatch):
+    cache = Stored()
+    monkeypatch.setattr(action_step, "FactStore", cache.store)
+    monkeypatch.setattr(action_step, "HostFacts", lambda task_vars, loader=None: type("V", (), {"variable_manager": None})())
+    return cache
+
+
+def step_on(make_action, host, host_name="kesl12", **args):
+    action = make_action(action_step, args)
+    action._task.no_log = False
+    action._execute_module = host
+    return action.run(task_vars={"inventory_hostname": host_name})
+
+
+def test_every_product_is_removed_in_plan_order_and_stored_as_it_goes(make_action, stored):
+    host = FakeHost(linux_remove=[{"changed": True, "removed_packages": ["kesl"]},
+                                  {"changed": True, "removed_packages": ["klnagent"]}])
+    result = step_on(make_action, host, step="remove", state=acting(HEALTHY, KESL, AGENT),
+                     actions=[remove_action(KESL), remove_action(AGENT)])
+    assert host.modules() == [("linux_journal", "begin"), "linux_remove", ("linux_journal", "done")] * 2
+    assert [c[1]["product"] for c in host.calls if c[0] == "linux_remove"] == ["kesl", "klnagent"]
+    # the first product's removal was in the fact cache before the second began; the last one comes with the result
+    assert [(h, [r["product"] for r in f["divest_outcome"]["removed"]]) for h, f in stored.writes] == [("kesl12", ["kesl"])]
+    assert [r["product"] for r in result["ansible_facts"]["divest_outcome"]["removed"]] == ["kesl", "klnagent"]
+
+
+def test_a_failed_product_stops_the_rest_and_keeps_what_was_removed(make_action, stored):
+    host = FakeHost(linux_remove=[{"changed": True, "removed_packages": ["kesl"]}, {"failed": True, "msg": "prerm failed"}])
+    result = step_on(make_action, host, step="remove", state=acting(HEALTHY, KESL, AGENT, KESL),
+                     actions=[remove_action(KESL), remove_action(AGENT), remove_action(dict(KESL, product="kesl-gui"))])
+    assert result["failed"] and result["msg"] == "prerm failed"
+    assert [c[1]["product"] for c in host.calls if c[0] == "linux_remove"] == ["kesl", "klnagent"]
+    assert result["state"]["outcome"]["step"] == "remove" and result["state"]["run"]["removed_now"] == ["kesl"]
+    assert len(stored.writes) == 1 and "ansible_facts" not in result
+
+
+def test_nothing_to_remove_runs_nothing(make_action, stored):
+    host = FakeHost()
+    result = step_on(make_action, host, step="remove", state=acting(), actions=[])
+    assert host.calls == [] and result["ran"] is False and not result.get("failed") and stored.writes == []
+
+
+def test_check_mode_stores_nothing_before_the_end(make_action, stored):
+    host = FakeHost()
+    action = make_action(action_step, {"step": "remove", "state": acting(HEALTHY, KESL, AGENT),
+                                       "actions": [remove_action(KESL), remove_action(AGENT)]}, check_mode=True)
+    action._task.no_log = False
+    action._execute_module = host
+    result = action.run(task_vars={"inventory_hostname": "kesl12"})
+    assert stored.writes == [] and "divest_outcome" not in result.get("ansible_facts", {})
+
+
+def test_a_password_is_picked_per_product_only_where_its_recipe_needs_one(make_action, stored):
+    locked = remove_action(KESL)
+    locked["removal"]["password"] = "required"
+    other = remove_action(AGENT)
+    host = FakeHost()
+    step_on(make_action, host, step="remove", state=acting(HEALTHY, KESL, AGENT), actions=[locked, other],
+            passwords={"kaspersky/kesl": "k3sl!", "kaspersky": "vendor-wide"})
+    sent = [c[1].get("password") for c in host.calls if c[0] == "linux_remove"]
+    assert sent == ["k3sl!", None]
+    host = FakeHost()
+    step_on(make_action, host, step="remove", state=acting(HEALTHY, KESL), actions=[locked], passwords={"kaspersky": "vendor-wide"})
+    assert [c[1].get("password") for c in host.calls if c[0] == "linux_remove"] == ["vendor-wide"]
+
+
+def test_each_product_gets_its_vendors_directories(make_action, stored):
+    host = FakeHost()
+    step_on(make_action, host, step="remove", state=acting(), actions=[remove_action(KESL)],
+            cleanups=[{"vendor": "other", "vendor_dirs": ["/opt/other"]}, {"vendor": "kaspersky", "vendor_dirs": ["/opt/kaspersky"]}])
+    assert [c[1]["vendor_dirs"] for c in host.calls if c[0] == "linux_remove"] == [["/opt/kaspersky"]]
+
+
+def test_a_store_that_fails_is_a_warning_not_a_failure(make_action, monkeypatch):
+    def broken(variable_manager):
+        raise OSError("disk full")
+    monkeypatch.setattr(action_step, "FactStore", broken)
+    monkeypatch.setattr(action_step, "HostFacts", lambda task_vars, loader=None: type("V", (), {"variable_manager": None})())
+    host = FakeHost()
+    result = step_on(make_action, host, step="remove", state=acting(HEALTHY, KESL, AGENT),
+                     actions=[remove_action(KESL), remove_action(AGENT)])
+    assert not result.get("failed") and any("disk full" in w for w in result["warnings"])
