@@ -429,3 +429,29 @@ def test_a_store_that_fails_is_a_warning_not_a_failure(make_action, monkeypatch)
     result = step_on(make_action, host, step="remove", state=acting(HEALTHY, KESL, AGENT),
                      actions=[remove_action(KESL), remove_action(AGENT)])
     assert not result.get("failed") and any("disk full" in w for w in result["warnings"])
+
+
+def test_the_outcome_stored_between_products_is_in_ansible_cores_own_fact_cache(make_action, make_fleet):
+    """Through ansible-core's jsonfile cache (as a later job or a rerun reads it): the host's other
+    facts kept, its outcome after the first product there while the second is being removed."""
+    fleet = make_fleet({"all": {"hosts": {"kesl12": {}}}}, cached={"kesl12": {"divest": facts(KESL, AGENT), "other": 1}})
+    seen = []
+
+    class Host(FakeHost):
+        def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
+            if module_name.endswith("linux_remove") and module_args["product"] == "klnagent":
+                seen.append(fleet.cached("kesl12"))          # what a killed run would leave
+            return super(Host, self).__call__(module_name, module_args, task_vars, **kwargs)
+
+    action = make_action(action_step, {"step": "remove", "state": acting(HEALTHY, KESL, AGENT),
+                                       "actions": [remove_action(KESL), remove_action(AGENT)]})
+    action._task.no_log = False
+    action._execute_module = Host(linux_remove=[{"changed": True, "removed_packages": ["kesl"]},
+                                                {"changed": True, "removed_packages": ["klnagent"]}])
+    action._loader = fleet.loader
+    result = action.run(task_vars=fleet.task_vars(inventory_hostname="kesl12"))
+    assert not result.get("failed") and "warnings" not in result, result.get("warnings")
+    stored = seen[0]
+    assert stored["other"] == 1 and stored["divest"] == facts(KESL, AGENT)
+    assert [r["product"] for r in stored["divest_outcome"]["removed"]] == ["kesl"]
+    assert stored["divest_outcome"]["status"] == "running"
