@@ -293,5 +293,3 @@ class ActionModule(ActionModuleBase):
         if answer.get("failed"):
             raise PartFailed("%s: %s" % (words, answer.get("msg") or "failed"))
         return answer
-
-

@@ -71,7 +71,7 @@ class FakeHost(object):
         return self.answer(name, module_args)
 
     def keys(self):
-        return [k for k, _ in self.calls]
+        return [call[0] for call in self.calls]
 
 
 def run(make_action, host, check_mode=False, **args):
@@ -96,8 +96,8 @@ def test_an_installed_healthy_clamav_is_checked_and_nothing_changes(make_action)
     # the bundle file goes into the database directory, owned by clamav; the drop-in next to each unit
     assert host.calls[1][1] == {"src": "/srv/bundle/divest-test.hdb", "dest": "/var/lib/clamav/divest-test.hdb",
                                 "mode": "0644", "owner": "clamav", "group": "clamav"}
-    assert [c[1]["dest"] for c in host.calls[2:4]] == ["/etc/systemd/system/clamav-daemon.service.d/",
-                                                        "/etc/systemd/system/clamav-daemon.socket.d/"]
+    dropins = ["/etc/systemd/system/clamav-daemon.service.d/", "/etc/systemd/system/clamav-daemon.socket.d/"]
+    assert [c[1]["dest"] for c in host.calls[2:4]] == dropins
     assert host.calls[4][1] == {"name": "clamav-freshclam", "state": "stopped", "enabled": False}
     assert host.calls[5][1] == {"name": "clamav-daemon", "state": "started", "enabled": True}
     assert host.calls[6][1]["pending"] == [] and host.calls[6][1]["service"] == "clamav-daemon"
