@@ -92,7 +92,7 @@ options:
     type: int
     required: true
   database:
-    description: The database the probe before listed (RV(health.database) when the health check is off).
+    description: The database the probe before listed (the C(database) of RV(health) when the health check is off).
     type: list
     elements: str
     default: []
@@ -153,9 +153,9 @@ attributes:
     platforms: posix
 notes:
   - The modules run with the task's privilege escalation (C(become)).
+  - The role C(fleetsec.divest.clamav) runs it (C(roles/clamav/tasks/main.yml)); its documentation is C(docs/replacement.md).
 seealso:
   - module: fleetsec.divest.linux_clamav_health
-  - role: fleetsec.divest.clamav
 """
 
 EXAMPLES = r"""
