@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
 
 PROBE = "fleetsec.divest.linux_clamav_health"
@@ -280,7 +282,13 @@ class ActionModule(ActionModuleBase):
         action = self._shared_loader_obj.action_loader.get(
             name, task=task, connection=self._connection, play_context=self._play_context, loader=self._loader,
             templar=self._templar, shared_loader_obj=self._shared_loader_obj)
-        answer = action.run(task_vars=self._vars)
+        try:
+            answer = action.run(task_vars=self._vars)
+        except AnsibleConnectionFailure:
+            raise                      # the host is unreachable: ansible-core records it so
+        except AnsibleError as exc:
+            # a template that does not render, a source file that cannot be read: named as a part
+            raise PartFailed("%s: %s" % (words, exc.message if hasattr(exc, "message") else exc))
         diff = answer.get("diff")
         if diff:
             self._diffs.extend(diff if isinstance(diff, list) else [diff])

@@ -247,3 +247,26 @@ def test_warnings_and_diffs_of_the_parts_are_returned(make_action):
 ])
 def test_freshclam_complaints(stdout, expected):
     assert action_clamav.freshclam_complaints(stdout) == expected
+
+
+def test_a_template_that_does_not_render_fails_as_that_part(make_action):
+    from ansible.errors import AnsibleConnectionFailure, AnsibleUndefinedVariable
+    host = FakeHost()
+    action = make_action(action_clamav, arguments())
+    action._execute_module = host.module
+    broken = MagicMock()
+    broken.run.side_effect = AnsibleUndefinedVariable("'__divest_clamav_os' is undefined")
+    loader = MagicMock()
+    loader.action_loader.get.return_value = broken
+    action._shared_loader_obj = loader
+    result = action.run(task_vars={})
+    assert result["failed"] and result["msg"].startswith("Point freshclam at the signature source: ")
+    assert "__divest_clamav_os" in result["msg"] and result["health"]["reason"] == result["msg"]
+    assert host.calls == []                                   # nothing after it ran
+    # a host that cannot be reached is ansible-core's to record (unreachable), not a failed part
+    broken.run.side_effect = AnsibleConnectionFailure("ssh: connect to host kesl12 port 22: Connection refused")
+    with pytest.raises(AnsibleConnectionFailure):
+        make = make_action(action_clamav, arguments())
+        make._shared_loader_obj = loader
+        make._execute_module = host.module
+        make.run(task_vars={})
