@@ -317,4 +317,5 @@ class ActionModule(ActionModuleBase):
             return len(pending), None
         # each part's text is made as the writers take it (the writer reads the host's current
         # facts again, in its own process)
-        return len(pending), store.start_json(((parts.names[i], FACT, parts.text(i)) for i in pending), count=len(pending))
+        return len(pending), store.start_json(((parts.names[i], FACT, parts.dumped(i)) for i in pending), count=len(pending),
+                                              dumped=True)

@@ -21,14 +21,24 @@ import importlib
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _report
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
-from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import FactReadError, HostFacts, host_value
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import FactReadError, HostFacts, host_value, map_hosts
 
 display = Display()
 OUTCOME = "divest_outcome"
 
 
-def _identify(hosts, generated_at, fact, scan_result, gate=None, check_mode=False):
-    return _report.build_identify_report(hosts, generated_at, fact=fact, scan_result=scan_result)
+def _identify(hosts, generated_at, fact, scan_result, gate=None, check_mode=False, entries=None):
+    return _report.build_identify_report(hosts, generated_at, fact=fact, scan_result=scan_result, entries=entries)
+
+
+def _identify_entries(read, names, fact, scan_result):
+    """The identify report's host entries of ``names``, read and made by up to one process per CPU
+    (``_hostfacts.map_hosts``): ``read(chunk)`` gives the ``(name, variables)`` pairs of a chunk.
+    Each process sends back only its entries, whose equal parts (findings, platforms, scan notes)
+    are shared objects (``_report.host_entries``), so pickled once per process."""
+    def work(chunk):
+        return _report.host_entries(read(chunk), fact, scan_result, OUTCOME)
+    return [entry for chunk in map_hosts(work, names) for entry in chunk]
 
 
 def _execute_report():
@@ -46,12 +56,15 @@ def _execute(hosts, generated_at, fact, scan_result, gate=None, check_mode=False
 # a ``document -> bytes`` function (a call, so that a phase's module is imported when it is used); ``summary`` makes the set_stats artifact; ``keys(args)``
 # are the host variables the builder reads (nothing templated); ``flat``: the builder takes
 # ``{key: value}`` (the value a play sees), else a hostvars-like mapping; ``stream``: the builder
-# also takes an iterable of ``(name, variables)`` pairs, read one at a time (less memory).
+# also takes an iterable of ``(name, variables)`` pairs, read one at a time (less memory);
+# ``entries(read, names, fact, scan_result)``: the builder's host entries, made from ``read(chunk)``
+# (``(name, variables)`` pairs) in parallel, handed to the builder instead of the hosts.
 # Adding a phase: a builder and renderers in plugin_utils, an entry here and the choice in
 # plugins/modules/report.py.
 PHASES = {
     "identify": {"build": _identify, "renderers": lambda: _report.RENDERERS, "summary": _report.compact_summary,
-                 "keys": lambda args: (args["fact"], args["scan_result"], OUTCOME), "stream": True},
+                 "keys": lambda args: (args["fact"], args["scan_result"], OUTCOME), "stream": True,
+                 "entries": _identify_entries},
     "execute": {"build": _execute, "renderers": lambda: _execute_report().RENDERERS,
                 "summary": lambda document: _execute_report().compact_summary(document),
                 "keys": lambda args: (OUTCOME, "divest"), "flat": True, "gate": True},
@@ -136,12 +149,22 @@ class ActionModule(ActionModuleBase):
                                         "available (is the task running inside a play?)")
         hosts = [str(h) for h in dict.fromkeys(hosts)]
 
-        read = iter_hosts if phase.get("stream") else read_hosts
-        data = read(facts, hosts, phase["keys"](args), args["scan_result"], flat=phase.get("flat", False))
+        keys, flat = phase["keys"](args), phase.get("flat", False)
+        if phase.get("entries"):
+            data = None
+            entries = phase["entries"](lambda chunk: iter_hosts(facts, chunk, keys, args["scan_result"], flat=flat),
+                                       hosts, args["fact"], args["scan_result"])
+        else:
+            read = iter_hosts if phase.get("stream") else read_hosts
+            data, entries = read(facts, hosts, keys, args["scan_result"], flat=flat), None
 
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
-        document = phase["build"](data, _utc_now(), args["fact"], args["scan_result"], gate=gate,
-                                  check_mode=self.check_mode)
+        now = _utc_now()
+        if entries is not None:
+            document = phase["build"](data, now, args["fact"], args["scan_result"], gate=gate, check_mode=self.check_mode,
+                                      entries=entries)
+        else:
+            document = phase["build"](data, now, args["fact"], args["scan_result"], gate=gate, check_mode=self.check_mode)
         try:
             files, changed, document = _report.write_reports(dest, document, formats, phase["renderers"]())
         except _report.ReportWriteError as exc:

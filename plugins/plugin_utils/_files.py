@@ -6,7 +6,8 @@ keeping ``generated_at`` while the content stays the same.
 
 Controller side (plugin_utils), standard library only. The plan action and the report action
 (identify, execute) write their files through :func:`write_files` (or :func:`write_reports`, which
-also names the files), one batch of formats at a time:
+also names the files), one batch of formats at a time (a report of 2,000 hosts or more: each batch
+in a process of its own, at the same time):
 
 1. the ``generated_at`` of the files already on disk is read from their heads (JSON, YAML,
    HTML ``<meta>``, the Markdown comment);
@@ -25,8 +26,9 @@ import os
 import re
 
 from ansible_collections.fleetsec.divest.plugins.module_utils._atomic import atomic_write
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._fork import run_forked
 
-__all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "Prepared", "write_files",
+__all__ = ["ReportWriteError", "write_bytes_atomic", "differs", "previous_head", "Prepared", "write_files", "parallel_for",
            "report_filenames", "write_reports", "REPORT_FORMATS"]
 
 #: Formats of the identify and execute reports, in the order they are written.
@@ -120,7 +122,24 @@ class Prepared(object):
         self.changed = changed
 
 
-def write_files(files, document, render, digest=None, batches=None, check=False):
+#: ``write_files(parallel=...)`` from this many hosts on: forking costs more than it saves below.
+PARALLEL_HOSTS = 2000
+
+
+def parallel_for(hosts):
+    """Whether a document of ``hosts`` hosts is rendered in parallel (:func:`write_files`)."""
+    return hosts >= PARALLEL_HOSTS
+
+
+def _forked(jobs):
+    """:func:`_fork.run_forked` when this machine has more than one CPU, else one job after the
+    other (a fleet's files are rendered on several CPUs)."""
+    if (os.cpu_count() or 1) < 2:
+        return [job() for job in jobs]
+    return run_forked(jobs)
+
+
+def write_files(files, document, render, digest=None, batches=None, check=False, parallel=False):
     """Decide what to write for ``document`` to ``files`` (``{format: path}``) and write it
     (steps 1-3 above), rendering and writing a batch of formats at a time, so that the bytes of
     only one batch are in memory at once (the files of a fleet-wide plan or report are tens of
@@ -130,25 +149,49 @@ def write_files(files, document, render, digest=None, batches=None, check=False)
     ``batches``: lists of formats rendered together (default: one batch per format); ``check``:
     decide, write nothing. A document without ``digest``
     whose earlier rendering differs is known to have changed at its first differing file.
+    ``parallel``: each batch is rendered and written by a process of its own at the same time
+    (:func:`_forked`; the same files); its bytes are then in memory with those of the other batches.
     Returns :class:`Prepared`. Raises :class:`ReportWriteError`."""
     batches = [list(batch) for batch in (batches or [[fmt] for fmt in files])]
     previous = previous_head(files, with_digest=digest is not None)
     earlier = previous["generated_at"]
+    run = _forked if parallel else (lambda jobs: [job() for job in jobs])
+
+    def write(doc, batch):
+        """Render ``batch`` of ``doc``; write the files whose bytes differ; the formats written."""
+        written = []
+        for fmt, data in render(doc, batch).items():
+            if differs(files[fmt], data):
+                written.append(fmt)
+                if not check:
+                    write_bytes_atomic(files[fmt], data)
+        return written
+
+    todo = batches
+    changed = []
     if earlier and earlier != document.get("generated_at"):
         candidate = dict(document, generated_at=earlier)
         if digest is not None:
             if previous["digest"] == digest:
                 document = candidate
-        elif all(not differs(files[fmt], data) for batch in batches
-                 for fmt, data in render(candidate, batch).items()):
-            return Prepared(files, candidate, previous, changed=[])
-    changed = []
-    for batch in batches:
-        for fmt, data in render(document, batch).items():
-            if differs(files[fmt], data):
-                changed.append(fmt)
-                if not check:
-                    write_bytes_atomic(files[fmt], data)
+        else:
+            def compare(batch):
+                """``None`` when the files of ``batch`` hold ``candidate``; else the formats written
+                for ``document`` (the content changed: every file gets the new time)."""
+                if all(not differs(files[fmt], data) for fmt, data in render(candidate, batch).items()):
+                    return None
+                return write(document, batch)
+            if parallel:
+                results = run([lambda batch=batch: compare(batch) for batch in batches])
+                if all(result is None for result in results):
+                    return Prepared(files, candidate, previous, changed=[])
+                todo = [batch for batch, result in zip(batches, results) if result is None]
+                changed = [fmt for result in results if result for fmt in result]
+            elif all(not differs(files[fmt], data) for batch in batches
+                     for fmt, data in render(candidate, batch).items()):
+                return Prepared(files, candidate, previous, changed=[])
+    for written in run([lambda batch=batch: write(document, batch) for batch in todo]):
+        changed.extend(written)
     return Prepared(files, document, previous, changed=sorted(changed))
 
 
@@ -167,5 +210,7 @@ def write_reports(dest, document, formats, renderers):
     Raises :class:`ReportWriteError`.
     """
     files = report_filenames(os.path.abspath(dest), document.get("report", "report"), formats)
-    prepared = write_files(files, document, lambda doc, batch: {fmt: renderers[fmt](doc) for fmt in batch})
+    hosts = document.get("hosts")
+    prepared = write_files(files, document, lambda doc, batch: {fmt: renderers[fmt](doc) for fmt in batch},
+                           parallel=parallel_for(len(hosts) if isinstance(hosts, (list, dict)) else 0))
     return files, bool(prepared.changed), prepared.document

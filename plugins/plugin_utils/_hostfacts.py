@@ -55,6 +55,7 @@ findings in a directory on a persistent path, which the later jobs read.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -63,6 +64,7 @@ from collections.abc import Mapping
 from ansible import constants as C
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _awx
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._fork import collect, run_forked, spawn
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
 
 __all__ = ["FactReadError", "HostFacts", "FactStore", "AwxFactFiles", "FindingsStore", "host_value", "fast_get",
@@ -473,12 +475,14 @@ class FactStore(object):
         a write failed."""
         return in_background(self.merge_many, items)
 
-    def start_json(self, items, minimum=200, count=None):
+    def start_json(self, items, minimum=200, count=None, dumped=False):
         """Start adding, for each ``(host, key, text)`` of ``items``, the fact ``key`` whose value
         is the JSON ``text`` to ``host``'s cached facts; returns a function that waits and raises
         ``RuntimeError`` if a write failed. ``items``: a list (emptied: its texts are taken over),
         or an iterator of ``count`` items, taken as the writing goes (the texts need not all be
-        in memory at once).
+        in memory at once). ``dumped``: each ``text`` is exactly what ``json.dumps`` (default
+        arguments) gives for its value, so the writers put it in the file as it is (else they
+        decode and encode it again).
 
         For ansible-core's jsonfile cache (and ``minimum`` hosts or more) the entries are
         written by :class:`_FastFileWriter`: fresh writer processes with a small heap, in
@@ -493,7 +497,7 @@ class FactStore(object):
         writer = _FastFileWriter.for_store(self) if count >= minimum else None
         if writer is None:
             return self.start([(host, {key: json.loads(text)}, None) for host, key, text in items])
-        return writer.start(items)
+        return writer.start(items, dumped=dumped)
 
 
 def _drain(items):
@@ -504,7 +508,8 @@ def _drain(items):
 
 
 #: The program of a fact cache writer process (:class:`_FastFileWriter`); standard library only.
-#: argv: codec, file mode (octal), cache timeout (seconds, 0: none). Each line of its input is
+#: argv: codec, file mode (octal), cache timeout (seconds, 0: none), ``1`` when each value is
+#: ``json.dumps``' own text of it (``0``: any JSON text). Each line of its input is
 #: ``host<TAB>path<TAB>key<TAB>value``: ``host``, ``path``, ``key`` as JSON strings, ``value``
 #: JSON text without a newline. It writes each host's file with the fact added, and prints at
 #: the end the input lines of the hosts it left to the plugin (expired, tagged or unreadable
@@ -512,6 +517,7 @@ def _drain(items):
 _WRITER = r"""
 import json, os, sys, time
 codec, mode, timeout = sys.argv[1], int(sys.argv[2], 8), float(sys.argv[3])
+dumped = sys.argv[4:5] == ["1"]
 decoder = json.JSONDecoder()
 tmp_name = ".divest-facts-%d.tmp" % os.getpid()
 left = []
@@ -538,13 +544,58 @@ def splice(payload, key, value):
     return payload[:at + len(name) + 2] + value + "}"
 
 
+HEAD, TAIL = '{"__payload__": "', '"}'
+PLAIN_KEY = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def escape(text):
+    return json.dumps(text)[1:-1]
+
+
+def splice_file(data, key, value):
+    # splice() on the payload as the file holds it, escaped (json.dumps escapes character by
+    # character: the escaped text of the spliced payload is the escaped text of its pieces), so
+    # that the file is neither decoded nor encoded whole. None when in any doubt: a file that is not
+    # json.dumps({"__payload__": ...}) as ASCII, a key other than letters, digits and "_", the key's
+    # letters more than once, or a stored value that is not the payload's last member.
+    if not data.startswith(HEAD) or not data.endswith(TAIL) or not data.isascii() or not PLAIN_KEY.issuperset(key):
+        return None
+    escaped = data[len(HEAD):-len(TAIL)]
+    if '"' in escaped.replace("\\\\", "").replace('\\"', "") or not escaped.startswith("{") or not escaped.endswith("}"):
+        return None   # a quote that ends the string early (not one string), or not an object
+    name = json.dumps(key)
+    if key not in escaped:   # the key's letters appear as they are wherever the payload has them
+        if escaped == "{}":
+            return HEAD + escape("{%s: %s}" % (name, value)) + TAIL
+        return HEAD + escaped[:-1] + escape(", %s: %s}" % (name, value)) + TAIL
+    if escaped.count(key) != 1:
+        return None
+    at = escaped.find(escape(name) + ": ")
+    if at < 1 or escaped[at - 1] not in "{ ":
+        return None
+    start = at + len(escape(name)) + 2
+    try:
+        old = json.loads('"%s"' % escaped[start:-1])
+        dummy, end = decoder.raw_decode(old)
+    except ValueError:
+        return None
+    if end != len(old):
+        return None
+    return HEAD + escaped[:start] + escape(value) + "}" + TAIL
+
+
 for line in sys.stdin.buffer:
     host, path, key, value = line.rstrip(b"\n").split(b"\t", 3)
     path = json.loads(path)
     try:
         if b'"__ansible_' in value:
             raise LookupError(path)
-        key, value = json.loads(key), json.loads(value)
+        key = json.loads(key)
+        if dumped:  # the text json.dumps(value) gives: decoded only when the facts are written whole
+            dumps = value.decode("utf-8")
+        else:
+            value = json.loads(value)
+            dumps = json.dumps(value)
         try:
             with open(path, "rb") as handle:
                 if timeout and time.time() - os.fstat(handle.fileno()).st_mtime > timeout:
@@ -554,21 +605,25 @@ for line in sys.stdin.buffer:
             data = b'{"__payload__": "{}"}' if codec == "payload" else b"{}"
         if b'"__ansible_' in data:
             raise LookupError(path)
-        facts = json.loads(data)
-        if codec == "payload":
+        text = splice_file(data.decode("utf-8"), key, dumps) if codec == "payload" else None
+        if text is None:
+            facts = json.loads(data)
+        if text is not None:
+            pass    # spliced in the file's own text
+        elif codec == "payload":
             payload = facts["__payload__"]
-            text = splice(payload, key, json.dumps(value))
+            text = splice(payload, key, dumps)
             if text is None:
                 facts = json.loads(payload)
                 if not isinstance(facts, dict):
                     raise LookupError(path)
-                facts[key] = value
+                facts[key] = json.loads(dumps)
                 text = json.dumps(facts)
             text = json.dumps({"__payload__": text})
         else:
             if not isinstance(facts, dict):
                 raise LookupError(path)
-            facts[key] = value
+            facts[key] = json.loads(dumps)
             text = json.dumps(facts, sort_keys=True, indent=4)
         tmp = os.path.join(os.path.dirname(path), tmp_name)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -668,7 +723,7 @@ class _FastFileWriter(object):
                 continue
         return False
 
-    def start(self, items):
+    def start(self, items, dumped=False):
         """See :meth:`FactStore.start_json`; ``items``: an iterator, taken as the writing goes."""
         # pylint: disable=protected-access
         host, key, text = next(items)
@@ -682,7 +737,8 @@ class _FastFileWriter(object):
         import subprocess
         import sys
         import threading
-        command = [sys.executable, "-I", "-S", "-c", _WRITER, self.codec, "%o" % self.mode, repr(self.timeout)]
+        command = [sys.executable, "-I", "-S", "-c", _WRITER, self.codec, "%o" % self.mode, repr(self.timeout),
+                   "1" if dumped else "0"]
         self._items, self._lock, self._here, self._errors = items, threading.Lock(), [], []
         children = []
         try:
@@ -780,37 +836,8 @@ def map_hosts(work, names, processes=None, minimum=2000):
     count = max(1, min(processes or os.cpu_count() or 1, 4, len(names)))
     if count < 2 or len(names) < minimum or not hasattr(os, "fork"):
         return [work(names)]
-    import pickle
     chunks = [names[index::count] for index in range(count)]
-    children = []
-    for chunk in chunks[1:]:
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                os.close(read_fd)
-                try:
-                    data = pickle.dumps(("ok", work(chunk)), protocol=pickle.HIGHEST_PROTOCOL)
-                except BaseException:  # pylint: disable=broad-exception-caught  # the parent does it again
-                    data, code = pickle.dumps(("failed", None)), 1
-                with os.fdopen(write_fd, "wb") as pipe:
-                    pipe.write(data)
-            finally:
-                os._exit(code)
-        os.close(write_fd)
-        children.append((pid, read_fd, chunk))
-    results = [work(chunks[0])]
-    for pid, read_fd, chunk in children:
-        with os.fdopen(read_fd, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        try:
-            status, value = pickle.loads(data)
-        except Exception:  # pylint: disable=broad-exception-caught  # a child killed half-way
-            status, value = "failed", None
-        results.append(value if status == "ok" else work(chunk))
-    return results
+    return run_forked([functools.partial(work, chunk) for chunk in chunks])
 
 
 def in_background(func, items, minimum=200):
@@ -827,35 +854,16 @@ def in_background(func, items, minimum=200):
         func(items)
         return lambda: None
     count = max(1, min(os.cpu_count() or 1, 4, len(items)))
-    children = []
-    for index in range(count):
-        chunk = items[index::count]
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                os.close(read_fd)
-                func(chunk)
-            except BaseException as exc:  # pylint: disable=broad-exception-caught  # report anything, then leave
-                code = 1
-                try:
-                    os.write(write_fd, ("%s: %s" % (type(exc).__name__, exc)).encode("utf-8", "replace")[:2000])
-                except Exception:  # pylint: disable=broad-exception-caught
-                    pass
-            finally:
-                os._exit(code)
-        os.close(write_fd)
-        children.append((pid, read_fd))
+    children = [spawn(functools.partial(func, items[index::count]), lambda dummy: b"",
+                      lambda exc: ("%s: %s" % (type(exc).__name__, exc)).encode("utf-8", "replace")[:2000])
+                for index in range(count)]
 
     def wait():
         errors = []
         for pid, read_fd in children:
-            with os.fdopen(read_fd, "rb") as pipe:
-                message = pipe.read().decode("utf-8", "replace")
-            dummy, status = os.waitpid(pid, 0)
+            message, status = collect(pid, read_fd)
             if status != 0:
-                errors.append(message or "writer process exited with status %d" % status)
+                errors.append(message.decode("utf-8", "replace") or "writer process exited with status %d" % status)
         if errors:
             raise RuntimeError("; ".join(dict.fromkeys(errors)))
     return wait

@@ -19,6 +19,7 @@ memoised by what they show, because most hosts of a fleet share a few action lis
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -305,7 +306,18 @@ def _hosts_key(entry, entry_json=None):
 
 
 def _platform_text(platform):
+    if platform.__class__ is dict and len(platform) == 3:
+        try:
+            # a fleet has a few platforms: each text is made once (the values with their types)
+            return _platform_text_of(tuple((key, value.__class__, value) for key, value in platform.items()))
+        except TypeError:  # an unhashable value (an edited plan file)
+            pass
     return platform_text(platform, fmt=_plain)
+
+
+@functools.lru_cache(maxsize=256)
+def _platform_text_of(items):
+    return platform_text({key: value for key, dummy, value in items}, fmt=_plain)
 
 
 def _directive_rows(document, fmt=_plain):
@@ -655,7 +667,7 @@ def render_markdown(document, host_json=None, groups=None):
         if steps is None:
             steps = memo[key] = "<br>".join("%s. %s" % (_md_num(a.get("step")), action_text(a, md))
                                             for a in entry["actions"])
-        blockers = "<br>".join(md(b["message"], 400) for b in entry["blockers"]) or "ready"
+        blockers = _by_identity(memo, entry["blockers"], _md_blockers)
         rows.append([md(name), md(entry["wave"]), md(entry["status"]), md(_platform_text(entry["platform"])),
                      steps, blockers])
     out += _md_table(["Host", "Wave", "Status", "Platform", "Actions", "Blockers"], rows)
@@ -738,6 +750,25 @@ def _products_cell(entry):
     return ", ".join(clean_text(i, 120) for i in items)
 
 
+def _by_identity(memo, value, make):
+    """``make(value)``, made once for each object ``value`` (a list or dict that hosts planned
+    alike share, ``_planner.host_json``) while ``memo`` (a dict) is in use; the object is kept
+    with its result, so its id is not reused meanwhile."""
+    key = ("id", make, id(value))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = (value, make(value))
+    return found[1]
+
+
+def _md_blockers(blockers):
+    return "<br>".join(md(b["message"], 400) for b in blockers) or "ready"
+
+
+def _expect_cell(expect):
+    return _products_cell({"expect": expect})
+
+
 def _blockers_badge(count):
     return badge("ready" if not count else plural(count, "blocker"), "clean" if not count else "residual")
 
@@ -750,10 +781,11 @@ def _hosts_table(document, host_json):
          Column("Found"), Column("Actions, in order", sortable=False), Column("Blockers", key=1)],
         "Filter hosts (name, wave, product\u2026)", empty="No host to plan.",
         files="divest-plan.json and divest-plan.yml")
+    memo = {}
     for name, entry in document["hosts"].items():
         nblock = len(entry["blockers"])
         table.add([name, table.share(("wave", entry["wave"]), el, "code", None, entry["wave"]), entry["status"],
-                   _platform_text(entry["platform"]), _products_cell(entry),
+                   _platform_text(entry["platform"]), _by_identity(memo, entry["expect"], _expect_cell),
                    table.share(_hosts_key(entry, host_json.get(name)), _steps, entry),
                    table.share(("blockers", nblock), _blockers_badge, nblock)],
                   keys=("%05d" % waves.get(entry["wave"], 99999), str(nblock)))

@@ -30,6 +30,7 @@ import datetime
 import functools
 import hashlib
 import json
+import marshal
 import math
 import re
 from collections.abc import Mapping
@@ -675,6 +676,38 @@ def _plan_host(facts, policy, exceptions, today, vendors=None, shared=None):
     }
 
 
+def _template_key(facts):
+    """What :func:`_plan_host` reads of ``facts`` besides ``scanned_at`` (the platform, the findings,
+    the status and, for an ``unknown`` status, the scan's errors), as a key equal for equal plain
+    data of the same types (``marshal`` format 2); ``None`` when ``facts`` is not such data."""
+    if facts.__class__ is not dict:
+        return None
+    status = facts.get("status")
+    scan = facts.get("scan")
+    try:
+        return marshal.dumps([facts.get("platform"), facts.get("findings"), status,
+                              scan.get("errors") if status == "unknown" and isinstance(scan, dict) else None], 2)
+    except ValueError:  # not plain data (tagged text, dates ...)
+        return None
+
+
+def _plan_host_shared(facts, policy, exceptions, today, vendors, shared, templates):
+    """:func:`_plan_host`, made once for the hosts without exceptions whose facts are equal but for
+    ``scanned_at`` (``templates``: a dict kept for one plan): each such host's entry is a dict of
+    its own (its ``wave`` is set later) sharing the template's values, which nothing changes once
+    planned. Most of a fleet repeats a few sets of findings."""
+    key = None if exceptions or templates is None else _template_key(facts)
+    if key is None:
+        return _plan_host(facts, policy, exceptions, today, vendors, shared)
+    template = templates.get(key)
+    if template is None:
+        template = templates[key] = _plan_host(facts, policy, exceptions, today, vendors, shared)
+        return dict(template)
+    entry = dict(template)
+    entry["scanned_at"] = _opt_text(_get(facts, "scanned_at"))
+    return entry
+
+
 # ------------------------------------------------------------------------------------ waves
 
 
@@ -821,6 +854,7 @@ class Planner(object):
         self.clean, self.not_selected, self.not_scanned = [], [], []
         self.selector_errors = []
         self.shared = {}
+        self.templates = {}
 
     def add(self, name, entry):
         """Place host ``name`` (``entry``: ``{"divest", "groups", "error"}`` or ``None``)."""
@@ -848,8 +882,8 @@ class Planner(object):
                 self.not_selected.append(name)
                 return
         self.groups_of[name] = groups
-        self.planned.append((name, _plan_host(facts, policy, self.by_host.get(name, ()), self.today, self.vendors,
-                                              self.shared)))
+        self.planned.append((name, _plan_host_shared(facts, policy, self.by_host.get(name, ()), self.today, self.vendors,
+                                                     self.shared, self.templates)))
 
     #: What :meth:`export` hands over, besides the count.
     _STATE = ("planned", "groups_of", "clean", "not_selected", "not_scanned", "selector_errors")
@@ -1011,8 +1045,43 @@ def host_json(hosts):
     """``{name: canonical JSON of the host's entry}``: the leaves of the digest.
 
     Serialising each host once lets the action reuse the same text for the digest and for
-    ``divest-plan.json`` / ``divest-plan.yml`` (one host per line)."""
-    return {name: _dumps(entry) for name, entry in hosts.items()}
+    ``divest-plan.json`` / ``divest-plan.yml`` (one host per line). Hosts planned from one
+    template (:func:`_plan_host_shared`: the same objects but for ``scanned_at`` and ``wave``)
+    share the text of those objects, serialised once."""
+    memo = {}
+    out = {}
+    for name, entry in hosts.items():
+        key = _shared_key(entry)
+        if key is None:
+            out[name] = _dumps(entry)
+            continue
+        head = memo.get(key)
+        if head is None:
+            # what _dumps gives for these members, sorted before scanned_at, status and wave; the
+            # objects are kept with it (their ids are the key)
+            head = memo[key] = (_dumps({k: entry[k] for k in _SHARED_MEMBERS})[:-1], [entry[k] for k in _SHARED_MEMBERS])
+        out[name] = '%s,"scanned_at":%s,"status":%s,"wave":%s}' % (
+            head[0], _dumps(entry["scanned_at"]), _dumps(entry["status"]), _dumps(entry["wave"]))
+    return out
+
+
+#: A planned host's members that hosts of one template share (sorted: all come before
+#: ``scanned_at``, ``status`` and ``wave``, the host's own).
+_SHARED_MEMBERS = ("actions", "blockers", "expect", "management", "notes", "platform", "reboot", "replacement")
+_ENTRY_MEMBERS = frozenset(_SHARED_MEMBERS + ("scanned_at", "status", "wave"))
+
+
+def _shared_key(entry):
+    """The key of :func:`host_json`'s memo for ``entry``: the identity of its shared members
+    (the values of the plain ones), or ``None`` for an entry of another shape."""
+    if entry.__class__ is not dict or len(entry) != len(_ENTRY_MEMBERS) or not _ENTRY_MEMBERS.issuperset(entry):
+        return None
+    management, reboot, replacement = entry["management"], entry["reboot"], entry["replacement"]
+    if management.__class__ is not bool or reboot.__class__ is not bool \
+            or not (replacement is None or replacement.__class__ is str):
+        return None
+    return (id(entry["actions"]), id(entry["blockers"]), id(entry["expect"]), management, id(entry["notes"]),
+            id(entry["platform"]), reboot, replacement)
 
 
 def leaf_hash(name, entry_json):
@@ -1134,6 +1203,9 @@ class PartTexts(object):
         self.names, self._levels = _levels(hosts_json)
         self._body = _body_hash(document)
         self._head = '{"digest":%s,"proof":' % _dumps(document["digest"])
+        self._hosts = document["hosts"]
+        self._dumped_head = '{"digest": %s, "proof": ' % json.dumps(document["digest"])
+        self._dumped_memo = {}
 
     def proof(self, index):
         """The ``proof`` of the host at ``index``."""
@@ -1142,8 +1214,34 @@ class PartTexts(object):
     def text(self, index, proof=None):
         """The part of the host at ``index`` as JSON text (``proof``: :meth:`proof`, when known)."""
         entry = self.hosts_json[self.names[index]]
-        proof = self.proof(index) if proof is None else proof
-        return self._head + _dumps(proof) + ("," + entry[1:] if entry != "{}" else "}")
+        if proof is None:
+            # _dumps(self.proof(index)), written out: the body and the path are hex and ASCII
+            proof = '{"body":"%s","hosts":%d,"path":[%s]}' % (
+                self._body, len(self.names), ",".join(['"%s"' % step for step in _proof(self._levels, index)]))
+        else:
+            proof = _dumps(proof)
+        return self._head + proof + ("," + entry[1:] if entry != "{}" else "}")
+
+    def dumped(self, index):
+        """:meth:`text` as ``json.dumps`` writes its value (default arguments: ``", "`` and ``": "``
+        between items, ASCII with escapes), the keys in the same order (``digest``, ``proof``, then
+        the entry's, sorted at every level): what a fact cache writer puts in its file. Hosts planned
+        from one template share the text of its members (:func:`host_json`)."""
+        entry = self._hosts[self.names[index]]
+        key = _shared_key(entry)
+        if key is None:
+            body = json.dumps(entry, sort_keys=True)
+        else:
+            head = self._dumped_memo.get(key)
+            if head is None:
+                head = self._dumped_memo[key] = (
+                    json.dumps({k: entry[k] for k in _SHARED_MEMBERS}, sort_keys=True)[:-1],
+                    [entry[k] for k in _SHARED_MEMBERS])
+            body = '%s, "scanned_at": %s, "status": %s, "wave": %s}' % (
+                head[0], json.dumps(entry["scanned_at"]), json.dumps(entry["status"]), json.dumps(entry["wave"]))
+        proof = '{"body": "%s", "hosts": %d, "path": [%s]}' % (
+            self._body, len(self.names), ", ".join(['"%s"' % step for step in _proof(self._levels, index)]))
+        return self._dumped_head + proof + (", " + body[1:] if body != "{}" else "}")
 
 
 def iter_part_texts(document, hosts_json):

@@ -38,7 +38,8 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._html import (
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import (
     FIELD_LIMIT,
     clean_text,
-    csv_bytes,
+    csv_fragment,
+    csv_header,
     fmt_time,
     gc_paused,
     get,
@@ -202,7 +203,31 @@ def _alerts(outcome, status, findings, scanned_at):
     return alerts
 
 
-def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome="divest_outcome"):
+def _shared_plain(value, memo, kind, make):
+    """``make(value)``, the same object for every equal ``value`` of ``kind`` seen with ``memo``
+    (a dict, or ``None``: no sharing). Equal means: equal plain data of the same types in the
+    same order (``marshal`` format 2 writes exactly such values as equal bytes, and refuses
+    anything else: tagged strings, dates ..., made anew each time). The hosts of a fleet mostly
+    repeat a few findings and scan notes: shared, they are converted once, held once in memory,
+    sent once between processes and rendered once (the renderers memoise by identity)."""
+    if memo is None:
+        return make(value)
+    try:
+        key = (kind, marshal.dumps(value, 2))
+    except ValueError:
+        return make(value)
+    made = memo.get(key)
+    if made is None:
+        made = memo[key] = make(value)
+    return made
+
+
+def _findings_of(value):
+    findings = to_jsonable(value)
+    return [f for f in findings if isinstance(f, dict)]
+
+
+def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome="divest_outcome", memo=None):
     """Return the report entry of one host from its variables.
 
     ``hostvars``: the host's variables (``hostvars[name]``: a mapping with ``ansible_facts``,
@@ -226,6 +251,9 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome
     * A fact that is not a mapping, or an unexpected ``status``, gives ``unknown`` with a
       ``scan.errors`` entry saying why.
     * Values are plain JSON types; strings are complete (see :func:`to_jsonable`).
+
+    ``memo``: a dict shared by the entries of one report: hosts with equal findings, platform or
+    scan notes share one (read-only) object for them (:func:`_shared_plain`).
     """
     facts = get(hostvars, "ansible_facts")
     data = _host_fact(hostvars, fact, facts)
@@ -245,14 +273,20 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome
     if data is not None:
         if isinstance(data, Mapping):
             status = text(data.get("status"))
-            scan = to_jsonable(data.get("scan")) if isinstance(data.get("scan"), Mapping) else {}
+            scan = data.get("scan")
+            if not isinstance(scan, Mapping):
+                scan = {}
+            elif status in SCAN_STATUSES:
+                scan = _shared_plain(scan, memo, "scan", to_jsonable)
+            else:  # changed below: the host's own
+                scan = to_jsonable(scan)
             findings = data.get("findings")
-            findings = to_jsonable(findings) if isinstance(findings, (list, tuple)) else []
-            entry["findings"] = [f for f in findings if isinstance(f, dict)]
+            if isinstance(findings, (list, tuple)):
+                entry["findings"] = _shared_plain(findings, memo, "findings", _findings_of)
             containers = data.get("containers")
             if isinstance(containers, (list, tuple)) and containers:
                 entry["containers"] = [c for c in to_jsonable(containers) if isinstance(c, dict)]
-            entry["platform"] = _platform(data.get("platform"))
+            entry["platform"] = _shared_plain(data.get("platform"), memo, "platform", _platform)
             entry["scanned_at"] = opt_text(data.get("scanned_at"))
             if status not in SCAN_STATUSES:
                 scan.setdefault("errors", [])
@@ -279,9 +313,19 @@ def host_entry(name, hostvars, fact="divest", scan_result="divest_scan", outcome
     return entry
 
 
+def host_entries(hosts, fact="divest", scan_result="divest_scan", outcome="divest_outcome"):
+    """``[host_entry, ...]`` of ``hosts`` (``{name: hostvars}`` or ``(name, hostvars)`` pairs, read
+    one at a time), in their order; equal parts shared (:func:`host_entry`'s ``memo``). The
+    entries of several calls (a fleet read by several processes) make one report together
+    (:func:`build_identify_report`'s ``entries``)."""
+    items = hosts.items() if isinstance(hosts, Mapping) else hosts
+    memo = {}
+    return [host_entry(name, hv, fact, scan_result, outcome, memo) for name, hv in items]
+
+
 @gc_paused
 def build_identify_report(hosts, generated_at, fact="divest", scan_result="divest_scan",
-                          title="Identify report", outcome="divest_outcome"):
+                          title="Identify report", outcome="divest_outcome", entries=None):
     """Return the identify report document for ``hosts``.
 
     ``hosts``: mapping ``{host name: hostvars-like mapping or None}`` (every host of the play,
@@ -309,12 +353,12 @@ def build_identify_report(hosts, generated_at, fact="divest", scan_result="dives
     ``summary.containers`` (only when some host has vendor software in containers):
     ``{hosts, containers}``, the hosts and the distinct containers (runtime and id) where it
     runs; the hosts' ``containers`` entries list them (:func:`container_rows`).
+
+    ``entries``: the hosts' entries made already (:func:`host_entries`, distinct names, any
+    order; ``hosts`` is then not read): the same document.
     """
-    if isinstance(hosts, Mapping):
-        items = hosts.items()
-    else:
-        items = hosts
-    entries = [host_entry(name, hv, fact, scan_result, outcome) for name, hv in items]
+    if entries is None:
+        entries = host_entries(hosts, fact, scan_result, outcome)
     entries.sort(key=lambda e: natural_key(e["name"]))
 
     by_status = dict.fromkeys(STATUSES, 0)
@@ -493,6 +537,12 @@ def _csv_execute(entry):
             replacement.get("product") if isinstance(replacement, Mapping) else "", _healthy_text(replacement)]
 
 
+def _csv_finding(finding):
+    evidence = "; ".join(evidence_text(e) for e in _evidence_list(finding))
+    return [finding.get("vendor"), finding.get("product"), finding.get("name"),
+            finding.get("version"), finding.get("state"), (evidence, EVIDENCE_LIMIT)]
+
+
 def _csv_rows(document):
     for entry in document.get("hosts", []):
         plat = entry.get("platform") or {}
@@ -504,17 +554,58 @@ def _csv_rows(document):
             yield base + [""] * 6 + tail
             continue
         for finding in findings:
-            evidence = "; ".join(evidence_text(e) for e in _evidence_list(finding))
-            yield base + [
-                finding.get("vendor"), finding.get("product"), finding.get("name"),
-                finding.get("version"), finding.get("state"), (evidence, EVIDENCE_LIMIT),
-            ] + tail
+            yield base + _csv_finding(finding) + tail
+
+
+def _csv_lines(document):
+    """The lines of :func:`render_csv` after its header: those of ``csv_bytes(CSV_COLUMNS,
+    _csv_rows(document))``, put together from fragments (``_text.csv_fragment``) made once for
+    each platform, finding and row tail that hosts share (the same objects, :func:`host_entry`'s
+    ``memo``, or equal values)."""
+    fragments = {}
+    no_finding = csv_fragment([""] * 6)
+    for entry in document.get("hosts", []):
+        plat = entry.get("platform")
+        key = ("platform", id(plat) if plat else None)
+        where = fragments.get(key)
+        if where is None:
+            plat = plat or {}
+            where = fragments[key] = (plat, csv_fragment([plat.get("system"), plat.get("distribution"), plat.get("version")]))
+        head = "%s,%s" % (csv_fragment((entry.get("name"), entry.get("status"))), where[1])
+        error, outcome = entry.get("error"), entry.get("execute")
+        scan = entry.get("scan")
+        tail = None
+        if error is None and outcome is None:
+            # the objects are kept in the value: an id is not reused while its key is in use
+            key = ("tail", entry.get("scanned_at"), id(scan), entry.get("status"), entry.get("last_status"),
+                   tuple(entry.get("alerts") or ()))
+            try:
+                tail = fragments.get(key)
+            except TypeError:  # an unhashable value (a hand-made document): not shared
+                key = None
+            if tail is None and key is not None:
+                tail = fragments[key] = (scan, csv_fragment([entry.get("scanned_at"), _host_error_text(entry)]
+                                                            + _csv_execute(entry)))
+            tail = tail[1] if tail is not None else None
+        if tail is None:
+            tail = csv_fragment([entry.get("scanned_at"), _host_error_text(entry)] + _csv_execute(entry))
+        findings = entry.get("findings") or []
+        if not findings:
+            yield "%s,%s,%s\r\n" % (head, no_finding, tail)
+            continue
+        for finding in findings:
+            key = ("finding", id(finding))
+            middle = fragments.get(key)
+            if middle is None:
+                middle = fragments[key] = (finding, csv_fragment(_csv_finding(finding)))
+            yield "%s,%s,%s\r\n" % (head, middle[1], tail)
 
 
 def render_csv(document):
     """The identify CSV (columns :data:`CSV_COLUMNS`) as UTF-8 bytes: one row per host and
-    finding, one row with empty product columns for a host without findings."""
-    return csv_bytes(CSV_COLUMNS, _csv_rows(document))
+    finding, one row with empty product columns for a host without findings. The same bytes as
+    ``csv_bytes(CSV_COLUMNS, _csv_rows(document))``."""
+    return (csv_header(CSV_COLUMNS) + "".join(_csv_lines(document))).encode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ from collections.abc import Mapping
 
 __all__ = [
     "FIELD_LIMIT", "REPLACEMENT", "INVISIBLE", "INVISIBLE_RANGES",
-    "text", "opt_text", "clip", "clean_text", "escape_invisible", "csv_cell", "csv_bytes", "md_code",
+    "text", "opt_text", "clip", "clean_text", "escape_invisible", "csv_cell", "csv_bytes", "csv_cells", "csv_fragment",
+    "csv_header", "md_code",
     "to_jsonable", "to_jsonable_fast", "json_bytes", "get", "natural_key", "fmt_time", "plural", "platform_text",
     "gc_paused",
 ]
@@ -252,21 +253,39 @@ def csv_bytes(header, rows):
     writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow(list(header))
     for row in rows:
-        cells = []
-        for value in row:
-            # Fast path, the bulk of a fleet's cells: short printable ASCII that starts with a
-            # letter or digit (or is empty) is what csv_cell() would return unchanged.
-            if value.__class__ is str and value.isascii() and value.isprintable() and len(value) <= FIELD_LIMIT \
-                    and (not value or value[0].isalnum()):
-                cells.append(value)
-            elif value is None:
-                cells.append("")
-            elif isinstance(value, tuple):
-                cells.append(csv_cell(value[0], value[1]))
-            else:
-                cells.append(csv_cell(value))
-        writer.writerow(cells)
+        writer.writerow(csv_cells(row))
     return buf.getvalue().encode("utf-8")
+
+
+def csv_cells(row):
+    """The cells :func:`csv_bytes` writes for ``row`` (values, or ``(value, limit)`` tuples)."""
+    cells = []
+    for value in row:
+        # Fast path, the bulk of a fleet's cells: short printable ASCII that starts with a
+        # letter or digit (or is empty) is what csv_cell() would return unchanged.
+        if value.__class__ is str and value.isascii() and value.isprintable() and len(value) <= FIELD_LIMIT \
+                and (not value or value[0].isalnum()):
+            cells.append(value)
+        elif value is None:
+            cells.append("")
+        elif isinstance(value, tuple):
+            cells.append(csv_cell(value[0], value[1]))
+        else:
+            cells.append(csv_cell(value))
+    return cells
+
+
+def csv_fragment(row):
+    """Part of a line of :func:`csv_bytes`: the cells of ``row`` (:func:`csv_cells`) exactly as
+    its writer writes them (each quoted, quotes doubled, comma-separated, no line end). Lines put
+    together from fragments joined by ``,`` and ended by ``\r\n`` are the writer's bytes: a
+    renderer can make the fragment of a part that many rows repeat once."""
+    return ",".join(['"%s"' % cell.replace('"', '""') for cell in csv_cells(row)])
+
+
+def csv_header(header):
+    """The first line of :func:`csv_bytes` (``header``: the column names), with its line end."""
+    return ",".join(['"%s"' % str(name).replace('"', '""') for name in header]) + "\r\n"
 
 
 # json.dumps() with these arguments, without building an encoder for each host

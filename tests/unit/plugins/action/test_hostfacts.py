@@ -243,11 +243,24 @@ def _written(fleet, names):
     return out
 
 
-@pytest.mark.parametrize("popen_fails", [False, True])
-def test_facts_written_fast_read_back_as_the_plugin_writes_them(make_fleet, monkeypatch, popen_fails):
+ODD_TEXT = 'say "hi" \\ back\\slash\n\u00e9\u202e\U0001f600 divest_pla'
+
+
+@pytest.mark.parametrize("popen_fails, dumped, variant", [(False, False, 0), (True, False, 0), (False, True, 0),
+                                                          (False, True, 1), (False, False, 1)])
+def test_facts_written_fast_read_back_as_the_plugin_writes_them(make_fleet, monkeypatch, popen_fails, dumped, variant):
+    """Byte for byte what the plugin writes; ``dumped``: the texts are ``json.dumps``' own (the plan's
+    parts), put in the files as they are. ``variant`` 1: facts that the writers splice in the file's
+    escaped text (an earlier part last, none yet, escapes of every kind) or must not (the key's
+    letters elsewhere, an earlier part that is not the last member)."""
     cached = {"web1": {"divest": {"status": "clean"}, "divest_plan": {"old": True}, "x": "é"},
               "web2": {"divest": {"status": "affected"}},
               "db1": {"divest": {"tag": {"__ansible_unsafe": "{{ x }}"}}}}    # holds a tag: the plugin's way
+    if variant:
+        cached = {"web1": {"divest": {"status": "clean", "note": ODD_TEXT}, "divest_plan": {"old": ODD_TEXT, "n": [1.5]}},
+                  "web2": {"divest": {"note": "the divest_plan fact"}, "divest_plan": {"old": 1}},   # letters twice
+                  "db1": {"divest_plan": {"old": [1, {"a": "}"}]}, "zz": ODD_TEXT},                 # not the last member
+                  "new1": {"divest": {"x": ODD_TEXT}}}
     fleet = make_fleet(INVENTORY, cached)
     expected = {name: dict(cached.get(name) or {}, divest_plan={"wave": name, "n": [1, None]})
                 for name in ("web1", "web2", "db1", "new1")}
@@ -261,15 +274,51 @@ def test_facts_written_fast_read_back_as_the_plugin_writes_them(make_fleet, monk
         monkeypatch.setattr(FactStore, "start", lambda self, items: pytest.fail("written the plugin's way: %r" % items)
                             if items else (lambda: None))
     store = FactStore(fleet.variable_manager)
-    items = [(name, "divest_plan", json.dumps({"wave": name, "n": [1, None]})) for name in ("web2", "web1", "db1", "new1")]
-    store.start_json(items, minimum=1)()
+    text = json.dumps if dumped else (lambda value: json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    items = [(name, "divest_plan", text({"wave": name + "\u00e9", "n": [1, None]})) for name in ("web2", "web1", "db1", "new1")]
+    expected = {name: dict(value, divest_plan={"wave": name + "\u00e9", "n": [1, None]}) for name, value in expected.items()}
+    store.start_json(items, minimum=1, dumped=dumped)()
     assert items == []                                    # the texts were taken over
     written = _written(fleet, expected)
     files = {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()}
     official = make_fleet(INVENTORY, cached)               # the same, written by the plugin alone
     plain = FactStore(official.variable_manager)
     for name in expected:
-        plain.merge(name, {"divest_plan": {"wave": name, "n": [1, None]}})
+        plain.merge(name, {"divest_plan": {"wave": name + "\u00e9", "n": [1, None]}})
     assert written == _written(official, expected)
     assert files == {path.name: path.read_bytes() for path in pathlib.Path(official.cache_dir).iterdir()}   # byte for byte
-    assert written["web1"] == expected["web1"] and written["new1"] == {"divest_plan": {"wave": "new1", "n": [1, None]}}
+    assert written["web1"] == expected["web1"] and written["new1"] == expected["new1"]
+    assert variant or written["new1"] == {"divest_plan": {"wave": "new1\u00e9", "n": [1, None]}}
+
+
+def _writer_functions():
+    """The writer program's functions (``_hostfacts._WRITER``, up to its loop over its input)."""
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts
+    source = _hostfacts._WRITER
+    space = {}
+    exec(source[source.index("import json"):source.index("for line in sys.stdin.buffer:")].replace(
+        "codec, mode, timeout = sys.argv[1], int(sys.argv[2], 8), float(sys.argv[3])", ""), space)  # noqa: S102
+    return space
+
+
+@pytest.mark.parametrize("facts, spliced", [
+    ({}, True),
+    ({"divest": {"status": "clean"}}, True),
+    ({"divest": {"note": ODD_TEXT}, "divest_plan": {"old": ODD_TEXT, "n": [1.5, None]}}, True),
+    ({"divest_plan": 'a string } with \\ and " quotes'}, True),
+    ({"divest": {"note": "divest_plan"}, "divest_plan": 1}, False),           # the key's letters twice
+    ({"divest_plan": {"old": 1}, "zz": 2}, False),                              # not the last member
+    ({"x": "\u00edivest_plan"}, False),                                         # \\u00edivest_plan: in doubt
+])
+def test_writer_splices_the_part_in_the_files_escaped_text(facts, spliced):
+    writer = _writer_functions()
+    data = json.dumps({"__payload__": json.dumps(facts)})
+    value = json.dumps({"digest": "sha256:" + "0" * 64, "wave": "w\u00e9 \"1\"", "n": [1, None]})
+    whole = json.dumps({"__payload__": json.dumps(dict(facts, divest_plan=json.loads(value)))})
+    text = writer["splice_file"](data, "divest_plan", value)
+    assert (text is not None) == spliced
+    assert text in (None, whole)
+    for broken in (data[:-1], data.replace('{"__payload__": "', '{"__payload__":"'), data[:-2] + '", "x": 1}',
+                   json.dumps({"__payload__": json.dumps(facts)}, ensure_ascii=False) + "\u00e9"):
+        assert writer["splice_file"](broken, "divest_plan", value) is None
+    assert writer["splice_file"](data, "divest plan", value) is None

@@ -232,7 +232,7 @@ def test_many_hosts_are_stored_by_writer_processes_as_ansible_stores_them(make_f
     cached["web2"]["note"] = {"__ansible_unsafe": "tagged"}        # the writer leaves it to the plugin
     fleet = make_fleet(INVENTORY, cached)
     note = fleet.cached("web2")["note"]
-    monkeypatch.setattr(_hostfacts.FactStore.start_json, "__defaults__", (1, None))   # however few hosts
+    monkeypatch.setattr(_hostfacts.FactStore.start_json, "__defaults__", (1, None, False))   # however few hosts
     with patch.object(_hostfacts, "in_background", side_effect=AssertionError("no forked writer")):
         result = run(fleet, policy=POLICY, store_host_facts=True)
     assert result["host_facts"]["stored"] == 4

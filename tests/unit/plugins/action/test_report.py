@@ -336,3 +336,23 @@ def test_identify_reads_the_execute_outcome_from_the_fact_cache(tmp_path, real_h
     status = {h["name"]: h["status"] for h in doc["hosts"]}
     assert status == {"web1": "unprotected", "web2": "reappearance"}
     assert result["summary"]["alerts"] == {"unprotected": 1, "reappearance": 1}
+
+
+def test_identify_hosts_read_by_several_processes_write_the_same_report(tmp_path, real_hostvars, run, monkeypatch):
+    """The identify report's hosts are read and their entries made by forked processes
+    (``_hostfacts.map_hosts``, from 2,000 hosts on: here from one); the files are the same bytes."""
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts
+    tvars = {"hostvars": real_hostvars, "ansible_play_hosts_all": ["web1", "web2", "gone", "win1", "ghost"]}
+    one = run({"dest": str(tmp_path / "one")}, tvars=tvars)
+    chunks = []
+
+    def mapped(work, names):
+        results = _hostfacts.map_hosts(lambda chunk: (os.getpid(), work(chunk)), names, processes=2, minimum=1)
+        chunks.extend(pid for pid, dummy in results)
+        return [entries for dummy, entries in results]
+    monkeypatch.setattr(action_report, "map_hosts", mapped)
+    several = run({"dest": str(tmp_path / "several")}, tvars=tvars)
+    assert len(set(chunks)) == 2 and os.getpid() in chunks
+    assert several["summary"] == one["summary"]
+    for fmt, path in one["files"].items():
+        assert open(several["files"][fmt], "rb").read() == open(path, "rb").read(), fmt

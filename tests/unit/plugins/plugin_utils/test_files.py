@@ -146,3 +146,60 @@ def test_write_files_renders_and_writes_one_batch_at_a_time(tmp_path):
                             batches=[["json", "csv"], ["html"]])
     assert changed.changed == ["csv", "html", "json"] and changed.document is other
     assert json.loads(open(files["json"], "rb").read())["generated_at"] == "2026-11-28T08:00:00Z"
+
+
+def test_write_files_in_parallel_writes_what_one_process_writes(tmp_path, monkeypatch):
+    """With ``parallel`` each batch is rendered and written by a process of its own (the first here),
+    with the same decisions and the same files as one after the other."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parent = os.getpid()
+    mode = ["s"]
+
+    def render(doc, batch):
+        with open(str(tmp_path / ("pids-" + mode[0])), "a") as handle:
+            handle.write("%s %d\n" % (",".join(batch), os.getpid()))
+        return {fmt: r.RENDERERS[fmt](doc) for fmt in batch}
+
+    def run(name, document, **kwargs):
+        files = {fmt: str(tmp_path / name / ("divest-identify." + fmt)) for fmt in r.FORMATS}
+        done = f.write_files(files, document, render, **kwargs)
+        return done, {fmt: open(path, "rb").read() if os.path.exists(path) else None for fmt, path in files.items()}
+
+    report = r.build_identify_report({"a": {}, "b": {}}, "2026-11-27T10:05:00Z")
+    later = r.build_identify_report({"a": {}, "b": {}}, "2026-11-28T08:00:00Z")
+    other = r.build_identify_report({"a": {}}, "2026-11-28T08:00:00Z")
+    for parallel in (False, True):
+        name = mode[0] = "p" if parallel else "s"
+        first = run(name, report, parallel=parallel)
+        assert first[0].changed == ["csv", "html", "json"]
+        same = run(name, later, parallel=parallel)
+        assert same[0].changed == [] and same[0].document["generated_at"] == "2026-11-27T10:05:00Z"
+        checked = run(name, other, parallel=parallel, check=True)
+        assert checked[0].changed == ["csv", "html", "json"] and checked[1] == first[1]
+        changed = run(name, other, parallel=parallel, batches=[["json"], ["csv", "html"]])
+        assert changed[0].changed == ["csv", "html", "json"] and changed[0].document is other
+        assert changed[1] == {fmt: r.RENDERERS[fmt](other) for fmt in r.FORMATS}
+    serial, forked = ([line.split() for line in open(str(tmp_path / ("pids-" + kind)))] for kind in "sp")
+    assert {int(pid) for dummy, pid in serial} == {parent}
+    assert {int(pid) for batch, pid in forked if batch == "json"} == {parent}       # the first batch: here
+    assert parent not in {int(pid) for batch, pid in forked if batch != "json"}      # the others: in children
+
+
+def test_write_files_in_parallel_does_a_failed_batch_again_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parent = os.getpid()
+    files = {fmt: str(tmp_path / ("divest-identify." + fmt)) for fmt in r.FORMATS}
+    report = r.build_identify_report({"a": {}}, "2026-11-27T10:05:00Z")
+
+    def render(doc, batch):
+        if os.getpid() != parent:
+            raise MemoryError("the child gives up")
+        return {fmt: r.RENDERERS[fmt](doc) for fmt in batch}
+    done = f.write_files(files, report, render, parallel=True)
+    assert done.changed == ["csv", "html", "json"]
+    assert {fmt: open(path, "rb").read() for fmt, path in files.items()} == {fmt: r.RENDERERS[fmt](report) for fmt in files}
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(f.ReportWriteError, match="cannot create directory"):
+        f.write_files({fmt: str(blocker / "sub" / ("r." + fmt)) for fmt in r.FORMATS}, report, render, parallel=True)
+    assert f.parallel_for(f.PARALLEL_HOSTS) and not f.parallel_for(f.PARALLEL_HOSTS - 1)

@@ -953,3 +953,45 @@ def test_hosts_with_the_same_product_share_one_removal_recipe():
     plan = plan_of(fleet(3))
     recipes = [next(a for a in entry["actions"] if a["action"] == "remove")["removal"] for entry in plan["hosts"].values()]
     assert recipes[0] is recipes[1] is recipes[2]
+
+
+def test_hosts_planned_alike_share_one_template_and_serialise_as_on_their_own():
+    """Hosts whose facts are equal but for their scan time are planned once (a template): each has an
+    entry of its own (its wave, its scan time) sharing the template's values; the canonical texts,
+    the digest and the parts are those of each host planned on its own."""
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _planner as p
+    policy = {"exceptions": [{"host": "web3", "expires": "2099-01-01", "reason": "freeze"}], "waves": {"size": 2}}
+    hosts = {}
+    for index in range(1, 9):
+        facts = copy.deepcopy(linux_facts(KESL, AGENT) if index % 2 else windows_facts(windows_finding()))
+        facts["scanned_at"] = "2026-11-28T10:%02d:00Z" % index
+        hosts["web%d" % index] = host(facts, "all")
+    hosts["odd"] = host(dict(linux_facts(KESL), status="unknown", scan={"errors": [{"section": "x", "message": "y\u00e9\u202e"}]}))
+    hosts["odd2"] = host(dict(linux_facts(KESL), status="unknown", scan={"errors": [{"section": "x", "message": "z"}]}))
+    plan, parts = build_plan_parts(hosts, policy, now=NOW)
+    entries = plan["hosts"]
+    assert entries["web1"]["actions"] is entries["web5"]["actions"] and entries["web1"] is not entries["web5"]
+    assert entries["web1"]["scanned_at"] == "2026-11-28T10:01:00Z" and entries["web5"]["scanned_at"] == "2026-11-28T10:05:00Z"
+    assert entries["web2"]["actions"] is entries["web4"]["actions"] and entries["web1"]["actions"] is not entries["web2"]["actions"]
+    assert entries["web3"]["blockers"] is not entries["web1"]["blockers"]     # an exception: its own
+    assert entries["odd"]["blockers"] != entries["odd2"]["blockers"]          # other scan errors, other blockers
+    # one template, several waves: each entry's wave is its own
+    assert len({entries[name]["wave"] for name in ("web1", "web5", "web7")}) > 1
+    plain = {name: p._dumps(entry) for name, entry in entries.items()}
+    assert parts == plain == p.host_json(copy.deepcopy(entries))
+    assert plan["digest"] == digest(copy.deepcopy(plan))
+    # the same plan as each host planned apart (no template)
+    alone = {}
+    for name, entry in hosts.items():
+        planner = Planner(policy, now=NOW)
+        planner.templates = None
+        planner.add(name, entry)
+        alone.update(planner.export()["planned"])
+    assert {name: p._dumps(dict(entry, wave=None)) for name, entry in alone.items()} == \
+        {name: p._dumps(dict(entry, wave=None)) for name, entry in entries.items()}
+    texts = p.PartTexts(plan, parts)
+    for index, name in enumerate(texts.names):
+        assert texts.text(index) == texts.text(index, texts.proof(index))
+        assert json.loads(texts.text(index)) == host_part(plan, name)
+        # what a fact cache writer puts in its file (json.dumps of the part, in the text's order)
+        assert texts.dumped(index) == json.dumps(json.loads(texts.text(index)))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import hashlib
 import html
@@ -947,3 +948,69 @@ def test_hosts_alike_share_their_cells_and_keep_their_own():
     keys = {row[0]: row[-1] for row in table_rows(table)}     # the rows' own sort keys by scan time
     assert (keys["web1"], keys["web3"], keys["db2"]) == ("2026-11-27T10:00:00Z", "2026-11-26T09:00:00Z",
                                                          "2026-11-25T08:00:00Z")
+
+
+# --------------------------------------------------------------------------------------------
+# Fleet scale: shared parts, entries made apart, CSV lines put together from fragments
+# --------------------------------------------------------------------------------------------
+
+class Tagged(str):
+    """A str subclass (Ansible's tagged and unsafe strings are such): marshal refuses it."""
+
+
+def repeating_fleet():
+    """Many hosts with equal facts (each host its own copies), hostile values and a few oddities."""
+    hosts = {}
+    for index in range(30):
+        findings = [kesl(), leftovers()] if index % 3 == 0 else ([kes_win()] if index % 3 == 1 else [])
+        status = "affected" if findings else "clean"
+        hosts["h%d" % index] = scanned(status, copy.deepcopy(findings), scanned_at="2026-11-27T10:%02d:00Z" % (index % 4))
+    hosts.update(copy.deepcopy(hostile_fleet()))
+    hosts["odd2"] = scanned("bogus")                       # an unexpected status: its scan gets an error
+    hosts["odd3"] = scanned("bogus")
+    hosts["tagged"] = scanned("affected", [kesl(name=Tagged("K\u00e9S"))])
+    hosts["oneish"] = scanned("affected", [kesl(version=1)])
+    hosts["trueish"] = scanned("affected", [kesl(version=True)])
+    return hosts
+
+
+def unshared_report(hosts):
+    """The report as each host's own entry (no memo) gives it."""
+    return r.build_identify_report(None, NOW, entries=[r.host_entry(name, hv) for name, hv in hosts.items()])
+
+
+def test_hosts_with_equal_facts_share_their_parts_and_render_the_same():
+    hosts = repeating_fleet()
+    doc = build(hosts)
+    assert doc == unshared_report(hosts)
+    for fmt in r.FORMATS:
+        assert r.RENDERERS[fmt](doc) == r.RENDERERS[fmt](unshared_report(hosts)), fmt
+    h0, h3, h1 = host(doc, "h0"), host(doc, "h3"), host(doc, "h1")
+    assert h0["findings"] is h3["findings"] and h0["platform"] is h3["platform"] and h0["scan"] is h3["scan"]
+    assert h0["findings"] is not h1["findings"]
+    # equal JSON text, other types: not shared (1, 1.0 and true are different values)
+    assert host(doc, "oneish")["findings"][0]["version"] == 1
+    assert host(doc, "trueish")["findings"][0]["version"] is True
+    assert host(doc, "tagged")["findings"][0]["name"].__class__ is str
+    # a scan changed for one host (an unexpected status) is that host's own
+    assert host(doc, "odd2")["scan"] is not host(doc, "odd3")["scan"]
+    assert len(host(doc, "odd2")["scan"]["errors"]) == 1 and not host(doc, "web1")["scan"]["errors"]
+
+
+def test_entries_made_apart_make_the_same_report():
+    hosts = repeating_fleet()
+    names = list(hosts)
+    parts = [r.host_entries([(name, hosts[name]) for name in names[start::3]]) for start in (2, 0, 1)]
+    apart = r.build_identify_report({"ignored": None}, NOW, entries=[e for part in parts for e in part])
+    assert apart == build(hosts)
+    assert [r.RENDERERS[fmt](apart) for fmt in r.FORMATS] == [r.RENDERERS[fmt](build(hosts)) for fmt in r.FORMATS]
+
+
+def test_csv_lines_are_the_csv_writers():
+    for hosts in (repeating_fleet(), {}, {"a": None}):
+        doc = build(hosts)
+        assert r.render_csv(doc) == t.csv_bytes(r.CSV_COLUMNS, r._csv_rows(doc))
+        assert r.render_csv(doc) == t.csv_bytes(r.CSV_COLUMNS, r._csv_rows(unshared_report(hosts)))
+    hand_made = build({"a": scanned("clean"), "b": scanned("clean")})
+    hand_made["hosts"][0]["scanned_at"] = ["not", "a", "time"]      # unhashable: its row is not shared
+    assert r.render_csv(hand_made) == t.csv_bytes(r.CSV_COLUMNS, r._csv_rows(hand_made))

@@ -217,3 +217,16 @@ def test_gc_paused_pauses_the_collector_and_restores_it():
         else:
             gc.disable()
     assert work.__name__ == "work"
+
+
+def test_csv_lines_put_together_from_fragments_are_the_writers():
+    header = ("a", 'b "quoted"', "c,d")
+    rows = [
+        ["plain", "", None, 12, 1.5, True],
+        ['say "hi"', "x,y", "=SUM(A1)", " +cmd", "line\r\nbreak", "\ufeffzero\u200bwidth"],
+        [("K" * 600, 100), ("short", 5), "caf\udce9", "\u00e9t\u00e9", "-1", "@at"],
+    ]
+    expected = t.csv_bytes(header, rows)
+    lines = [t.csv_fragment(row[:2]) + "," + t.csv_fragment(row[2:]) + "\r\n" for row in rows]
+    assert (t.csv_header(header) + "".join(lines)).encode("utf-8") == expected
+    assert t.csv_cells(rows[0]) == ["plain", "", "", "12", "1.5", "True"]
