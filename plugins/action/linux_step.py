@@ -254,7 +254,9 @@ class ActionModule(ActionModuleBase):
                 store.merge(name, facts)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             self._warnings.append("the outcome of %s was not stored before the end of the step: %s" % (name, exc))
-        hand_to_awx(self, self._vars, {"ansible_facts": facts})
+        handed = {"ansible_facts": facts}
+        hand_to_awx(self, self._vars, handed)
+        self._warnings.extend(handed.get("warnings") or [])   # AWX's file not written now: said, not lost
 
     def _cleanup(self, args, state, result):
         answers = []

@@ -455,3 +455,13 @@ def test_the_outcome_stored_between_products_is_in_ansible_cores_own_fact_cache(
     assert stored["other"] == 1 and stored["divest"] == facts(KESL, AGENT)
     assert [r["product"] for r in stored["divest_outcome"]["removed"]] == ["kesl"]
     assert stored["divest_outcome"]["status"] == "running"
+
+
+def test_an_awx_fact_file_that_cannot_be_written_between_products_is_a_warning(make_action, stored, monkeypatch):
+    def unwritable(action, task_vars, result):
+        result.setdefault("warnings", []).append("AWX's fact file of kesl12 was not updated now: disk full")
+    monkeypatch.setattr(action_step, "hand_to_awx", unwritable)
+    host = FakeHost()
+    result = step_on(make_action, host, step="remove", state=acting(HEALTHY, KESL, AGENT),
+                     actions=[remove_action(KESL), remove_action(AGENT)])
+    assert not result.get("failed") and any("disk full" in w for w in result["warnings"])
