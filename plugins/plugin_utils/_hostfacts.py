@@ -513,7 +513,8 @@ def _drain(items):
 #: ``host<TAB>path<TAB>key<TAB>value``: ``host``, ``path``, ``key`` as JSON strings, ``value``
 #: JSON text without a newline. It writes each host's file with the fact added, and prints at
 #: the end the input lines of the hosts it left to the plugin (expired, tagged or unreadable
-#: entries).
+#: entries). A last line without its newline (its feeder was killed while writing it) is not
+#: written: its value is cut short.
 _WRITER = r"""
 import json, os, sys, time
 codec, mode, timeout = sys.argv[1], int(sys.argv[2], 8), float(sys.argv[3])
@@ -585,7 +586,12 @@ def splice_file(data, key, value):
 
 
 for line in sys.stdin.buffer:
-    host, path, key, value = line.rstrip(b"\n").split(b"\t", 3)
+    if not line.endswith(b"\n"):
+        # the end of the input without its newline: the feeding process died in the middle of a
+        # line (a killed job), and the value is cut short; written, it would leave the host's
+        # facts unreadable. Nothing is written for it, and nobody is left to tell.
+        break
+    host, path, key, value = line[:-1].split(b"\t", 3)
     path = json.loads(path)
     try:
         if b'"__ansible_' in value:

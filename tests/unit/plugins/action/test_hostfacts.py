@@ -291,6 +291,44 @@ def test_facts_written_fast_read_back_as_the_plugin_writes_them(make_fleet, monk
     assert variant or written["new1"] == {"divest_plan": {"wave": "new1\u00e9", "n": [1, None]}}
 
 
+def test_a_line_cut_short_by_a_killed_job_is_not_written(make_fleet, monkeypatch):
+    """A plan job killed while it fed the writer processes ends their input in the middle of a
+    line: that host's part is cut short. Written, it made the host's whole fact file unreadable
+    (its findings lost); the host keeps its facts as they were, the complete lines are written."""
+    from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts
+    cached = {name: {"divest": {"status": "affected", "note": ODD_TEXT}, "divest_plan": {"old": name}}
+              for name in ("web1", "web2", "db1")}
+    fleet = make_fleet(INVENTORY, cached)
+    store = FactStore(fleet.variable_manager)
+    before = {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()}
+    parts = {name: json.dumps({"digest": "sha256:" + "1" * 64, "wave": name, "path": ["R:" + "2" * 64] * 8})
+             for name in ("web1", "web2", "db1")}
+    lines = []
+
+    def cut_short(self):
+        """The feeder's next chunk: web2's line whole, db1's cut in the middle, then the end."""
+        if lines:
+            return b"", False
+        for host in ("web2", "db1"):
+            path = self.name_of(self.key_of(host))
+            lines.append("%s\t%s\t%s\t%s\n" % (json.dumps(host), json.dumps(path), json.dumps("divest_plan"), parts[host]))
+        data = "".join(lines).encode("utf-8")
+        return data[:len(data) - len(parts["db1"]) // 2], True
+    monkeypatch.setattr(_hostfacts._FastFileWriter, "_next_lines", cut_short)
+    monkeypatch.setattr(FactStore, "start", lambda self, items: pytest.fail("written the plugin's way: %r" % items))
+    store.start_json(iter([(name, "divest_plan", parts[name]) for name in ("web1", "web2", "db1")]), minimum=1,
+                     count=3, dumped=True)()
+    assert len(lines) == 2
+    after = {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()}
+    assert set(after) == set(before)                                  # no file left behind
+    written = _written(fleet, cached)                                 # a later job reads the cache
+    for name in ("web1", "web2"):
+        assert written[name] == dict(cached[name], divest_plan=json.loads(parts[name]))
+    assert written["db1"] == cached["db1"]
+    db1 = [name for name in after if name.endswith("db1")]
+    assert len(db1) == 1 and after[db1[0]] == before[db1[0]]          # byte for byte as it was
+
+
 def _writer_functions():
     """The writer program's functions (``_hostfacts._WRITER``, up to its loop over its input)."""
     from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts
