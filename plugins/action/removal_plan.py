@@ -274,7 +274,10 @@ class ActionModule(ActionModuleBase):
             try:
                 wait_for_store()
             except Exception as exc:
-                error = "%s%sstoring the hosts' %s facts failed: %s" % (error or "", "; " if error else "", FACT, exc)
+                error = ("%s%sstoring the hosts' %s facts failed: %s. Hosts whose part was not stored keep their earlier "
+                         "one (or none), and execute refuses them for this plan's digest; run the plan again once the cause "
+                         "is fixed: the same findings and options give the same plan and digest, and only the missing "
+                         "parts are written" % (error or "", "; " if error else "", FACT, exc))
         if error:
             raise AnsibleActionFail(error)
 

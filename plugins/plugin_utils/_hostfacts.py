@@ -633,10 +633,14 @@ for line in sys.stdin.buffer:
             text = json.dumps(facts, sort_keys=True, indent=4)
         tmp = os.path.join(os.path.dirname(path), tmp_name)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(fd, mode)
-            handle.write(text)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                os.fchmod(fd, mode)
+                handle.write(text)
+            os.replace(tmp, path)
+        except OSError:     # a full disk: the host keeps its file, no temporary one is left
+            os.unlink(tmp)
+            raise
     except (LookupError, ValueError, TypeError, KeyError):
         left.append(line)
 sys.stdout.buffer.write(b"".join(left))

@@ -329,6 +329,33 @@ def test_a_line_cut_short_by_a_killed_job_is_not_written(make_fleet, monkeypatch
     assert len(db1) == 1 and after[db1[0]] == before[db1[0]]          # byte for byte as it was
 
 
+def test_a_full_disk_fails_the_store_and_leaves_every_file_whole(make_fleet, monkeypatch):
+    """The writers cannot write (a full disk; here a file size limit in their processes): the
+    store fails with the system's reason, every host keeps its file as it was, and no
+    temporary file is left in the cache directory to hold the space."""
+    import resource
+    import subprocess
+    cached = {name: {"divest": {"status": "affected", "note": ODD_TEXT * 4}} for name in ("web1", "web2", "db1", "new1")}
+    fleet = make_fleet(INVENTORY, cached)
+    before = {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()}
+    popen = subprocess.Popen
+
+    def small_files(*args, **kwargs):
+        limit = max(len(data) for data in before.values()) + 64       # too small for a file with its part
+        return popen(*args, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)), **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", small_files)
+    part = json.dumps({"digest": "sha256:" + "1" * 64, "path": ["R:" + "2" * 64] * 16})
+    wait = FactStore(fleet.variable_manager).start_json([(name, "divest_plan", part) for name in ("web1", "web2", "db1", "new1")],
+                                                        minimum=1, dumped=True)
+    with pytest.raises(RuntimeError, match="File too large"):
+        wait()
+    after = {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()}
+    assert set(after) == set(before)                                   # no temporary file left
+    unchanged = [name for name in after if after[name] == before[name]]
+    assert len(unchanged) == len(after) - 1                            # only the first, written the plugin's way
+    assert _written(fleet, cached) == dict(cached, web1=dict(cached["web1"], divest_plan=json.loads(part)))
+
+
 def _writer_functions():
     """The writer program's functions (``_hostfacts._WRITER``, up to its loop over its input)."""
     from ansible_collections.fleetsec.divest.plugins.plugin_utils import _hostfacts
