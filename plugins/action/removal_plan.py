@@ -310,10 +310,16 @@ class ActionModule(ActionModuleBase):
         parts = _planner.PartTexts(plan, hosts_json)
         digest, stored = plan["digest"], facts.cached
         facts.keep = False
-        pending = [index for index, name in enumerate(parts.names)
-                   if stored.get(name) != digest or stored_part_fingerprint(facts, name) != new_part_fingerprint(
-                       hosts_json[name], digest, parts.proof(index))]
+        # a part of another plan (or none) is written; one of this plan is read again and compared
+        # whole, by a few processes at once (every host's, when the same plan is made again)
+        same = [index for index, name in enumerate(parts.names) if stored.get(name) == digest]
         stored.clear()
+
+        def edited(chunk):
+            return [index for index in chunk if stored_part_fingerprint(facts, parts.names[index]) != new_part_fingerprint(
+                hosts_json[parts.names[index]], digest, parts.proof(index))]
+        unchanged = set(same).difference(index for found in map_hosts(edited, same) for index in found)
+        pending = [index for index in range(len(parts.names)) if index not in unchanged]
         result["host_facts"] = {"stored": 0 if check else len(pending), "unchanged": len(plan["hosts"]) - len(pending),
                                 "cache": store.name}
         if check or not pending:

@@ -212,7 +212,11 @@ def test_many_hosts_are_stored_by_child_processes(make_fleet, monkeypatch):
     assert fleet.cached("web1")["divest_plan"]["digest"] == result["digest"]
 
 
-def test_an_edited_part_of_the_same_plan_is_rewritten(make_fleet):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_an_edited_part_of_the_same_plan_is_rewritten(make_fleet, monkeypatch, processes):
+    """Parts of the same plan (same digest) are compared whole; with ``processes`` 2, by two
+    processes, as for a fleet."""
+    monkeypatch.setattr(_hostfacts.map_hosts, "__defaults__", (processes, 1))
     fleet = make_fleet(INVENTORY, cached_facts())
     plan = run(fleet, policy=POLICY, store_host_facts=True)["plan"]
     edited = dict(fleet.cached("web1"))
