@@ -8,6 +8,7 @@ FindingsStore; docs/awx.md)."""
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
+from ansible.utils.display import Display
 
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _awx
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
@@ -16,6 +17,8 @@ from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import 
     FindingsStore,
     HostFacts,
 )
+
+display = Display()
 
 
 def sliced_without_store(found):
@@ -63,12 +66,31 @@ class ActionModule(ActionModuleBase):
 
     @staticmethod
     def _start(names, facts, files, store, result):
-        result["loaded"] = files.load(names)
+        unreadable = {"awx": [], "store": []}
+        try:
+            ActionModule._take_in(names, facts, files, store, result, unreadable)
+        finally:
+            result["unreadable"] = [{"host": name, "source": source, "reason": reason}
+                                    for source in ("awx", "store") for name, reason in unreadable[source]]
+            if result["unreadable"]:
+                where = {"awx": "AWX's fact file", "store": "findings store"}
+                shown = ", ".join("%s (%s: %s)" % (item["host"], where[item["source"]], item["reason"])
+                                  for item in result["unreadable"][:5])
+                more = len(result["unreadable"]) - 5
+                display.warning(
+                    "fleetsec.divest.fact_handoff: %d file(s) with facts of this job's hosts cannot be read and were left "
+                    "as they are: %s%s. No facts were taken from them: a host without findings from elsewhere counts as "
+                    "never scanned (the plan scans it again, execute refuses it)."
+                    % (len(result["unreadable"]), shown, " and %d more" % more if more > 0 else ""))
+
+    @staticmethod
+    def _take_in(names, facts, files, store, result, unreadable):
+        result["loaded"] = files.load(names, unreadable["awx"])
         if store is None:
             return
         pending = []
         for name in names:
-            stored = store.read(name)
+            stored = store.read(name, unreadable["store"])
             if stored is not None and FindingsStore.newer(stored, facts.value(name, FindingsStore.FACT)):
                 pending.append((name, {FindingsStore.FACT: stored}, None))
         writer = facts.store()

@@ -117,6 +117,25 @@ store_saved:
   description: Hosts whose findings were written to the store.
   returned: success
   type: int
+unreadable:
+  description:
+    - Files that could not be read at the start step (not JSON, not an object, no findings mapping), each with the
+      host and why; their hosts' facts were not taken in from them, so they count as never scanned (the plan scans
+      them again, execute refuses them). A warning names them too. The files are left as they are.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The host.
+      type: str
+    source:
+      description: V(awx) for AWX's fact file, V(store) for the findings store.
+      type: str
+    reason:
+      description: Why it could not be read.
+      type: str
+  sample: [{"host": "web1", "source": "awx", "reason": "Unterminated string starting at: line 1 column 24 (char 23)"}]
 sliced:
   description: Whether this job is one slice of a sliced AWX job template.
   returned: success

@@ -904,6 +904,12 @@ def _read_json_file(path):
     return data
 
 
+def _reason(exc):
+    """One line saying why a file could not be read."""
+    text = " ".join(str(exc).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
 def _write_json_file(path, data):
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename (no fsync: the
     reader is AWX, after this process has ended)."""
@@ -957,18 +963,21 @@ class AwxFactFiles(object):
         self._key_of = key_of
         self._read = fast_get(cache)    # the plugin's get would keep every host's facts in memory
 
-    def _plain(self, name):
+    def _plain(self, name, unreadable=None):
         path = safe_host_file(self.directory, name)
         if path is None:
             return None, None
         try:
             return path, _read_json_file(path)
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            if unreadable is not None:
+                unreadable.append((name, _reason(exc)))
             return path, None
 
-    def load(self, names):
+    def load(self, names, unreadable=None):
         """Before the job's work: each host of ``names`` with AWX's ``<host>`` file and no entry
-        of the plugin gets the file's facts as its entry. Returns how many hosts were loaded."""
+        of the plugin gets the file's facts as its entry. Returns how many hosts were loaded;
+        ``(host, reason)`` of each file that cannot be read is added to the list ``unreadable``."""
         if not self.active:
             return 0
         try:
@@ -982,7 +991,7 @@ class AwxFactFiles(object):
                 continue
             if self._wrapped.contains(self._key_of(name)):
                 continue
-            dummy, facts = self._plain(name)
+            dummy, facts = self._plain(name, unreadable)
             if facts:
                 self.cache.set(name, dict(facts))
                 loaded += 1
@@ -1079,17 +1088,24 @@ class FindingsStore(object):
             written += 1
         return written
 
-    def read(self, name):
-        """The stored findings of host ``name`` (``None``: none, or an unreadable file)."""
+    def read(self, name, unreadable=None):
+        """The stored findings of host ``name`` (``None``: none, or an unreadable file, whose
+        ``(host, reason)`` is added to the list ``unreadable``)."""
         path = self.path(name)
         if path is None:
             return None
         try:
             data = _read_json_file(path)
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            if unreadable is not None:
+                unreadable.append((name, _reason(exc)))
             return None
         findings = _get(data, self.FACT)
-        return findings if isinstance(findings, Mapping) else None
+        if data is not None and not isinstance(findings, Mapping):
+            if unreadable is not None:
+                unreadable.append((name, "%s holds no '%s' mapping" % (path, self.FACT)))
+            return None
+        return findings
 
     @staticmethod
     def newer(stored, cached):

@@ -138,3 +138,42 @@ def test_an_awx_fact_file_that_cannot_be_written_is_a_warning(make_fleet, monkey
         task_vars=dict(fleet.task_vars(**AWX), inventory_hostname="web1"))
     assert not result.get("failed") and result["ansible_facts"]["divest_outcome"]["status"] == "running"
     assert any("No space left" in w for w in result["warnings"])
+
+
+def test_unreadable_awx_files_and_store_entries_are_named_and_left_as_they_are(make_fleet, tmp_path, monkeypatch):
+    """A broken AWX fact file or findings store entry (cut short, not an object, no findings) is
+    not taken in, is named with its reason in the result and in one warning, and stays on disk as
+    it was; the readable ones are taken in as usual."""
+    warnings = []
+    monkeypatch.setattr(fact_handoff.display, "warning", warnings.append)
+    fleet = make_fleet({"all": {"hosts": {name: None for name in ("web1", "web2", "web3", "db1")}}})
+    awx_writes(fleet, "web2", {"divest": {"status": "affected", "scanned_at": "2026-01-01T00:00:00Z"}})
+    with open(os.path.join(fleet.cache_dir, "web1"), "w") as fh:
+        fh.write('{"divest": {"status": "aff')
+    awx_writes(fleet, "web3", ["not", "an", "object"])
+    store = tmp_path / "findings"
+    store.mkdir()
+    (store / "db1.json").write_text('{"divest": {"status": "clean", "scanned_at": "2026-02-01T00:00:00Z"}}')
+    (store / "web2.json").write_text('{"divest": {"status": "cle')
+    (store / "web3.json").write_text('{"findings": []}')
+    before = {path: open(os.path.join(fleet.cache_dir, path), "rb").read() for path in ("web1", "web3")}
+    result = run(fleet, {"step": "start", "phase": "plan", "store": str(store)}, **AWX)
+    assert not result.get("failed"), result
+    # ansible-core 2.19+ ("prefixed"): AWX's files are not the cache's own and are read here; before,
+    # they are the cache itself, read by ansible-core's plugin
+    prefixed = result["naming"] == "prefixed"
+    assert result["loaded"] == (1 if prefixed else 0) and result["store_loaded"] == 1
+    unreadable = {(item["host"], item["source"]): item["reason"] for item in result["unreadable"]}
+    assert set(unreadable) == {("web2", "store"), ("web3", "store")} | ({("web1", "awx"), ("web3", "awx")} if prefixed else set())
+    assert "Unterminated string" in unreadable[("web2", "store")] and "no 'divest' mapping" in unreadable[("web3", "store")]
+    warnings = [text for text in warnings if text.startswith("fleetsec.divest.fact_handoff")]    # not the plugin's own
+    assert len(warnings) == 1 and "%d file(s)" % len(unreadable) in warnings[0]
+    assert "web2 (findings store: Unterminated" in warnings[0]
+    facts = HostFacts(fleet.task_vars())
+    assert facts.value("web2", "divest")["status"] == "affected" and facts.value("db1", "divest")["status"] == "clean"
+    assert (store / "web2.json").read_text() == '{"divest": {"status": "cle'
+    if prefixed:
+        assert "Unterminated string" in unreadable[("web1", "awx")] and "JSON object" in unreadable[("web3", "awx")]
+        assert "web1 (AWX's fact file: Unterminated" in warnings[0]
+        assert facts.value("web1", "divest") is None and facts.value("web3", "divest") is None
+        assert {path: open(os.path.join(fleet.cache_dir, path), "rb").read() for path in ("web1", "web3")} == before
