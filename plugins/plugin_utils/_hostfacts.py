@@ -916,10 +916,17 @@ def _write_json_file(path, data):
     from ansible.module_utils.common.json import AnsibleJSONEncoder
     text = json.dumps(data, cls=AnsibleJSONEncoder, sort_keys=True, separators=(",", ":"))
     tmp = "%s.divest-%d.tmp" % (path, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError:     # a full disk: the file stays as it was, and no temporary file holds the space
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 class AwxFactFiles(object):

@@ -92,6 +92,23 @@ def test_host_names_that_are_not_plain_file_names_are_never_written(tmp_path, na
     assert os.listdir(str(tmp_path)) == []
 
 
+def test_a_store_write_that_fails_keeps_the_file_and_leaves_no_temporary_one(tmp_path):
+    """A full disk (here a file size limit) while a findings store entry is written: the error
+    is raised (the task fails with it), the entry is as it was, no temporary file is left."""
+    import resource
+    store = FindingsStore(str(tmp_path))
+    assert store.write([("web1", {"status": "clean"})]) == 1
+    before = (tmp_path / "web1.json").read_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) + 16, hard))
+    try:
+        with pytest.raises(OSError):
+            store.write([("web1", {"status": "affected", "note": "x" * 500})])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert os.listdir(str(tmp_path)) == ["web1.json"] and (tmp_path / "web1.json").read_bytes() == before
+
+
 def test_an_outcome_recorded_in_an_awx_job_reaches_awxs_file_at_once(make_fleet):
     """A cancelled or killed execute job never runs its last hand-off task: each recorded outcome
     must already be in AWX's <host> file (ansible-core 2.19+; before, the cache's file is AWX's)."""
