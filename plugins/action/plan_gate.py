@@ -17,7 +17,7 @@ import uuid
 from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 
-from ansible_collections.fleetsec.divest.plugins.plugin_utils import _execute
+from ansible_collections.fleetsec.divest.plugins.plugin_utils import _awx, _execute
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._action import ActionModuleBase
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._hostfacts import HostFacts
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import natural_key
@@ -74,9 +74,13 @@ class ActionModule(ActionModuleBase):
                     raise _execute.GateError(
                         "no host of %r carries a plan part with the approved digest %s in its divest_plan fact. "
                         "Nothing was done. Was the plan stored in a persistent fact cache (divest_plan_store_host_facts, "
-                        "AWX fact storage), and is this the digest of that plan?%s" % (
+                        "AWX fact storage), and is this the digest of that plan?%s%s" % (
                             args["pattern"], approved,
-                            " (%d host(s) carry a part of another plan)" % len(reasons) if reasons else ""))
+                            " (%d host(s) carry a part of another plan)" % len(reasons) if reasons else "",
+                            " In AWX, facts older than the Per-Host Ansible Fact Cache Timeout (Settings - Jobs) are not "
+                            "given to a job, and AWX clears them: set it to 0, or longer than the time from plan to the "
+                            "last execute run, and make the plan again (docs/awx.md, 'The fact cache, and its timeout')."
+                            if _awx.in_job(task_vars) and not reasons else ""))
                 order = _execute.wave_order(parts, args["waves"])
                 waves = [{"name": w, "kind": w if w in ("canary", "management") else "wave",
                           "hosts": sorted((h for h in parts if parts[h]["wave"] == w), key=natural_key)}

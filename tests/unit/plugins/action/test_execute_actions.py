@@ -121,6 +121,19 @@ def test_gate_from_the_fact_cache(tmp_path, make_fleet):
         gate(fleet, digest="sha256:" + "d" * 64, source="facts")
 
 
+def test_gate_in_awx_without_any_part_points_at_the_fact_cache_timeout(tmp_path, make_fleet):
+    """AWX cleared the hosts' facts (its fact cache timeout): execute refuses and says which
+    setting did it; outside AWX the hint is not given."""
+    fleet = make_fleet(INVENTORY, {name: {"divest": facts("affected", [finding()])} for name in PLAN["hosts"]})
+    awx = {"awx_job_id": 12, "awx_job_template_name": "Divest - execute"}
+    with pytest.raises(AnsibleActionFail) as info:
+        fleet.action(action_gate, {"digest": PLAN["digest"], "source": "facts"}).run(task_vars=fleet.task_vars(**awx))
+    assert "Per-Host Ansible Fact Cache Timeout" in str(info.value) and "Nothing was done" in str(info.value)
+    with pytest.raises(AnsibleActionFail) as info:
+        gate(fleet, digest=PLAN["digest"], source="facts")
+    assert "Fact Cache Timeout" not in str(info.value)
+
+
 def test_gate_refuses_a_part_edited_in_the_fact_cache(make_fleet):
     cached = {name: {"divest_plan": _planner.host_part(PLAN, name)} for name in PLAN["hosts"]}
     part = json.loads(json.dumps(cached["web2"]["divest_plan"]))
