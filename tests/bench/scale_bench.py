@@ -9,6 +9,8 @@ For each size (default 10,000 and 100,000 hosts) it writes the synthetic fleet o
 plugin, so in the file naming of the installed ansible-core) and runs, in one run, alternating:
 
 * ``floor``: a no-op play over the same inventory (ansible-core's startup and inventory parsing);
+* ``unstored``: the same without storing the parts in the hosts' facts
+  (``divest_plan_store_host_facts=false``, another new plan): what the storing costs;
 * ``plan``: ``playbooks/plan.yml`` (a new plan: every planned host's part is written);
 * ``report``: the report-only playbook ``fleetsec.divest.report`` (the fleet report rebuilt from
   the fact cache).
@@ -140,10 +142,14 @@ def bench(count, repeat, tmp, bytecode=True):
         noop = os.path.join(directory, "floor.yml")
         with open(noop, "w") as handle:
             handle.write(NOOP)
+        plan = ["ansible-playbook", "-i", inventory, PLAYBOOK, "-e", "divest_report_dir=%s" % reports,
+                "-e", "divest_plan_max_age=1d"]
         commands = {
             "floor": ["ansible-playbook", "-i", inventory, noop],
-            "plan": ["ansible-playbook", "-i", inventory, PLAYBOOK, "-e", "divest_report_dir=%s" % reports,
-                     "-e", "divest_plan_max_age=1d"],
+            # the same plan without storing the parts in the hosts' facts: what the storing costs
+            # (before "plan", so that the parts checked are those of the last plan file)
+            "unstored": plan + ["-e", "divest_plan_store_host_facts=false"],
+            "plan": plan,
             "report": ["ansible-playbook", "-i", inventory, "fleetsec.divest.report",
                        "-e", "divest_report_dir=%s" % reports],
         }
@@ -151,8 +157,8 @@ def bench(count, repeat, tmp, bytecode=True):
         checks = {}
         for run in range(repeat):
             for kind, command in commands.items():
-                if kind == "plan":   # a new plan each time (another start date: another digest)
-                    command = command + ["-e", "divest_directive_start=2026-10-%02d" % (run + 1)]
+                if kind in ("plan", "unstored"):   # a new plan each time (another start date: another digest)
+                    command = command + ["-e", "divest_directive_start=2026-%d-%02d" % (10 if kind == "plan" else 11, run + 1)]
                 log = os.path.join(directory, "%s-%d.log" % (kind, run))
                 rc, wall, rss, cpu, tree, pss = run_measured(command, env, ROOT, log, tree=True)
                 if rc != 0:
@@ -162,7 +168,8 @@ def bench(count, repeat, tmp, bytecode=True):
                 runs[kind].append((wall, rss, tree, cpu, pss))
             checks["plan"] = check_plan(os.path.join(reports, "divest-plan.json"), statuses, facts_dir)
             checks["report"] = check_report(os.path.join(reports, "divest-identify.json"), statuses)
-        return {"hosts": count, "setup": setup, "runs": runs, "checks": checks}
+        planned = sum(1 for status in statuses.values() if status != "clean")
+        return {"hosts": count, "setup": setup, "runs": runs, "checks": checks, "planned": planned}
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -193,7 +200,7 @@ def main(argv=None):
         row = bench(count, args.repeat, args.tmpdir, bytecode=not args.no_bytecode)
         rows.append(row)
         floor = min(r[0] for r in row["runs"]["floor"])
-        for kind in ("floor", "plan", "report"):
+        for kind in ("floor", "plan", "unstored", "report"):
             best = min(row["runs"][kind])
             print("%7d %-7s %8.2f %8.2f %6.0f / %5.0f / %5.0f %8.2f" % (
                 count, kind, best[0], best[0] / floor, max(r[4] for r in row["runs"][kind]),
@@ -210,6 +217,10 @@ def main(argv=None):
         peak = max(r[4] for r in large["runs"][kind])
         print("%d hosts, %-6s %5.2f x floor (target <= 2), peak %4.0f MiB PSS of all processes summed (target <= %d)"
               % (large["hosts"], kind, best / floor, peak, GIB))
+    stored = min(r[0] for r in large["runs"]["plan"]) - min(r[0] for r in large["runs"]["unstored"])
+    print("%d hosts, storing the %d planned hosts' parts in their facts: %.2f s of the plan's wall time; the plan "
+          "without it %.2f x floor" % (large["hosts"], large["planned"], stored,
+                                       min(r[0] for r in large["runs"]["unstored"]) / floor))
     if len(rows) > 1:
         small = rows[0]
         grow = large["hosts"] / small["hosts"]
