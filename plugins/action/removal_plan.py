@@ -241,11 +241,14 @@ class ActionModule(ActionModuleBase):
         del planner
 
         check = self.check_mode
-        stored, wait_for_store = 0, None
+        stored, wait_for_store, store_failed = 0, None, None
         if args["store_host_facts"]:
             # Started first: the fact cache is written by writer processes while this one
             # renders and writes the plan files (see _hostfacts.FactStore.start_json).
-            stored, wait_for_store = self._store_host_facts(plan, parts, facts, check, result)
+            try:
+                stored, wait_for_store = self._store_host_facts(plan, parts, facts, check, result)
+            except OSError as exc:      # the first host's write (a full disk): said with the files' outcome
+                store_failed = "%s: %s" % (type(exc).__name__, exc)
 
         formats = list(dict.fromkeys(args["formats"]))
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
@@ -273,11 +276,13 @@ class ActionModule(ActionModuleBase):
         if wait_for_store is not None:
             try:
                 wait_for_store()
-            except Exception as exc:
-                error = ("%s%sstoring the hosts' %s facts failed: %s. Hosts whose part was not stored keep their earlier "
-                         "one (or none), and execute refuses them for this plan's digest; run the plan again once the cause "
-                         "is fixed: the same findings and options give the same plan and digest, and only the missing "
-                         "parts are written" % (error or "", "; " if error else "", FACT, exc))
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # said in the task's failure
+                store_failed = str(exc)
+        if store_failed is not None:
+            error = ("%s%sstoring the hosts' %s facts failed: %s. Hosts whose part was not stored keep their earlier "
+                     "one (or none), and execute refuses them for this plan's digest; run the plan again once the cause "
+                     "is fixed: the same findings and options give the same plan and digest, and only the missing "
+                     "parts are written" % (error or "", "; " if error else "", FACT, store_failed))
         if error:
             raise AnsibleActionFail(error)
 

@@ -15,24 +15,44 @@ import tempfile
 
 __metaclass__ = type
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "replace_file"]
+
+
+def replace_file(path, fill, mode=None, prefix=None, suffix=""):
+    """Replace ``path`` with a file that ``fill(temporary_path)`` writes: a temporary file beside
+    it (so ``os.replace`` never crosses a filesystem), given ``mode`` when not ``None``, renamed
+    over ``path`` only once ``fill`` returned. Any error (a full disk) removes the temporary file
+    and propagates: ``path`` is as it was."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix or ".%s." % os.path.basename(path), suffix=suffix)
+    try:
+        os.close(fd)
+        fill(tmp)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def atomic_write(path, data, mode=None):
-    """Replace ``path``'s content with ``data`` (bytes) atomically.
+    """Replace ``path``'s content with ``data`` (bytes) atomically, synced to the disk.
 
     An existing file keeps its mode, owner and group; a new file gets ``mode`` (default
-    0644). The temporary file lives next to the target, so ``os.replace`` never crosses a
-    filesystem.
+    0644).
     """
-    directory = os.path.dirname(path) or "."
     try:
         info = os.stat(path)
     except OSError:
         info = None
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".divest")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+
+    def fill(tmp):
+        with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -44,11 +64,4 @@ def atomic_write(path, data, mode=None):
                 pass  # not root: the file keeps our ownership
         else:
             os.chmod(tmp, 0o644 if mode is None else mode)
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    replace_file(path, fill, suffix=".divest")

@@ -63,6 +63,7 @@ from collections.abc import Mapping
 
 from ansible import constants as C
 
+from ansible_collections.fleetsec.divest.plugins.module_utils._atomic import replace_file
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _awx
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._fork import collect, run_forked, spawn
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
@@ -389,6 +390,42 @@ class HostFacts(object):
 # ---------------------------------------------------------------------------------- writing
 
 
+def file_cache_setter(cache):
+    """``set(host, facts)`` for ``cache`` (2.19+'s wrapper, 2.16-2.18's ``FactCache`` or the
+    plugin) when it is a file cache plugin (jsonfile, yaml, pickle) whose parts this function
+    knows, else ``None`` (use the cache's own ``set``).
+
+    It writes what the plugin's ``set`` writes (the plugin's own ``_dump``; 2.19+: of the
+    wrapper's ``_encode``d value, under its key) to a temporary file beside the entry and renames
+    it over the entry only once it is written whole; a failure raises ``OSError`` and leaves the
+    entry as it was. ansible-core's own ``set`` only warns when the write fails (a full disk) and
+    renames the half-written file over the entry all the same: the host's facts, its findings
+    among them, become unreadable and ansible-core erases them at the next read."""
+    # pylint: disable=protected-access
+    plugin = _file_plugin(cache)
+    if plugin is None or not callable(getattr(plugin, "_dump", None)):
+        return None
+    if getattr(cache, "__wrapped__", None) is plugin:
+        key_of, encode = getattr(cache, "_get_key", None), getattr(cache, "_encode", None)
+        if not callable(key_of) or not callable(encode):
+            return None
+    elif getattr(cache, "_plugin", None) is plugin or cache is plugin:
+        key_of, encode = str, (lambda value: value)
+    else:
+        return None
+    try:
+        from ansible.module_utils.common.file import S_IRWU_RG_RO as mode
+    except ImportError:  # pragma: no cover
+        mode = 0o644
+
+    def set_entry(host, facts):
+        key, value = key_of(host), encode(facts)
+        # a dot name: the plugin's keys() passes over it, should a killed job leave it behind
+        replace_file(plugin._get_cache_file_name(key), lambda tmp: plugin._dump(value, tmp), mode, prefix=".divest-")
+        plugin._cache[key] = value
+    return set_entry
+
+
 def _plugin_name(cache):
     plugin = getattr(cache, "_plugin", cache)  # FactCache (ansible-core < 2.19) wraps the plugin
     for attr in ("_load_name", "ansible_name"):
@@ -410,7 +447,9 @@ class FactStore(object):
     process, so nothing is stored.
 
     File caches (jsonfile, yaml, pickle) are written by a few threads: each write ends with a
-    rename, which on ext4 waits for the disk, so several in flight at once cut the time.
+    rename, which on ext4 waits for the disk, so several in flight at once cut the time. Their
+    entries are written by :func:`file_cache_setter` (the plugin's encoding, never a half-written
+    entry), not by the plugin's ``set``.
     """
 
     THREADS = 8
@@ -434,7 +473,8 @@ class FactStore(object):
             return
         self.name = _plugin_name(cache)
         self.persistent = not (self.name in _MEMORY or self.name.endswith(".memory") or C.CACHE_PLUGIN in _MEMORY)
-        self._first_order_merge = getattr(cache, "first_order_merge", None)
+        self._set = file_cache_setter(cache)
+        self._first_order_merge = None if self._set is not None else getattr(cache, "first_order_merge", None)
         plugin = getattr(cache, "_plugin", None) or getattr(cache, "__wrapped__", cache)
         try:
             from ansible.plugins.cache import BaseFileCacheModule
@@ -456,7 +496,7 @@ class FactStore(object):
                 current = None
         merged = dict(current) if isinstance(current, Mapping) else {}
         merged.update(facts)
-        self.cache.set(host, merged)
+        (self._set or self.cache.set)(host, merged)
 
     def merge_many(self, items):
         """``merge`` for each ``(host, facts, current)``; errors propagate."""
@@ -912,21 +952,15 @@ def _reason(exc):
 
 def _write_json_file(path, data):
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename (no fsync: the
-    reader is AWX, after this process has ended)."""
+    reader is AWX, after this process has ended); an error (a full disk) leaves ``path`` as it was
+    and no temporary file."""
     from ansible.module_utils.common.json import AnsibleJSONEncoder
-    text = json.dumps(data, cls=AnsibleJSONEncoder, sort_keys=True, separators=(",", ":"))
-    tmp = "%s.divest-%d.tmp" % (path, os.getpid())
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
+    text = json.dumps(data, cls=AnsibleJSONEncoder, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    def fill(tmp):
+        with open(tmp, "wb") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError:     # a full disk: the file stays as it was, and no temporary file holds the space
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_file(path, fill, 0o600, prefix="%s.divest-" % os.path.basename(path), suffix=".tmp")
 
 
 class AwxFactFiles(object):

@@ -291,6 +291,44 @@ def test_facts_written_fast_read_back_as_the_plugin_writes_them(make_fleet, monk
     assert variant or written["new1"] == {"divest_plan": {"wave": "new1\u00e9", "n": [1, None]}}
 
 
+def test_facts_stored_through_the_plugins_parts_are_the_plugins_bytes(make_fleet):
+    """FactStore writes a file cache's entry with the plugin's own encoding (its _dump; 2.19+ the
+    wrapper's encoding and key) and mode: the same bytes as the plugin's own set."""
+    from ansible.plugins.loader import cache_loader
+    facts = {"divest": {"note": ODD_TEXT, "n": [1.5, None, True]}, "divest_plan": {"wave": "w\u00e9"}}
+    fleet = make_fleet(INVENTORY, {"web1": {"old": 1}, "web2": {"old": 1}})
+    store = FactStore(fleet.variable_manager)
+    store.merge("web1", facts)
+    cache_loader.get("jsonfile").set("web2", dict({"old": 1}, **facts))    # the plugin's own set (its file, its mode)
+    files = {path.name: path for path in pathlib.Path(fleet.cache_dir).iterdir()}
+    web1 = [name for name in files if name.endswith("web1")][0]
+    web2 = [name for name in files if name.endswith("web2")][0]
+    assert files[web1].read_bytes() == files[web2].read_bytes()
+    assert files[web1].stat().st_mode == files[web2].stat().st_mode
+    assert len(files) == 2                                          # no temporary file left beside them
+    assert _written(fleet, ["web1"])["web1"] == dict({"old": 1}, **facts)
+
+
+def test_a_full_disk_never_leaves_a_half_written_entry(make_fleet):
+    """ansible-core's own set renames a half-written file over the entry when the disk is full
+    (and only warns): the host's facts, findings included, became unreadable. FactStore raises
+    the system's error and leaves the entry as it was, with no temporary file."""
+    import resource
+    cached = {"web1": {"divest": {"status": "affected", "note": ODD_TEXT}}}
+    fleet = make_fleet(INVENTORY, cached)
+    before = {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()}
+    store = FactStore(fleet.variable_manager)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max(len(data) for data in before.values()) + 64, hard))
+    try:
+        with pytest.raises(OSError, match="File too large"):
+            store.merge("web1", {"divest_plan": {"path": ["R:" + "2" * 64] * 16}})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert {path.name: path.read_bytes() for path in pathlib.Path(fleet.cache_dir).iterdir()} == before
+    assert _written(fleet, cached) == cached
+
+
 def test_a_line_cut_short_by_a_killed_job_is_not_written(make_fleet, monkeypatch):
     """A plan job killed while it fed the writer processes ends their input in the middle of a
     line: that host's part is cut short. Written, it made the host's whole fact file unreadable

@@ -250,29 +250,42 @@ def test_many_hosts_are_stored_by_writer_processes_as_ansible_stores_them(make_f
     assert run(again, policy=POLICY, store_host_facts=True)["host_facts"]["stored"] == 0
 
 
-def test_a_store_that_fails_part_way_is_finished_by_the_same_plan_run_again(make_fleet, monkeypatch):
-    """The disk fills while the parts are stored (here a file size limit in the writer
-    processes): the task fails and says what to do; the hosts whose part was not written keep
-    their files whole; the plan run again once there is room has the same digest (the one an
-    approver may already hold) and writes only the missing parts."""
+@pytest.mark.parametrize("writers", [True, False])
+def test_a_store_that_fails_part_way_is_finished_by_the_same_plan_run_again(make_fleet, monkeypatch, writers):
+    """The disk fills while the parts are stored (here a file size limit: in the writer
+    processes, or with few hosts in the task's own process, where ansible-core's own set would
+    have left half-written entries): the task fails and says what to do; every host keeps a whole
+    file (its facts, with or without the new part); the plan run again once there is room has the
+    same digest (the one an approver may already hold) and writes only the missing parts."""
     import resource
     import subprocess
     fleet = make_fleet(INVENTORY, cached_facts())
-    monkeypatch.setattr(_hostfacts.FactStore.start_json, "__defaults__", (1, None, False))   # writers for any count
     sizes = {path: os.path.getsize(os.path.join(fleet.cache_dir, path)) for path in os.listdir(fleet.cache_dir)}
-    popen = subprocess.Popen
+    limit = max(sizes.values()) + 16
+    failure = pytest.raises(AnsibleActionFail, match="storing the hosts' divest_plan facts failed: .*File too large.* "
+                                                     "run the plan again once the cause is fixed")
+    if writers:
+        monkeypatch.setattr(_hostfacts.FactStore.start_json, "__defaults__", (1, None, False))   # writers for any count
+        popen = subprocess.Popen
 
-    def disk_full(*args, **kwargs):
-        limit = max(sizes.values()) + 16
-        return popen(*args, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)), **kwargs)
-    with patch.object(subprocess, "Popen", disk_full), \
-            pytest.raises(AnsibleActionFail, match="storing the hosts' divest_plan facts failed: .*File too large.* "
-                                                   "run the plan again once the cause is fixed"):
-        run(fleet, policy=POLICY, store_host_facts=True)
+        def disk_full(*args, **kwargs):
+            return popen(*args, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)), **kwargs)
+        with patch.object(subprocess, "Popen", disk_full), failure:
+            run(fleet, policy=POLICY, store_host_facts=True)
+    else:
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+        try:
+            with failure:
+                run(fleet, policy=POLICY, store_host_facts=True, dest=str(fleet.dest) + "-unused", formats=["json"])
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert sorted(os.listdir(fleet.cache_dir)) == sorted(sizes)          # no temporary file left
     later = make_fleet(INVENTORY)                                         # a later job, room again
     stored = {name: (later.cached(name) or {}).get("divest_plan") for name in ("web1", "web2", "win1", "ksc1")}
-    assert 1 <= sum(part is not None for part in stored.values()) < 4
+    for name in stored:
+        assert later.cached(name)["divest"] == FACTS[name]                # every file whole
+    assert sum(part is not None for part in stored.values()) < 4
     result = run(later, policy=POLICY, store_host_facts=True)
     assert result["host_facts"]["stored"] == 4 - sum(part is not None for part in stored.values())
     assert all(part is None or part["digest"] == result["digest"] for part in stored.values())
