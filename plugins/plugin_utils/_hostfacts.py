@@ -1027,6 +1027,7 @@ class AwxFactFiles(object):
         except OSError:
             present = None
         loaded = 0
+        put = file_cache_setter(self.cache) or self.cache.set
         for name in names:
             if present is not None and name not in present:
                 continue
@@ -1034,7 +1035,7 @@ class AwxFactFiles(object):
                 continue
             dummy, facts = self._plain(name, unreadable)
             if facts:
-                self.cache.set(name, dict(facts))
+                put(name, dict(facts))
                 loaded += 1
         return loaded
 

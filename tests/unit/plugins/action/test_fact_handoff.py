@@ -92,6 +92,27 @@ def test_host_names_that_are_not_plain_file_names_are_never_written(tmp_path, na
     assert os.listdir(str(tmp_path)) == []
 
 
+def test_awx_facts_taken_in_on_a_full_disk_fail_the_job_and_leave_no_half_entry(make_fleet):
+    """Taking AWX's files into the cache on a full disk (a file size limit): the job fails with the
+    reason, and no half-written cache entry is left for a host (ansible-core's own set would have
+    renamed one into place)."""
+    import resource
+    fleet = make_fleet(INVENTORY)
+    if fact_handoff.AwxFactFiles(getattr(fleet.variable_manager, "_fact_cache", None)).naming != "prefixed":
+        pytest.skip("ansible-core before 2.19: AWX's files are the cache's own, nothing is taken in")
+    awx_writes(fleet, "web1", {"divest": {"status": "affected", "note": "x" * 4000}})
+    before = sorted(os.listdir(fleet.cache_dir))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
+    try:
+        with pytest.raises(AnsibleActionFail, match="cannot hand the facts over between jobs: .*File too large"):
+            run(fleet, {"step": "start", "phase": "plan"}, **AWX)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert sorted(os.listdir(fleet.cache_dir)) == before            # AWX's file only, nothing beside it
+    assert awx_reads(fleet, "web1")["divest"]["status"] == "affected"
+
+
 def test_a_store_write_that_fails_keeps_the_file_and_leaves_no_temporary_one(tmp_path):
     """A full disk (here a file size limit) while a findings store entry is written: the error
     is raised (the task fails with it), the entry is as it was, no temporary file is left."""
