@@ -390,6 +390,10 @@ class HostFacts(object):
 # ---------------------------------------------------------------------------------- writing
 
 
+def _as_it_is(value):
+    return value
+
+
 def file_cache_setter(cache):
     """``set(host, facts)`` for ``cache`` (2.19+'s wrapper, 2.16-2.18's ``FactCache`` or the
     plugin) when it is a file cache plugin (jsonfile, yaml, pickle) whose parts this function
@@ -410,7 +414,7 @@ def file_cache_setter(cache):
         if not callable(key_of) or not callable(encode):
             return None
     elif getattr(cache, "_plugin", None) is plugin or cache is plugin:
-        key_of, encode = str, (lambda value: value)
+        key_of, encode = str, _as_it_is
     else:
         return None
     try:
