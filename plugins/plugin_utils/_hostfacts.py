@@ -66,6 +66,7 @@ from ansible import constants as C
 from ansible_collections.fleetsec.divest.plugins.module_utils._atomic import replace_file
 from ansible_collections.fleetsec.divest.plugins.plugin_utils import _awx
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._fork import collect, run_forked, spawn
+from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import clean_text
 from ansible_collections.fleetsec.divest.plugins.plugin_utils._text import get as _get
 
 __all__ = ["FactReadError", "HostFacts", "FactStore", "AwxFactFiles", "FindingsStore", "host_value", "fast_get",
@@ -683,7 +684,10 @@ for line in sys.stdin.buffer:
                 handle.write(text)
             os.replace(tmp, path)
         except OSError:     # a full disk: the host keeps its file, no temporary one is left
-            os.unlink(tmp)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
             raise
     except (LookupError, ValueError, TypeError, KeyError):
         left.append(line)
@@ -949,9 +953,8 @@ def _read_json_file(path):
 
 
 def _reason(exc):
-    """One line saying why a file could not be read."""
-    text = " ".join(str(exc).split())
-    return text[:300] + ("..." if len(text) > 300 else "")
+    """Why a file could not be read, as display-safe text of at most 300 characters."""
+    return clean_text(str(exc), 300)
 
 
 def _write_json_file(path, data):
